@@ -1,0 +1,155 @@
+// Turns a `sidecast.v1.Subscription` xDS resource into a validated SubscriptionSpec, or throws a
+// ResourceError naming the resource and the field so the NACK's error_detail says what to fix.
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { parsePattern, parseTopic, matches, TopicError } from '../../common/topic.js';
+import { DEFAULTS, defaultDeadLetterTopic, type SubscriptionSpec } from '../delivery/spec.js';
+
+export const SUBSCRIPTION_TYPE_URL = 'type.googleapis.com/sidecast.v1.Subscription';
+
+const PROTO_FILE = fileURLToPath(new URL('../../proto/sidecast/v1/subscription.proto', import.meta.url));
+let messageType: protobuf.Type | undefined;
+
+function subscriptionType(): protobuf.Type {
+  // protobufjs resolves google/protobuf/duration.proto from its bundled well-known types.
+  messageType ??= new protobuf.Root().loadSync(PROTO_FILE, { keepCase: true }).lookupType('sidecast.v1.Subscription');
+  return messageType;
+}
+
+export class ResourceError extends Error {
+  constructor(
+    readonly resource: string,
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`Subscription ${JSON.stringify(resource)}: ${field}: ${problem}`);
+    this.name = 'ResourceError';
+  }
+}
+
+interface DurationObj {
+  seconds?: number;
+  nanos?: number;
+}
+interface RawSubscription {
+  name?: string;
+  service?: string;
+  topics?: string[];
+  dead_letter_topic?: string;
+  delivery?: {
+    url?: string;
+    timeout?: DurationObj;
+    retry?: {
+      attempts?: number;
+      backoff?: string;
+      base_delay?: DurationObj;
+      max_delay?: DurationObj;
+      retry_after_cap?: DurationObj;
+    };
+    ordered_by_key?: boolean;
+    concurrency?: number;
+  };
+}
+
+const LIMITS = { maxAttempts: 100, maxConcurrency: 1024, maxDurationMs: 3_600_000 };
+
+/** Decodes the protobuf bytes of one resource; `resourceName` is the xDS Resource.name. */
+export function decodeSubscription(resourceName: string, bytes: Uint8Array): SubscriptionSpec {
+  let raw: RawSubscription;
+  try {
+    const t = subscriptionType();
+    raw = t.toObject(t.decode(bytes), { longs: Number, enums: String }) as RawSubscription;
+  } catch (e) {
+    throw new ResourceError(resourceName, '(message)', `not a valid sidecast.v1.Subscription protobuf: ${(e as Error).message}`);
+  }
+  return validateSubscription(resourceName, raw);
+}
+
+export function validateSubscription(resourceName: string, raw: RawSubscription): SubscriptionSpec {
+  const fail = (field: string, problem: string): never => {
+    throw new ResourceError(resourceName, field, problem);
+  };
+  const name = raw.name ?? '';
+  if (name !== resourceName) fail('name', `${JSON.stringify(name)} differs from the xDS resource name`);
+  if (!/^[^/\s]+\/[^/\s]+$/.test(name)) fail('name', `${JSON.stringify(name)} is not "<service>/<subscription>"`);
+  const service = raw.service ?? '';
+  if (!service) fail('service', 'is empty; set the subscribing mesh Service');
+
+  const topics = raw.topics ?? [];
+  if (topics.length === 0) fail('topics', 'is empty; give at least one topic pattern');
+  topics.forEach((p, i) => {
+    try {
+      parsePattern(p);
+    } catch (e) {
+      fail(`topics[${i}]`, e instanceof TopicError ? e.message : String(e));
+    }
+  });
+
+  const d = raw.delivery;
+  if (!d) return fail('delivery', 'is missing; it must at least carry the subscriber url');
+  const url = d.url ?? '';
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    fail('delivery.url', `${JSON.stringify(url)} is not an absolute URL`);
+  }
+  if (parsed && parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    fail('delivery.url', `${JSON.stringify(url)} must be http:// or https://`);
+
+  const ms = (field: string, v: DurationObj | undefined, dflt: number): number => {
+    if (!v) return dflt;
+    const seconds = v.seconds ?? 0;
+    const nanos = v.nanos ?? 0;
+    if (seconds < 0 || nanos < 0 || nanos > 999_999_999) fail(field, 'must be a positive duration');
+    const value = seconds * 1000 + Math.floor(nanos / 1e6);
+    if (value <= 0) fail(field, 'must be longer than 0ms (omit it for the default)');
+    if (value > LIMITS.maxDurationMs) fail(field, `${value}ms is longer than the 1h limit`);
+    return value;
+  };
+  const r = d.retry ?? {};
+  const attempts = r.attempts || DEFAULTS.retry.attempts;
+  if (attempts > LIMITS.maxAttempts) fail('delivery.retry.attempts', `${attempts} exceeds ${LIMITS.maxAttempts}`);
+  const baseDelayMs = ms('delivery.retry.base_delay', r.base_delay, DEFAULTS.retry.baseDelayMs);
+  const maxDelayMs = ms('delivery.retry.max_delay', r.max_delay, Math.max(DEFAULTS.retry.maxDelayMs, baseDelayMs));
+  if (maxDelayMs < baseDelayMs)
+    fail('delivery.retry.max_delay', `${maxDelayMs}ms is shorter than base_delay ${baseDelayMs}ms`);
+  const backoff = r.backoff === 'LINEAR' ? 'linear' : 'exponential';
+
+  const concurrency = d.concurrency || DEFAULTS.concurrency;
+  if (concurrency > LIMITS.maxConcurrency) fail('delivery.concurrency', `${concurrency} exceeds ${LIMITS.maxConcurrency}`);
+
+  const deadLetterTopic = raw.dead_letter_topic || defaultDeadLetterTopic(name);
+  try {
+    parseTopic(deadLetterTopic);
+  } catch (e) {
+    fail('dead_letter_topic', e instanceof TopicError ? e.message : String(e));
+  }
+  // A dead-letter topic that the subscription itself matches would feed failures back to the subscriber forever.
+  const loop = topics.find((p) => matches(p, deadLetterTopic));
+  if (loop) fail('dead_letter_topic', `${JSON.stringify(deadLetterTopic)} matches the subscription's own pattern ${JSON.stringify(loop)}`);
+
+  return {
+    name,
+    service,
+    topics: [...topics],
+    url,
+    timeoutMs: ms('delivery.timeout', d.timeout, DEFAULTS.timeoutMs),
+    retry: {
+      attempts,
+      backoff,
+      baseDelayMs,
+      maxDelayMs,
+      retryAfterCapMs: ms('delivery.retry.retry_after_cap', r.retry_after_cap, DEFAULTS.retry.retryAfterCapMs),
+    },
+    orderedByKey: d.ordered_by_key ?? false,
+    concurrency,
+    deadLetterTopic,
+  };
+}
+
+/** Encodes a Subscription (tests and tools; the xds-server has its own encoder). */
+export function encodeSubscription(obj: Record<string, unknown>): Uint8Array {
+  const t = subscriptionType();
+  return t.encode(t.fromObject(obj)).finish();
+}
