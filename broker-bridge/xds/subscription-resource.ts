@@ -1,20 +1,10 @@
 // Turns a `sidecast.v1.Subscription` xDS resource into a validated SubscriptionSpec, or throws a
 // ResourceError naming the resource and the field so the NACK's error_detail says what to fix.
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import { decodeSubscription as decodeProto, type SubscriptionJson } from '../../proto/sidecast.js';
 import { parsePattern, parseTopic, matches, TopicError } from '../../common/topic.js';
 import { DEFAULTS, defaultDeadLetterTopic, type SubscriptionSpec } from '../delivery/spec.js';
 
-export const SUBSCRIPTION_TYPE_URL = 'type.googleapis.com/sidecast.v1.Subscription';
-
-const PROTO_FILE = fileURLToPath(new URL('../../proto/sidecast/v1/subscription.proto', import.meta.url));
-let messageType: protobuf.Type | undefined;
-
-function subscriptionType(): protobuf.Type {
-  // protobufjs resolves google/protobuf/duration.proto from its bundled well-known types.
-  messageType ??= new protobuf.Root().loadSync(PROTO_FILE, { keepCase: true }).lookupType('sidecast.v1.Subscription');
-  return messageType;
-}
+export { SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
 
 export class ResourceError extends Error {
   constructor(
@@ -27,45 +17,20 @@ export class ResourceError extends Error {
   }
 }
 
-interface DurationObj {
-  seconds?: number;
-  nanos?: number;
-}
-interface RawSubscription {
-  name?: string;
-  service?: string;
-  topics?: string[];
-  dead_letter_topic?: string;
-  delivery?: {
-    url?: string;
-    timeout?: DurationObj;
-    retry?: {
-      attempts?: number;
-      backoff?: string;
-      base_delay?: DurationObj;
-      max_delay?: DurationObj;
-      retry_after_cap?: DurationObj;
-    };
-    ordered_by_key?: boolean;
-    concurrency?: number;
-  };
-}
-
 const LIMITS = { maxAttempts: 100, maxConcurrency: 1024, maxDurationMs: 3_600_000 };
 
 /** Decodes the protobuf bytes of one resource; `resourceName` is the xDS Resource.name. */
 export function decodeSubscription(resourceName: string, bytes: Uint8Array): SubscriptionSpec {
-  let raw: RawSubscription;
+  let raw: SubscriptionJson;
   try {
-    const t = subscriptionType();
-    raw = t.toObject(t.decode(bytes), { longs: Number, enums: String }) as RawSubscription;
+    raw = decodeProto(bytes);
   } catch (e) {
     throw new ResourceError(resourceName, '(message)', `not a valid sidecast.v1.Subscription protobuf: ${(e as Error).message}`);
   }
   return validateSubscription(resourceName, raw);
 }
 
-export function validateSubscription(resourceName: string, raw: RawSubscription): SubscriptionSpec {
+export function validateSubscription(resourceName: string, raw: SubscriptionJson): SubscriptionSpec {
   const fail = (field: string, problem: string): never => {
     throw new ResourceError(resourceName, field, problem);
   };
@@ -97,12 +62,12 @@ export function validateSubscription(resourceName: string, raw: RawSubscription)
   if (parsed && parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
     fail('delivery.url', `${JSON.stringify(url)} must be http:// or https://`);
 
-  const ms = (field: string, v: DurationObj | undefined, dflt: number): number => {
-    if (!v) return dflt;
-    const seconds = v.seconds ?? 0;
-    const nanos = v.nanos ?? 0;
-    if (seconds < 0 || nanos < 0 || nanos > 999_999_999) fail(field, 'must be a positive duration');
-    const value = seconds * 1000 + Math.floor(nanos / 1e6);
+  // Proto3 JSON durations: "5s", "0.250s", "-1s".
+  const ms = (field: string, v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    const m = /^(-?\d+(?:\.\d+)?)s$/.exec(v);
+    if (!m) fail(field, `${JSON.stringify(v)} is not a duration`);
+    const value = Math.round(Number(m![1]) * 1000);
     if (value <= 0) fail(field, 'must be longer than 0ms (omit it for the default)');
     if (value > LIMITS.maxDurationMs) fail(field, `${value}ms is longer than the 1h limit`);
     return value;
@@ -146,10 +111,4 @@ export function validateSubscription(resourceName: string, raw: RawSubscription)
     concurrency,
     deadLetterTopic,
   };
-}
-
-/** Encodes a Subscription (tests and tools; the xds-server has its own encoder). */
-export function encodeSubscription(obj: Record<string, unknown>): Uint8Array {
-  const t = subscriptionType();
-  return t.encode(t.fromObject(obj)).finish();
 }

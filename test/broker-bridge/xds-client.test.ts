@@ -1,15 +1,16 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { DeltaXdsClient } from '../../broker-bridge/xds/delta-client.js';
-import { SUBSCRIPTION_TYPE_URL, decodeSubscription, encodeSubscription } from '../../broker-bridge/xds/subscription-resource.js';
+import { SUBSCRIPTION_TYPE_URL, decodeSubscription } from '../../broker-bridge/xds/subscription-resource.js';
+import { encodeSubscription, type SubscriptionJson } from '../../proto/sidecast.js';
 import type { SubscriptionSpec } from '../../broker-bridge/delivery/spec.js';
 import { DeltaAdsTestServer } from './delta-ads-test-server.js';
 
-const any = (obj: Record<string, unknown>) => ({ type_url: SUBSCRIPTION_TYPE_URL, value: Buffer.from(encodeSubscription(obj)) });
-const sub = (name: string, extra: Record<string, unknown> = {}) => ({
+const any = (obj: SubscriptionJson) => ({ type_url: SUBSCRIPTION_TYPE_URL, value: Buffer.from(encodeSubscription(obj)) });
+const sub = (name: string, extra: Partial<SubscriptionJson> = {}): SubscriptionJson => ({
   name,
-  service: name.split('/')[0],
+  service: name.split('/')[0]!,
   topics: ['acme/bank/account/>'],
-  delivery: { url: 'http://127.0.0.1:9/events', timeout: { seconds: 2 } },
+  delivery: { url: 'http://127.0.0.1:9/events', timeout: '2s' },
   ...extra,
 });
 
