@@ -1,0 +1,118 @@
+// One subscription at work: a durable consumer on the broker and the delivery of what it hands us.
+import type http from 'node:http';
+import type { BrokerAdapter, Consumer, ReceivedMessage } from '../brokers/types.js';
+import { PoisonEventError, parseStructured, toBinaryRequest, type StructuredEvent } from './cloudevent-http.js';
+import { deadLetterMessage } from './dead-letter.js';
+import { agentFor } from './http-post.js';
+import { KeyedSerializer, Semaphore } from './limits.js';
+import type { DeadLetterCause, DeliveryMetrics } from './metrics.js';
+import { deliverWithRetry } from './retry-loop.js';
+import { durableName, type SubscriptionSpec } from './spec.js';
+
+type DeadLetterOutcome = { cause: DeadLetterCause; attempts: number; status: number; reason: string };
+
+export interface WorkerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Messages the broker may hand over beyond the concurrency limit, so the next event is ready when a slot frees. */
+const PREFETCH_FACTOR = 2;
+
+export class SubscriptionWorker {
+  private consumer: Consumer | undefined;
+  private readonly abort = new AbortController();
+  private readonly agent: http.Agent;
+  private readonly limiter: Semaphore;
+  private readonly keyed = new KeyedSerializer();
+  private readonly url: URL;
+  private readonly label: { subscription: string };
+
+  constructor(
+    readonly spec: SubscriptionSpec,
+    private readonly adapter: BrokerAdapter,
+    private readonly metrics: DeliveryMetrics,
+    private readonly log: WorkerLogger,
+  ) {
+    this.url = new URL(spec.url);
+    this.agent = agentFor(spec.url, spec.concurrency);
+    this.limiter = new Semaphore(spec.concurrency);
+    this.label = { subscription: spec.name };
+  }
+
+  async start(): Promise<void> {
+    this.consumer = await this.adapter.subscribe(
+      { name: durableName(this.spec), patterns: this.spec.topics, maxInFlight: this.spec.concurrency * PREFETCH_FACTOR },
+      (m) => this.handle(m),
+    );
+  }
+
+  /** Stops taking events; events still being retried are handed back to the broker (redelivered later). */
+  async stop(): Promise<void> {
+    this.abort.abort(new Error(`subscription ${this.spec.name} stopped`));
+    await this.consumer?.close();
+    this.agent.destroy();
+  }
+
+  private async handle(m: ReceivedMessage): Promise<void> {
+    const receivedAt = performance.now();
+    this.metrics.inFlight.inc(this.label);
+    try {
+      let ev: StructuredEvent;
+      try {
+        ev = parseStructured(m.body);
+      } catch (e) {
+        if (!(e instanceof PoisonEventError)) throw e;
+        await this.deadLetter(m, undefined, { cause: 'poison', attempts: 0, status: 0, reason: e.message });
+        return;
+      }
+      const key = typeof ev.partitionkey === 'string' ? ev.partitionkey : m.key;
+      const run = () => this.deliver(m, ev, receivedAt);
+      await (this.spec.orderedByKey && key ? this.keyed.run(key, run) : run());
+    } finally {
+      this.metrics.inFlight.dec(this.label);
+    }
+  }
+
+  private async deliver(m: ReceivedMessage, ev: StructuredEvent, receivedAt: number): Promise<void> {
+    // Built once: every retry carries the same ce-id and body.
+    const { headers, body } = toBinaryRequest(ev);
+    const outcome = await deliverWithRetry(
+      {
+        url: this.url,
+        timeoutMs: this.spec.timeoutMs,
+        retry: this.spec.retry,
+        agent: this.agent,
+        limiter: this.limiter,
+        signal: this.abort.signal,
+        onRetry: (r, delayMs) => {
+          this.metrics.retried.inc(this.label);
+          if (r.kind === 'unreachable') this.log.warn({ subscription: this.spec.name, id: ev.id, error: r.error, retryInMs: delayMs }, 'subscriber unreachable; holding event');
+        },
+      },
+      headers,
+      body,
+    );
+    if (outcome.kind === 'delivered') {
+      this.metrics.delivered.inc(this.label);
+      this.metrics.duration.observe(this.label, (performance.now() - receivedAt) / 1000);
+      const t = typeof ev.time === 'string' ? Date.parse(ev.time) : NaN;
+      if (!Number.isNaN(t)) {
+        const age = Math.max(0, Date.now() - t) / 1000;
+        this.metrics.eventAge.observe(this.label, age);
+        this.metrics.lag.set(this.label, age);
+      }
+      return;
+    }
+    await this.deadLetter(m, ev, outcome);
+  }
+
+  /** Publishes to the dead-letter topic; if that fails the handler rejects and the broker redelivers. */
+  private async deadLetter(m: ReceivedMessage, ev: StructuredEvent | undefined, o: DeadLetterOutcome): Promise<void> {
+    const msg = deadLetterMessage(m, ev, { subscription: this.spec.name, topic: this.spec.deadLetterTopic, status: o.status, reason: o.reason, attempts: o.attempts });
+    await this.adapter.publish([msg]);
+    this.metrics.deadLettered.inc({ ...this.label, cause: o.cause });
+    this.log.warn({ subscription: this.spec.name, id: m.id, deadLetterTopic: this.spec.deadLetterTopic, reason: o.reason, attempts: o.attempts }, 'event dead-lettered');
+  }
+}
