@@ -1,0 +1,207 @@
+// NATS JetStream adapter. Publish: one stream ensured over `<prefix>.>`, Nats-Msg-Id = event id
+// (the stream's duplicate window turns retries into no-ops), all PubAcks of a batch pipelined.
+// Consume: one durable pull consumer per ConsumerSpec.name, shared by every replica (competing),
+// explicit ack, nak with delay on handler rejection, max_ack_pending = maxInFlight.
+import {
+  AckPolicy,
+  connect,
+  DeliverPolicy,
+  Events,
+  headers,
+  nanos,
+  NatsError,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+} from 'nats';
+import { BrokerUnavailableError, type BrokerAdapter, type BrokerMessage, type Consumer, type ConsumerSpec, type MessageHandler } from '../types.js';
+import { checkSubjectPrefix, coveringFilter, natsSubject, topicOfSubject } from '../translate/nats.js';
+import { PatternSet } from '../translate/filter.js';
+import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
+import { brokerSafeName } from '../shared/names.js';
+import type { NatsAdapterOptions } from './options.js';
+
+const KEY_HEADER = 'Sidecast-Key';
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+const STREAM_NOT_FOUND = 10059;
+const CONSUMER_NOT_FOUND = 10014;
+
+function apiErrorCode(e: unknown): number | undefined {
+  return e instanceof NatsError ? e.api_error?.err_code : undefined;
+}
+
+export class NatsAdapter implements BrokerAdapter {
+  readonly kind = 'nats' as const;
+  private readonly stream: string;
+  private readonly prefix: string;
+  private nc?: NatsConnection;
+  private js?: JetStreamClient;
+  private jsm?: JetStreamManager;
+  private connected = false;
+  private reconnectAttempt = 0;
+  private readonly consumers = new Set<ConsumerMessages>();
+
+  constructor(private readonly opts: NatsAdapterOptions) {
+    this.stream = opts.stream ?? 'SIDECAST';
+    this.prefix = checkSubjectPrefix(opts.subjectPrefix ?? 'sidecast');
+  }
+
+  async connect(): Promise<void> {
+    if (this.nc && !this.nc.isClosed()) return;
+    const backoff = this.opts.reconnect ?? DEFAULT_RECONNECT;
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: this.opts.servers,
+        name: this.opts.name ?? 'sidecast-bridge',
+        user: this.opts.user,
+        pass: this.opts.pass,
+        token: this.opts.token,
+        maxReconnectAttempts: -1,
+        reconnectDelayHandler: () => backoffDelay(this.reconnectAttempt++, backoff),
+        pingInterval: this.opts.pingIntervalMs ?? 10_000,
+      });
+    } catch (e) {
+      throw new BrokerUnavailableError('nats', `cannot connect to ${String(this.opts.servers)}: ${reason(e)} (is nats-server running with JetStream, -js?)`, { cause: e });
+    }
+    this.nc = nc;
+    this.connected = true;
+    void this.watchStatus(nc);
+    try {
+      this.jsm = await nc.jetstreamManager();
+      this.js = nc.jetstream();
+      await this.ensureStream(this.jsm);
+    } catch (e) {
+      await this.close();
+      throw e instanceof BrokerUnavailableError ? e : new BrokerUnavailableError('nats', `JetStream not usable: ${reason(e)}`, { cause: e });
+    }
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === Events.Disconnect) this.connected = false;
+      if (s.type === Events.Reconnect) {
+        this.connected = true;
+        this.reconnectAttempt = 0;
+      }
+    }
+  }
+
+  private async ensureStream(jsm: JetStreamManager): Promise<void> {
+    const subject = `${this.prefix}.>`;
+    try {
+      const info = await jsm.streams.info(this.stream);
+      if (!info.config.subjects.includes(subject)) {
+        await jsm.streams.update(this.stream, { ...info.config, subjects: [...info.config.subjects, subject] });
+      }
+    } catch (e) {
+      if (apiErrorCode(e) !== STREAM_NOT_FOUND) throw e;
+      await jsm.streams.add({
+        name: this.stream,
+        subjects: [subject],
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        duplicate_window: nanos(this.opts.duplicateWindowMs ?? 120_000),
+        max_age: nanos(this.opts.maxAgeMs ?? 7 * 24 * 3600_000),
+      });
+    }
+  }
+
+  isConnected(): boolean {
+    return this.connected && this.nc !== undefined && !this.nc.isClosed();
+  }
+
+  private live(): { js: JetStreamClient; jsm: JetStreamManager } {
+    if (!this.isConnected() || !this.js || !this.jsm) throw new BrokerUnavailableError('nats', `not connected to ${String(this.opts.servers)}`);
+    return { js: this.js, jsm: this.jsm };
+  }
+
+  async publish(batch: BrokerMessage[]): Promise<void> {
+    // Translate everything first: a batch with an unrepresentable topic publishes nothing.
+    const subjects = batch.map((m) => natsSubject(this.prefix, m.topic));
+    if (batch.length === 0) return;
+    const { js } = this.live();
+    const timeout = this.opts.publishTimeoutMs ?? 5_000;
+    const acks = batch.map((m, i) => {
+      const h = headers();
+      if (m.key !== undefined) h.set(KEY_HEADER, m.key);
+      return js.publish(subjects[i]!, m.body, { msgID: m.id, headers: h, timeout, expect: { streamName: this.stream } });
+    });
+    const results = await Promise.allSettled(acks);
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) {
+      throw new BrokerUnavailableError('nats', `${failed.length} of ${batch.length} events not acknowledged by stream ${this.stream}: ${reason(failed[0]!.reason)}`, {
+        cause: failed[0]!.reason,
+      });
+    }
+  }
+
+  async subscribe(spec: ConsumerSpec, handler: MessageHandler): Promise<Consumer> {
+    const accepted = new PatternSet(spec.patterns);
+    const filter = coveringFilter(this.prefix, spec.patterns);
+    const durable = brokerSafeName(spec.name);
+    const { js, jsm } = this.live();
+    await this.ensureConsumer(jsm, durable, filter, spec.maxInFlight);
+    const consumer = await js.consumers.get(this.stream, durable);
+    const messages = await consumer.consume({ max_messages: spec.maxInFlight });
+    this.consumers.add(messages);
+    const redeliveryDelay = this.opts.redeliveryDelayMs ?? 1_000;
+    const settle = async (m: JsMsg): Promise<void> => {
+      const topic = topicOfSubject(this.prefix, m.subject);
+      if (!accepted.accepts(topic)) return m.ack(); // the covering filter let it through
+      try {
+        await handler({ id: m.headers?.get(MSG_ID_HEADER) ?? '', topic, key: m.headers?.get(KEY_HEADER) || undefined, body: m.data, deliveryCount: m.info.redeliveryCount });
+        m.ack();
+      } catch {
+        m.nak(redeliveryDelay);
+      }
+    };
+    const pump = (async () => {
+      for await (const m of messages) void settle(m);
+    })();
+    return {
+      close: async () => {
+        this.consumers.delete(messages);
+        await messages.close();
+        await pump;
+      },
+    };
+  }
+
+  private async ensureConsumer(jsm: JetStreamManager, durable: string, filter: string, maxInFlight: number): Promise<void> {
+    const wanted: Partial<ConsumerConfig> = {
+      filter_subject: filter,
+      max_ack_pending: maxInFlight,
+      ack_wait: nanos(this.opts.ackWaitMs ?? 30_000),
+    };
+    try {
+      const info = await jsm.consumers.info(this.stream, durable);
+      const c = info.config;
+      if (c.filter_subject !== wanted.filter_subject || c.max_ack_pending !== wanted.max_ack_pending || c.ack_wait !== wanted.ack_wait) {
+        await jsm.consumers.update(this.stream, durable, wanted);
+      }
+    } catch (e) {
+      if (apiErrorCode(e) !== CONSUMER_NOT_FOUND) throw new BrokerUnavailableError('nats', `cannot set up durable consumer ${durable} on stream ${this.stream}: ${reason(e)}`, { cause: e });
+      await jsm.consumers.add(this.stream, {
+        ...wanted,
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: this.opts.startAt === 'all' ? DeliverPolicy.All : DeliverPolicy.New,
+        max_deliver: -1,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    const nc = this.nc;
+    this.connected = false;
+    await Promise.allSettled([...this.consumers].map((m) => m.close()));
+    this.consumers.clear();
+    if (nc && !nc.isClosed()) await nc.close();
+  }
+}
