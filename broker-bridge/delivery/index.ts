@@ -1,0 +1,82 @@
+// Subscription delivery for a bridge: where the subscriptions come from (the xds-server over delta
+// ADS, or a fixed list) and the manager that keeps one durable consumer per subscription.
+import type { Registry } from 'prom-client';
+import type { BrokerAdapter } from '../brokers/types.js';
+import { DeltaXdsClient, type DeltaClientStatus } from '../xds/delta-client.js';
+import { decodeSubscription, SUBSCRIPTION_TYPE_URL } from '../xds/subscription-resource.js';
+import { SubscriptionManager, type SubscriptionStatus } from './manager.js';
+import { DeliveryMetrics } from './metrics.js';
+import type { SubscriptionSpec } from './spec.js';
+import type { WorkerLogger } from './subscription-worker.js';
+
+export type { SubscriptionSpec } from './spec.js';
+export { DEFAULTS as DELIVERY_DEFAULTS } from './spec.js';
+
+export interface XdsSource {
+  /** host:port of the xds-server's ADS listener. */
+  server: string;
+  /** This bridge's node id; replicas use distinct ids, they share the durable consumers anyway. */
+  nodeId: string;
+  cluster?: string;
+  /** How long start() waits for the first subscription set before going on without it. */
+  initialWaitMs?: number;
+}
+
+export interface DeliveryOptions {
+  adapter: BrokerAdapter;
+  logger: WorkerLogger;
+  /** Registry the delivery metrics are added to (the bridge's /metrics registry). */
+  registry?: Registry;
+  xds?: XdsSource;
+  /** A fixed set instead of (or before) xDS; mostly for tests and single-file setups. */
+  subscriptions?: SubscriptionSpec[];
+}
+
+export interface DeliveryStatus {
+  subscriptions: SubscriptionStatus[];
+  xds?: DeltaClientStatus;
+}
+
+export interface Delivery {
+  status(): DeliveryStatus;
+  /** Resolves once every change received so far has been applied. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
+  const manager = new SubscriptionManager({ adapter: opts.adapter, logger: opts.logger, metrics: new DeliveryMetrics(opts.registry) });
+  const fixed = new Map((opts.subscriptions ?? []).map((s) => [s.name, s]));
+  let applied = manager.apply(fixed);
+  let xds: DeltaXdsClient<SubscriptionSpec> | undefined;
+  if (opts.xds) {
+    const src = opts.xds;
+    xds = new DeltaXdsClient<SubscriptionSpec>({
+      server: src.server,
+      node: { id: src.nodeId, ...(src.cluster ? { cluster: src.cluster } : {}), metadata: { 'sidecast.role': 'bridge' } },
+      typeUrl: SUBSCRIPTION_TYPE_URL,
+      decode: decodeSubscription,
+      onChange: (fromXds) => {
+        applied = manager.apply(new Map([...fixed, ...fromXds]));
+      },
+      logger: opts.logger,
+    });
+    xds.start();
+    await xds.ready(src.initialWaitMs ?? 5000).catch((e: Error) => opts.logger.warn({ error: e.message }, 'starting without subscriptions from xDS; they apply when it answers'));
+  }
+  await applied;
+  return {
+    status: () => ({ subscriptions: manager.status(), ...(xds ? { xds: xds.status() } : {}) }),
+    settled: async () => {
+      let seen: Promise<void>;
+      do {
+        seen = applied;
+        await seen;
+      } while (seen !== applied);
+    },
+    close: async () => {
+      xds?.close();
+      await manager.close();
+    },
+  };
+}
