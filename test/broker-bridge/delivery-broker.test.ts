@@ -31,7 +31,9 @@ const cases: BrokerCase[] = [
   ...(natsUp ? [{ name: 'nats', make: async () => new NatsAdapter({ servers: 'nats://127.0.0.1:4222', redeliveryDelayMs: 100 }) }] : []),
 ];
 
-function cloudEvent(topic: string, i: number, extra: Record<string, unknown> = {}) {
+type TestEvent = Record<string, unknown> & { id: string; topic: string; partitionkey?: string; data: { i: number } };
+
+function cloudEvent(topic: string, i: number, extra: Record<string, unknown> = {}): TestEvent {
   return {
     specversion: '1.0',
     id: `${topic}#${i}`,
@@ -45,7 +47,7 @@ function cloudEvent(topic: string, i: number, extra: Record<string, unknown> = {
   };
 }
 
-function message(ev: ReturnType<typeof cloudEvent>) {
+function message(ev: TestEvent) {
   return { id: ev.id, topic: ev.topic, ...(typeof ev.partitionkey === 'string' ? { key: ev.partitionkey } : {}), body: Buffer.from(JSON.stringify(ev)) };
 }
 
