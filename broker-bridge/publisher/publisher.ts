@@ -1,0 +1,219 @@
+// The publish pipeline: validated events → broker, or → spool while the broker is away.
+//
+// Order: every submission joins one queue that a single pump drains, so events reach the broker
+// (or the spool) in submission order. Concurrent submissions are coalesced into one broker batch,
+// which is what makes small requests cheap. While the spool holds anything, new events go behind it
+// (into the spool too); a replay loop feeds the spool to the broker with backoff and the pipeline
+// switches back to direct publishing once the spool is empty.
+//
+// Acknowledgement: a submission resolves only after the broker acknowledged its events or the spool
+// fsync'd them. Events the broker cannot carry (UnrepresentableTopicError) are rejected one by one.
+
+import { BrokerUnavailableError, UnrepresentableTopicError, type BrokerAdapter, type BrokerMessage } from '../brokers/types.js';
+import type { BridgeMetrics } from '../admin/metrics.js';
+import { SpoolFullError, type Spool } from '../spool/spool.js';
+import { IngestRequestError } from '../validate/request-errors.js';
+
+export interface PublisherOptions {
+  /** Most events per broker publish call (coalesced across submissions). */
+  maxBatch: number;
+  /** Events per replay step from the spool. */
+  replayBatch: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** Retry-After (seconds) told to producers when the spool is full. */
+  retryAfterSeconds: number;
+}
+
+export const DEFAULT_PUBLISHER_OPTIONS: PublisherOptions = {
+  maxBatch: 1024,
+  replayBatch: 256,
+  backoffInitialMs: 100,
+  backoffMaxMs: 5000,
+  retryAfterSeconds: 5,
+};
+
+/** null = accepted (durably held); a string = rejected with that reason. */
+export type Outcome = string | null;
+
+interface Job {
+  messages: BrokerMessage[];
+  resolve: (o: Outcome[]) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface PublisherLog {
+  warn(obj: object, msg: string): void;
+}
+
+export class Publisher {
+  private readonly queue: Job[] = [];
+  private pumping: Promise<void> | null = null;
+  private replaying: Promise<void> | null = null;
+  private closing = false;
+  private wakeReplay: (() => void) | null = null;
+  private readonly opts: PublisherOptions;
+
+  constructor(
+    private readonly broker: BrokerAdapter,
+    private readonly spool: Spool,
+    private readonly metrics: BridgeMetrics,
+    private readonly log: PublisherLog,
+    opts: Partial<PublisherOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_PUBLISHER_OPTIONS, ...opts };
+  }
+
+  /** Starts replaying whatever a previous run left in the spool. */
+  start(): void {
+    if (this.spool.depth > 0) this.ensureReplay();
+  }
+
+  /** Resolves with one outcome per message once they are durably held; rejects 503 when they cannot be. */
+  submit(messages: BrokerMessage[]): Promise<Outcome[]> {
+    if (this.closing) return Promise.reject(new IngestRequestError(503, 'bridge is shutting down; retry against another replica or later', 1));
+    if (messages.length === 0) return Promise.resolve([]);
+    return new Promise<Outcome[]>((resolve, reject) => {
+      this.queue.push({ messages, resolve, reject });
+      this.pumping ??= this.pump().finally(() => (this.pumping = null));
+    });
+  }
+
+  private async pump(): Promise<void> {
+    while (this.queue.length > 0) {
+      if (this.spool.depth > 0 || !this.broker.isConnected()) {
+        this.toSpool(this.queue.splice(0));
+        continue;
+      }
+      const jobs = this.takeBatch();
+      const messages = jobs.flatMap((j) => j.messages);
+      try {
+        const rejected = await this.publishAll(messages, 'direct');
+        let at = 0;
+        for (const j of jobs) {
+          j.resolve(j.messages.map((_, i) => rejected.get(at + i) ?? null));
+          at += j.messages.length;
+        }
+      } catch (e) {
+        // Spool synchronously, before the next queued jobs, so order is kept.
+        this.log.warn({ err: (e as Error).message, events: messages.length }, 'broker publish failed; spooling');
+        this.toSpool(jobs);
+      }
+    }
+  }
+
+  private takeBatch(): Job[] {
+    const jobs: Job[] = [];
+    let n = 0;
+    while (this.queue.length > 0 && (jobs.length === 0 || n + this.queue[0]!.messages.length <= this.opts.maxBatch)) {
+      const j = this.queue.shift()!;
+      jobs.push(j);
+      n += j.messages.length;
+    }
+    return jobs;
+  }
+
+  /**
+   * Publishes `messages`, dropping those whose topic the broker cannot carry and retrying the rest.
+   * Returns the rejected ones by index. Throws when the broker is unavailable.
+   */
+  private async publishAll(messages: BrokerMessage[], path: 'direct' | 'replay'): Promise<Map<number, string>> {
+    const rejected = new Map<number, string>();
+    let live = messages.map((m, i) => ({ m, i }));
+    while (live.length > 0) {
+      const stop = this.metrics.publishLatency.startTimer();
+      try {
+        await this.broker.publish(live.map((x) => x.m));
+        stop();
+        this.metrics.published.inc({ path }, live.length);
+        return rejected;
+      } catch (e) {
+        if (!(e instanceof UnrepresentableTopicError)) throw e;
+        const bad = live.filter((x) => x.m.topic === e.topic);
+        // An unrepresentable topic we did not send cannot be told apart from a broker fault.
+        if (bad.length === 0) throw new BrokerUnavailableError(this.broker.kind, e.message, { cause: e });
+        for (const x of bad) {
+          rejected.set(x.i, e.message);
+          this.metrics.rejected.inc({ reason: 'unrepresentable' });
+        }
+        live = live.filter((x) => x.m.topic !== e.topic);
+      }
+    }
+    return rejected;
+  }
+
+  private toSpool(jobs: Job[]): void {
+    if (jobs.length === 0) return;
+    const messages = jobs.flatMap((j) => j.messages);
+    this.spool.append(messages, this.opts.retryAfterSeconds).then(
+      () => {
+        this.metrics.spooled.inc(messages.length);
+        for (const j of jobs) j.resolve(j.messages.map(() => null));
+      },
+      (e: unknown) => {
+        const err =
+          e instanceof SpoolFullError
+            ? new IngestRequestError(503, e.message, e.retryAfterSeconds)
+            : new IngestRequestError(503, `broker unreachable and spool write failed: ${(e as Error).message}`, this.opts.retryAfterSeconds);
+        for (const j of jobs) j.reject(err);
+      },
+    );
+    this.ensureReplay();
+  }
+
+  private ensureReplay(): void {
+    this.replaying ??= this.replay().finally(() => (this.replaying = null));
+  }
+
+  private async replay(): Promise<void> {
+    let delay = this.opts.backoffInitialMs;
+    while (!this.closing && this.spool.depth > 0) {
+      const batch = await this.spool.peek(this.opts.replayBatch);
+      if (batch.messages.length === 0) {
+        await this.sleep(1); // the newest appends are still being synced
+        continue;
+      }
+      try {
+        const dropped = await this.publishAll(batch.messages, 'replay');
+        for (const [i, reason] of dropped) {
+          // Already acknowledged to its producer, so it cannot be rejected any more: count and log it.
+          this.metrics.spoolDropped.inc();
+          this.log.warn({ id: batch.messages[i]!.id, topic: batch.messages[i]!.topic, reason }, 'spooled event refused by broker; dropped');
+        }
+        await this.spool.commit(batch);
+        delay = this.opts.backoffInitialMs;
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message, spoolDepth: this.spool.depth, retryInMs: delay }, 'spool replay failed');
+        await this.sleep(delay);
+        delay = Math.min(delay * 2, this.opts.backoffMaxMs);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeReplay = done;
+    });
+  }
+
+  /** Nudges a backing-off replay loop (e.g. after the broker reconnected). */
+  kick(): void {
+    this.wakeReplay?.();
+  }
+
+  /**
+   * Graceful stop: refuses new submissions, finishes queued and in-flight publishes (what fails is
+   * spooled), stops replay after its current step. The spool keeps the rest for the next start.
+   */
+  async drain(): Promise<void> {
+    this.closing = true;
+    while (this.pumping) await this.pumping;
+    this.kick();
+    while (this.replaying) await this.replaying;
+  }
+}

@@ -1,0 +1,104 @@
+// CloudEvent checks for ingest. Every rejection carries a short code (the metrics label) and a
+// reason a producer can act on, naming the event and the attribute.
+
+import { parseTopic, TopicError } from '../../common/topic.js';
+import type { BrokerMessage } from '../brokers/types.js';
+
+export interface IngestLimits {
+  /** Largest single event, as structured JSON (bytes). */
+  maxEventBytes: number;
+  /** Largest request body (bytes); larger requests get 413. */
+  maxBatchBytes: number;
+  /** Most events in one request; more get 413. */
+  maxBatchEvents: number;
+}
+
+export const DEFAULT_LIMITS: IngestLimits = { maxEventBytes: 1024 * 1024, maxBatchBytes: 8 * 1024 * 1024, maxBatchEvents: 1000 };
+
+export type RejectCode =
+  | 'malformed'
+  | 'missing_attribute'
+  | 'bad_attribute'
+  | 'bad_specversion'
+  | 'bad_topic'
+  | 'oversize'
+  | 'forbidden'
+  | 'unrepresentable';
+
+export interface Rejection {
+  ok: false;
+  id: string;
+  code: RejectCode;
+  reason: string;
+}
+
+export interface Accepted {
+  ok: true;
+  message: BrokerMessage;
+}
+
+const REQUIRED = ['id', 'source', 'specversion', 'type'] as const;
+// CloudEvents 1.0: attribute names are lower-case ASCII letters and digits.
+const ATTRIBUTE_NAME = /^[a-z0-9]{1,64}$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+const reject = (id: string, code: RejectCode, reason: string): Rejection => ({ ok: false, id, code, reason });
+
+/**
+ * Checks one structured-mode CloudEvent (already JSON-parsed) and turns it into a broker message.
+ * `where` names the event in reasons, e.g. "event #3".
+ */
+export function validateEvent(raw: unknown, where: string, limits: IngestLimits): Accepted | Rejection {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return reject('', 'malformed', `${where} is not a JSON object`);
+  }
+  const ev = raw as Record<string, unknown>;
+  const id = typeof ev.id === 'string' ? ev.id : '';
+  for (const name of REQUIRED) {
+    const v = ev[name];
+    if (v === undefined || v === null) return reject(id, 'missing_attribute', `${where}: missing required attribute "${name}"`);
+    if (typeof v !== 'string' || v.length === 0) {
+      return reject(id, 'bad_attribute', `${where}: attribute "${name}" must be a non-empty string`);
+    }
+  }
+  if (ev.specversion !== '1.0') {
+    return reject(id, 'bad_specversion', `${where}: specversion ${JSON.stringify(ev.specversion)} is not supported; send "1.0"`);
+  }
+  for (const name of Object.keys(ev)) {
+    if (name === 'data' || name === 'data_base64') continue;
+    if (!ATTRIBUTE_NAME.test(name)) {
+      return reject(id, 'bad_attribute', `${where}: attribute name ${JSON.stringify(name)} is not lower-case letters and digits (CloudEvents 1.0)`);
+    }
+  }
+  if (ev.time !== undefined && (typeof ev.time !== 'string' || !RFC3339.test(ev.time) || Number.isNaN(Date.parse(ev.time)))) {
+    return reject(id, 'bad_attribute', `${where}: attribute "time" must be an RFC 3339 timestamp, got ${JSON.stringify(ev.time)}`);
+  }
+  if (ev.data !== undefined && ev.data_base64 !== undefined) {
+    return reject(id, 'bad_attribute', `${where}: has both "data" and "data_base64"; send one`);
+  }
+  if (ev.data_base64 !== undefined && (typeof ev.data_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(ev.data_base64))) {
+    return reject(id, 'bad_attribute', `${where}: "data_base64" must be a base64 string`);
+  }
+  for (const name of ['subject', 'datacontenttype', 'dataschema', 'partitionkey'] as const) {
+    if (ev[name] !== undefined && typeof ev[name] !== 'string') {
+      return reject(id, 'bad_attribute', `${where}: attribute "${name}" must be a string`);
+    }
+  }
+  const topic = ev.topic;
+  if (topic === undefined || topic === null) {
+    return reject(id, 'missing_attribute', `${where}: missing extension attribute "topic" (the bridge publishes to it, e.g. "acme/bank/account/opened/v1")`);
+  }
+  if (typeof topic !== 'string') return reject(id, 'bad_topic', `${where}: extension "topic" must be a string`);
+  try {
+    parseTopic(topic);
+  } catch (e) {
+    if (e instanceof TopicError) return reject(id, 'bad_topic', `${where}: ${e.message}`);
+    throw e;
+  }
+  const body = Buffer.from(JSON.stringify(ev));
+  if (body.length > limits.maxEventBytes) {
+    return reject(id, 'oversize', `${where}: event is ${body.length} bytes, over the ${limits.maxEventBytes}-byte limit (limits.maxEventBytes)`);
+  }
+  const key = ev.partitionkey as string | undefined;
+  return { ok: true, message: key === undefined ? { id, topic, body } : { id, topic, key, body } };
+}
