@@ -115,7 +115,8 @@ class JsonReader {
         this.fail(at, `field "${field.name}" given twice (as snake_case and camelCase)`);
         continue;
       }
-      if (value === null && field.resolvedType?.fullName !== '.google.protobuf.Value') continue;
+      // proto3 JSON: null means "not set" (except for google.protobuf.Value); undefined is the JS equivalent.
+      if (value === undefined || (value === null && field.resolvedType?.fullName !== '.google.protobuf.Value')) continue;
       const v = this.field(field, value, at);
       if (v !== undefined) out[field.name] = v;
     }
@@ -260,11 +261,12 @@ class JsonReader {
       const at = path ? `${path}.${f.name}` : f.name;
       const present = f.name in out;
       const value = out[f.name];
+      if (!present && f.partOf) continue; // PGV evaluates a oneof member's rules only when it is the one set
       if (!present && (rules['(validate.rules).message.required'] || rules['(validate.rules).any.required'] || rules['(validate.rules).duration.required'])) {
         this.fail(at, 'is required');
         continue;
       }
-      if (!present && (f.partOf || f.resolvedType instanceof protobuf.Type)) continue; // PGV skips unset oneof members/messages
+      if (!present && f.resolvedType instanceof protobuf.Type) continue; // unset optional message
       const minLen = rules['(validate.rules).string.min_len'] as number | undefined;
       if (minLen !== undefined && !f.repeated && String(value ?? '').length < minLen)
         this.fail(at, minLen === 1 ? 'must not be empty' : `needs at least ${minLen} characters`);

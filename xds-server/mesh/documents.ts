@@ -1,0 +1,149 @@
+// YAML text → Kubernetes-style documents checked against the schemas, each able to say on which
+// line a field sits, so errors point at file, document, field and line.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { envelopeSchema, specSchemas, type Kind } from './schema.js';
+import type { MeshIssue } from './types.js';
+
+export interface MeshSource {
+  file: string;
+  text: string;
+}
+
+export interface MeshDocument {
+  file: string;
+  /** 1-based position in its file. */
+  index: number;
+  kind: Kind;
+  name: string;
+  spec: Record<string, unknown>;
+  /** Issue at a field path (segments like ['spec', 'endpoints', 0]) of this document. */
+  issue(path: (string | number)[], message: string): MeshIssue;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
+const checkEnvelope = ajv.compile(envelopeSchema);
+const checkSpec = Object.fromEntries(
+  Object.entries(specSchemas).map(([k, s]) => [k, ajv.compile(s)]),
+) as Record<Kind, ValidateFunction>;
+
+/** Parses and schema-checks every document; problems go to `issues`, valid documents are returned. */
+export function readDocuments(sources: MeshSource[], issues: MeshIssue[]): MeshDocument[] {
+  const out: MeshDocument[] = [];
+  for (const { file, text } of sources) {
+    const lines = new LineCounter();
+    const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true });
+    if (!Array.isArray(docs)) continue; // empty stream: no documents
+    docs.forEach((doc, i) => {
+      const index = i + 1;
+      const at = (path: (string | number)[]) => lineOf(doc, lines, path);
+      const problem = (
+        path: (string | number)[],
+        message: string,
+        kind?: string,
+        name?: string,
+      ): MeshIssue => ({
+        file,
+        document: index,
+        kind,
+        name,
+        field: fieldPath(path),
+        line: at(path),
+        message,
+      });
+      for (const e of [...doc.errors, ...doc.warnings]) {
+        issues.push({
+          file,
+          document: index,
+          line: e.linePos?.[0]?.line,
+          message: `YAML: ${e.message.split('\n')[0]}`,
+        });
+      }
+      if (doc.errors.length || doc.contents === null) return;
+      const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+      if (!checkEnvelope(raw)) {
+        issues.push(...ajvIssues(checkEnvelope.errors, [], problem));
+        return;
+      }
+      const { kind, metadata, spec } = raw as {
+        kind: Kind;
+        metadata: { name: string };
+        spec: Record<string, unknown>;
+      };
+      const named = (path: (string | number)[], message: string) =>
+        problem(path, message, kind, metadata.name);
+      const checkKind = checkSpec[kind];
+      if (!checkKind(spec)) {
+        issues.push(...ajvIssues(checkKind.errors, ['spec'], named));
+        return;
+      }
+      out.push({ file, index, kind, name: metadata.name, spec, issue: named });
+    });
+  }
+  return out;
+}
+
+function ajvIssues(
+  errors: ErrorObject[] | null | undefined,
+  prefix: (string | number)[],
+  problem: (path: (string | number)[], message: string) => MeshIssue,
+): MeshIssue[] {
+  const seen = new Set<string>();
+  const out: MeshIssue[] = [];
+  for (const e of errors ?? []) {
+    // oneOf/anyOf failures repeat what their branches already said; keep the branch messages.
+    if (e.keyword === 'oneOf' || e.keyword === 'if') continue;
+    const path = [
+      ...prefix,
+      ...e.instancePath
+        .split('/')
+        .slice(1)
+        .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~'))),
+    ];
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties') {
+      path.push(String(e.params.additionalProperty));
+      message = `unknown field; allowed here: ${Object.keys((e.parentSchema as { properties: object }).properties).join(', ')}`;
+    } else if (e.keyword === 'required') {
+      path.push(String(e.params.missingProperty));
+      message = 'is required';
+    } else if (e.keyword === 'enum') {
+      message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (e.keyword === 'const') {
+      message = `must be ${JSON.stringify(e.params.allowedValue)}`;
+    } else if (e.keyword === 'anyOf') {
+      message = 'needs routeName or path (or both)';
+    } else if (e.keyword === 'pattern') {
+      message = patternHint(String(e.params.pattern));
+    }
+    const key = `${path.join('.')}|${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(problem(path, message));
+  }
+  return out;
+}
+
+function patternHint(pattern: string): string {
+  if (pattern.includes('(ms|s|m|h)')) return 'must be a duration like 500ms, 5s, 2m or 1h';
+  if (pattern.startsWith('^[a-z0-9]([-a-z0-9]*'))
+    return 'must be a lowercase DNS label (a-z, 0-9, "-", at most 63 characters)';
+  if (pattern.includes(':[0-9]{1,5}$')) return 'must be host:port, e.g. 127.0.0.1:8081';
+  if (pattern === '^/') return 'must start with "/"';
+  if (pattern === '^[A-Z]+$') return 'must be an upper-case HTTP method like POST';
+  if (pattern === '^[1-5]xx$') return 'must be a status code or a class like "2xx"';
+  return `must match ${pattern}`;
+}
+
+export function fieldPath(path: (string | number)[]): string | undefined {
+  if (path.length === 0) return undefined;
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+function lineOf(doc: Document, lines: LineCounter, path: (string | number)[]): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
+}

@@ -1,0 +1,157 @@
+// JSON Schemas of the mesh documents (docs/mesh-config.md is the prose version). Every object is
+// closed (additionalProperties: false) so a typo'd field is an error, not a silently ignored key.
+const name = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 };
+const duration = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$' };
+const port = { type: 'integer', minimum: 1, maximum: 65535 };
+const hostPort = { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' };
+const httpPath = { type: 'string', pattern: '^/' };
+const closed = (properties: Record<string, unknown>, required: string[] = []) => ({
+  type: 'object',
+  additionalProperties: false,
+  properties,
+  required,
+});
+
+export const envelopeSchema = closed(
+  {
+    apiVersion: { const: 'sidecast.io/v1' },
+    kind: { enum: ['Mesh', 'Service', 'EventRoute', 'Subscription'] },
+    metadata: closed(
+      {
+        name,
+        namespace: { type: 'string' },
+        labels: { type: 'object', additionalProperties: { type: 'string' } },
+        annotations: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+      ['name'],
+    ),
+    spec: { type: 'object' },
+  },
+  ['apiVersion', 'kind', 'metadata', 'spec'],
+);
+
+const meshSpec = closed({
+  bridge: closed(
+    {
+      address: { type: 'string', minLength: 1 },
+      port,
+      authority: { type: 'string', minLength: 1 },
+      path: httpPath,
+      timeout: duration,
+      token: { type: 'string', minLength: 1 },
+    },
+    ['address', 'port'],
+  ),
+  source: { type: 'string', minLength: 1 },
+  emitter: closed({
+    wasmFile: { type: 'string', pattern: '^/' },
+    batch: closed({
+      maxEvents: { type: 'integer', minimum: 1 },
+      maxBytes: { type: 'integer', minimum: 1 },
+      flushInterval: duration,
+      maxBufferedEvents: { type: 'integer', minimum: 1 },
+    }),
+    retry: closed({ maxAttempts: { type: 'integer', minimum: 1 }, baseDelay: duration, maxDelay: duration }),
+  }),
+});
+
+const serviceSpec = closed(
+  {
+    endpoints: { type: 'array', minItems: 1, items: hostPort },
+    sidecar: closed({ inboundPort: port, outboundPort: port }),
+    calls: { type: 'array', items: name, uniqueItems: true },
+  },
+  ['endpoints'],
+);
+
+const statusItem = {
+  oneOf: [
+    { type: 'integer', minimum: 100, maximum: 599 },
+    { type: 'string', pattern: '^[1-5]xx$' },
+  ],
+};
+const eventRouteSpec = closed(
+  {
+    service: name,
+    match: {
+      ...closed({
+        routeName: { type: 'string', minLength: 1 },
+        method: {
+          oneOf: [
+            { type: 'string', pattern: '^[A-Z]+$' },
+            { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Z]+$' } },
+          ],
+        },
+        path: httpPath,
+        host: { type: 'string', minLength: 1 },
+        headers: {
+          type: 'array',
+          items: closed(
+            {
+              name: { type: 'string', pattern: '^[a-z0-9-]+$' },
+              exact: { type: 'string' },
+              present: { type: 'boolean' },
+            },
+            ['name'],
+          ),
+        },
+        status: { type: 'array', minItems: 1, items: statusItem },
+      }),
+      anyOf: [{ required: ['routeName'] }, { required: ['path'] }],
+    },
+    event: closed(
+      {
+        type: { type: 'string', minLength: 1 },
+        topic: { type: 'string', minLength: 1 },
+        subject: { type: 'string', minLength: 1 },
+        partitionKey: { type: 'string', minLength: 1 },
+        data: closed({
+          from: { enum: ['request_body', 'response_body', 'none'] },
+          field: { type: ['string', 'null'] },
+          redact: { type: 'array', items: { type: 'string', minLength: 1 } },
+        }),
+        maxBodyBytes: { type: 'integer', minimum: 0, maximum: 1048576 },
+        sampling: { type: 'number', minimum: 0, maximum: 1 },
+        delivery: { enum: ['async', 'guaranteed'] },
+        deadline: duration,
+        onFailure: { enum: ['release', 'reject'] },
+      },
+      ['type', 'topic'],
+    ),
+  },
+  ['service', 'match', 'event'],
+);
+
+const subscriptionSpec = closed(
+  {
+    service: name,
+    topics: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+    delivery: closed(
+      {
+        path: httpPath,
+        timeout: duration,
+        retry: closed({
+          attempts: { type: 'integer', minimum: 1 },
+          backoff: { enum: ['exponential', 'linear'] },
+          baseDelay: duration,
+          maxDelay: duration,
+          retryAfterCap: duration,
+        }),
+        deadLetterTopic: { type: 'string', minLength: 1 },
+        orderByKey: { type: 'boolean' },
+        concurrency: { type: 'integer', minimum: 1 },
+      },
+      ['path'],
+    ),
+  },
+  ['service', 'topics', 'delivery'],
+);
+
+export const specSchemas = {
+  Mesh: meshSpec,
+  Service: serviceSpec,
+  EventRoute: eventRouteSpec,
+  Subscription: subscriptionSpec,
+} as const;
+
+export type Kind = keyof typeof specSchemas;

@@ -1,0 +1,139 @@
+// Mesh model → FleetResources: per service, what its Envoy sidecars need (group "<service>") and
+// what its proxyless gRPC clients need (group "proxyless/<service>"); the broker-bridges get one
+// sidecast.v1.Subscription per Subscription (group "sidecast-bridge"). Every resource is encoded
+// by the strict checker, so an invalid one fails here with its name and field, not as a NACK.
+import { envoyChecker, TYPE } from '../../proto/envoy.js';
+import { encodeSubscription, SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
+import { BRIDGE_CLUSTER, emitterConfig } from './emitter.js';
+import {
+  apiListener,
+  cluster,
+  ecdsFilter,
+  httpConnectionManager,
+  listener,
+  routeConfiguration,
+  wasmFilter,
+  type ClusterPair,
+} from './envoy-resources.js';
+import { BRIDGE_GROUP } from './model.js';
+import type { FleetResources, MeshConfig, ServiceSpec } from './types.js';
+
+export const INBOUND = 'sidecast_inbound';
+export const OUTBOUND = 'sidecast_outbound';
+export const EMITTER_ROOT_ID = 'event-emitter';
+export const emitterResourceName = (service: string): string => `sidecast.event-emitter.${service}`;
+export const proxylessGroup = (service: string): string => `proxyless/${service}`;
+export const inboundCluster = (service: string): string => `inbound|${service}`;
+export const outboundCluster = (service: string): string => `outbound|${service}`;
+
+const PROTO_NAME: Record<string, string> = Object.fromEntries(
+  Object.entries(TYPE).map(([, url]) => [url, url.replace('type.googleapis.com/', '')]),
+);
+
+/** Collects one group's resources, encoding each with the strict checker. */
+class GroupBuilder {
+  readonly types = new Map<string, Map<string, Uint8Array>>();
+  constructor(private readonly group: string) {}
+
+  add(typeUrl: string, name: string, json: Record<string, unknown>): void {
+    const bytes = envoyChecker().encode(PROTO_NAME[typeUrl]!, json, `group ${this.group}: ${PROTO_NAME[typeUrl]} "${name}"`);
+    this.put(typeUrl, name, bytes);
+  }
+
+  put(typeUrl: string, name: string, bytes: Uint8Array): void {
+    let byName = this.types.get(typeUrl);
+    if (!byName) this.types.set(typeUrl, (byName = new Map()));
+    if (byName.has(name)) throw new Error(`group ${this.group}: two ${typeUrl} resources named "${name}" (translator bug)`);
+    byName.set(name, bytes);
+  }
+
+  addCluster({ cluster: c, loadAssignment }: ClusterPair): void {
+    this.add(TYPE.cluster, c.name as string, c);
+    if (loadAssignment) this.add(TYPE.endpoint, c.name as string, loadAssignment);
+  }
+}
+
+export function translate(config: MeshConfig): FleetResources {
+  const fleet: FleetResources = new Map();
+  const byName = new Map(config.services.map((s) => [s.name, s]));
+  for (const service of config.services) {
+    const called = service.calls.map((c) => byName.get(c)!);
+    fleet.set(service.name, sidecarGroup(config, service, called).types);
+    fleet.set(proxylessGroup(service.name), proxylessClientGroup(service, called).types);
+  }
+  fleet.set(BRIDGE_GROUP, bridgeGroup(config).types);
+  return fleet;
+}
+
+function sidecarGroup(config: MeshConfig, service: ServiceSpec, called: ServiceSpec[]): GroupBuilder {
+  const g = new GroupBuilder(service.name);
+  const { mesh } = config;
+  const wasm = (configuration: unknown) =>
+    wasmFilter({ name: emitterResourceName(service.name), rootId: EMITTER_ROOT_ID, vmId: 'sidecast.event-emitter', wasmFile: mesh.emitter.wasmFile, configuration });
+
+  g.addCluster(cluster(BRIDGE_CLUSTER, [{ host: mesh.bridge.host, port: mesh.bridge.port }]));
+  g.addCluster(cluster(inboundCluster(service.name), service.endpoints));
+  for (const c of called) g.addCluster(cluster(outboundCluster(c.name), c.endpoints));
+
+  // The default config (no rules) depends only on mesh settings, never on EventRoutes, so an
+  // EventRoute change touches the ECDS resource alone: no listener drain.
+  const noRules = { ...emitterConfig({ ...config, eventRoutes: [] }, service), rules: [] };
+  const emitter = ecdsFilter(emitterResourceName(service.name), wasm(noRules));
+  g.add(TYPE.listener, INBOUND, listener(INBOUND, '0.0.0.0', service.sidecar.inboundPort, 'INBOUND', httpConnectionManager(`inbound_${service.name}`, INBOUND, [emitter])));
+  g.add(TYPE.route, INBOUND, routeConfiguration(INBOUND, [{ name: service.name, domains: ['*'], routeName: 'default', cluster: inboundCluster(service.name) }]));
+  g.add(TYPE.extensionConfig, emitterResourceName(service.name), {
+    name: emitterResourceName(service.name),
+    typed_config: wasm(emitterConfig(config, service)),
+  });
+
+  if (called.length) {
+    g.add(TYPE.listener, OUTBOUND, listener(OUTBOUND, '127.0.0.1', service.sidecar.outboundPort, 'OUTBOUND', httpConnectionManager(`outbound_${service.name}`, OUTBOUND, [])));
+    g.add(TYPE.route, OUTBOUND, routeConfiguration(OUTBOUND, called.map((c) => ({ name: c.name, domains: [c.name, `${c.name}:*`], routeName: c.name, cluster: outboundCluster(c.name) }))));
+  }
+  return g;
+}
+
+/** What reference §1.12 says grpc-js-xds needs for `xds:///<called>`: LDS → RDS → CDS → EDS, all named. */
+function proxylessClientGroup(service: ServiceSpec, called: ServiceSpec[]): GroupBuilder {
+  const g = new GroupBuilder(proxylessGroup(service.name));
+  for (const c of called) {
+    g.add(TYPE.listener, c.name, apiListener(c.name, httpConnectionManager(c.name, c.name, [])));
+    g.add(TYPE.route, c.name, routeConfiguration(c.name, [{ name: c.name, domains: ['*'], routeName: c.name, cluster: outboundCluster(c.name) }]));
+    g.addCluster(cluster(outboundCluster(c.name), c.endpoints, true));
+  }
+  return g;
+}
+
+function bridgeGroup(config: MeshConfig): GroupBuilder {
+  const g = new GroupBuilder(BRIDGE_GROUP);
+  const services = new Map(config.services.map((s) => [s.name, s]));
+  for (const sub of config.subscriptions) {
+    const name = `${sub.service}/${sub.name}`;
+    const d = sub.delivery;
+    g.put(
+      SUBSCRIPTION_TYPE_URL,
+      name,
+      encodeSubscription({
+        name,
+        service: sub.service,
+        topics: sub.topics,
+        delivery: {
+          url: deliveryUrl(services.get(sub.service)!, d.path),
+          timeout: d.timeout,
+          retry: d.retry,
+          ordered_by_key: d.orderByKey,
+          concurrency: d.concurrency,
+        },
+        dead_letter_topic: d.deadLetterTopic,
+      }),
+    );
+  }
+  return g;
+}
+
+/** Through the subscriber's sidecar when it has one configured, else straight to its first endpoint. */
+function deliveryUrl(service: ServiceSpec, path: string): string {
+  const first = service.endpoints[0]!;
+  const host = first.host.includes(':') ? `[${first.host}]` : first.host;
+  return `http://${host}:${service.sidecar.set ? service.sidecar.inboundPort : first.port}${path}`;
+}
