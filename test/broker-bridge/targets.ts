@@ -2,6 +2,9 @@
 // Short redelivery and publish timeouts keep the suites quick; names are unique per run.
 import { NatsAdapter } from '../../broker-bridge/brokers/nats/adapter.js';
 import { connect } from 'nats';
+import { connect as amqpConnect } from 'amqplib';
+import { RabbitMqAdapter } from '../../broker-bridge/brokers/rabbitmq/adapter.js';
+import { brokerSafeName } from '../../broker-bridge/brokers/shared/names.js';
 import type { ConformanceTarget, RunInfo } from './conformance.js';
 
 export const NATS_PORT = 4222;
@@ -28,6 +31,38 @@ export const natsTarget: ConformanceTarget = {
       await (await nc.jetstreamManager()).streams.delete(`SC_${run.id}`);
     } finally {
       await nc.close();
+    }
+  },
+};
+
+export const RABBITMQ_PORT = 5672;
+
+export function rabbitAdapter(run: RunInfo, port = RABBITMQ_PORT): RabbitMqAdapter {
+  return new RabbitMqAdapter({
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    exchange: `sc.${run.id}`,
+    queuePrefix: `sc.${run.id}.`,
+    publishTimeoutMs: 2_000,
+    redeliveryDelayMs: 100,
+    heartbeatSeconds: 2,
+    reconnect: { initialMs: 50, maxMs: 500 },
+  });
+}
+
+export const rabbitTarget: ConformanceTarget = {
+  make: (run) => rabbitAdapter(run),
+  unrepresentable: [
+    { topic: 'v1.2/x', level: 'v1.2' },
+    { topic: 'x/#', level: '#' },
+  ],
+  async cleanup(run, consumerNames) {
+    const conn = await amqpConnect(`amqp://guest:guest@127.0.0.1:${RABBITMQ_PORT}`);
+    try {
+      const ch = await conn.createChannel();
+      for (const name of consumerNames) await ch.deleteQueue(`sc.${run.id}.${brokerSafeName(name)}`);
+      await ch.deleteExchange(`sc.${run.id}`);
+    } finally {
+      await conn.close();
     }
   },
 };

@@ -48,10 +48,10 @@ describe('AMQP routing keys', () => {
     expect(amqpBindingKey('acme/*/>')).toBe('acme.*.#');
     expect(topicOfRoutingKey('acme.bank.opened')).toBe('acme/bank/opened');
   });
-  it('rejects "." in levels, a literal "#" word in patterns, and keys over 255 bytes', () => {
+  it('rejects "." in levels, a literal "#" word, and keys over 255 bytes', () => {
     unrepresentable(() => amqpRoutingKey('acme/v1.2'), 'v1.2');
     unrepresentable(() => amqpBindingKey('acme/#/x'), '#');
-    expect(amqpRoutingKey('acme/#')).toBe('acme.#'); // a literal '#' word is fine in a routing key
+    unrepresentable(() => amqpRoutingKey('acme/#'), '#');
     expect(() => amqpRoutingKey(`a/${'x'.repeat(300)}`)).toThrow('255 bytes');
   });
 });
