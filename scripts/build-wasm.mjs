@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds every proxy-wasm module: each filters/<name>/asconfig.json (release + debug) and every
-// probe filter under test/host/probes/*.ts (debug only). Outputs go to build/.
+// probe filter under test/host/probes/*.ts and test/sdk/probes/*.ts (debug only). Outputs go to build/.
 // --if-stale skips a module whose output is newer than every AssemblyScript source it may use.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
@@ -34,15 +34,19 @@ for (const name of readdirSync(join(root, 'filters'))) {
     jobs.push({ srcTime, file, args: ['--config', cfg, '--target', target, '--outFile', file] });
   }
 }
-const probes = join(root, 'test', 'host', 'probes');
-if (existsSync(probes)) {
-  for (const f of readdirSync(probes).filter((f) => f.endsWith('.ts'))) {
-    const file = join(out, 'probes', f.replace(/\.ts$/, '.wasm'));
-    const srcTime = Math.max(sdkTime, statSync(join(probes, f)).mtimeMs);
+// Probe filters (debug only): test/host/probes → build/probes, test/sdk/probes → build/sdk-probes.
+for (const [dir, outDir] of [
+  [join(root, 'test', 'host', 'probes'), join(out, 'probes')],
+  [join(root, 'test', 'sdk', 'probes'), join(out, 'sdk-probes')],
+]) {
+  if (!existsSync(dir)) continue;
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const file = join(outDir, f.replace(/\.ts$/, '.wasm'));
+    const srcTime = Math.max(sdkTime, statSync(join(dir, f)).mtimeMs);
     jobs.push({
       srcTime,
       file,
-      args: [join(probes, f), '--config', join(root, 'filters', 'asconfig.base.json'), '--target', 'debug', '--outFile', file],
+      args: [join(dir, f), '--config', join(root, 'filters', 'asconfig.base.json'), '--target', 'debug', '--outFile', file],
     });
   }
 }

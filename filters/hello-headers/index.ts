@@ -22,14 +22,19 @@ class HelloRoot extends RootContext {
 }
 
 class HelloStream extends HttpContext {
+  // A typed reference to our root: AS has no unchecked downcast, so keep the subclass here.
+  constructor(contextId: u32, public readonly hello: HelloRoot) {
+    super(contextId, hello);
+  }
+
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
-    const counter = (this.root as HelloRoot).requests;
+    const counter = this.hello.requests;
     if (counter !== null) counter.increment();
     return FilterHeadersStatus.Continue;
   }
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
-    responseHeaders.add("x-hello", (this.root as HelloRoot).greeting);
+    responseHeaders.add("x-hello", this.hello.greeting);
     return FilterHeadersStatus.Continue;
   }
 }

@@ -41,6 +41,10 @@ export class HeaderMap {
   }
 }
 
+// "To the end": large enough for any Envoy buffer, small enough that a host doing signed 32-bit
+// arithmetic (start + len) cannot overflow.
+const WHOLE: u32 = <u32>i32.MAX_VALUE;
+
 export class HostBuffer {
   constructor(public readonly type: BufferType) {}
   /** Current size in bytes; -1 when unavailable in this callback. */
@@ -48,12 +52,12 @@ export class HostBuffer {
     return hc.getBufferSize(this.type);
   }
   /** Bytes from `start` (at most `maxLen`); null when unavailable. */
-  bytes(start: u32 = 0, maxLen: u32 = u32.MAX_VALUE): ArrayBuffer | null {
+  bytes(start: u32 = 0, maxLen: u32 = WHOLE): ArrayBuffer | null {
     return hc.getBufferBytes(this.type, start, maxLen);
   }
   /** Whole buffer as UTF-8 text; null when unavailable. */
   text(): string | null {
-    const b = hc.getBufferBytes(this.type, 0, u32.MAX_VALUE);
+    const b = hc.getBufferBytes(this.type, 0, WHOLE);
     return b === null ? null : String.UTF8.decode(b);
   }
   /** Envoy semantics: start=0 drops `len` bytes then prepends; start ≥ size appends. */
@@ -61,10 +65,10 @@ export class HostBuffer {
     return hc.setBufferBytes(this.type, start, len, data);
   }
   replace(data: ArrayBuffer): WasmResult {
-    return hc.setBufferBytes(this.type, 0, u32.MAX_VALUE, data);
+    return hc.setBufferBytes(this.type, 0, WHOLE, data);
   }
   append(data: ArrayBuffer): WasmResult {
-    return hc.setBufferBytes(this.type, u32.MAX_VALUE, 0, data);
+    return hc.setBufferBytes(this.type, WHOLE, 0, data);
   }
   prepend(data: ArrayBuffer): WasmResult {
     return hc.setBufferBytes(this.type, 0, 0, data);
