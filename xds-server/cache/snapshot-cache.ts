@@ -1,0 +1,99 @@
+// Snapshot cache: per node group, per type, an immutable TypeSnapshot. Unchanged resources keep
+// their CachedResource object across updates, so bytes (and any wire encoding memoised on them by
+// the server) are shared by every stream and every version that contains them.
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { CachedResource, ChangeListener, FleetResources, TypeSnapshot } from './types.js';
+
+const hash = (data: Uint8Array | string): string =>
+  createHash('sha256').update(data).digest('hex').slice(0, 16);
+
+export class SnapshotCache {
+  private readonly groups = new Map<string, Map<string, TypeSnapshot>>();
+  private readonly listeners = new Set<ChangeListener>();
+  private published = false;
+
+  /** True once a first fleet (or group) was published: the server has something to say. */
+  get ready(): boolean {
+    return this.published;
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Replaces the whole fleet; groups absent from `fleet` become empty. Returns changed types per group. */
+  setFleet(fleet: FleetResources): Map<string, Set<string>> {
+    const changes = new Map<string, Set<string>>();
+    for (const group of new Set([...this.groups.keys(), ...fleet.keys()])) {
+      const changed = this.setGroup(group, fleet.get(group) ?? new Map());
+      if (changed.size) changes.set(group, changed);
+    }
+    this.published = true;
+    return changes;
+  }
+
+  /** Replaces one group's resources (types absent from `types` become empty); notifies listeners. */
+  setGroup(group: string, types: Map<string, Map<string, Uint8Array>>): Set<string> {
+    const now = performance.now();
+    const current = this.groups.get(group) ?? new Map<string, TypeSnapshot>();
+    const next = new Map<string, TypeSnapshot>();
+    const changed = new Set<string>();
+    for (const typeUrl of new Set([...current.keys(), ...types.keys()])) {
+      const before = current.get(typeUrl);
+      const after = buildTypeSnapshot(typeUrl, types.get(typeUrl) ?? new Map(), before, now);
+      if (after.resources.size === 0 && !before) continue;
+      next.set(typeUrl, after);
+      if (after !== before) changed.add(typeUrl);
+    }
+    if (next.size) this.groups.set(group, next);
+    else this.groups.delete(group);
+    this.published = true;
+    if (changed.size) for (const listener of this.listeners) listener(group, changed);
+    return changed;
+  }
+
+  /** The group's snapshot of a type; an empty (but versioned) snapshot when there is none. */
+  get(group: string, typeUrl: string): TypeSnapshot {
+    return this.groups.get(group)?.get(typeUrl) ?? emptySnapshot(typeUrl);
+  }
+
+  groupNames(): string[] {
+    return [...this.groups.keys()].sort();
+  }
+
+  typesOf(group: string): string[] {
+    return [...(this.groups.get(group)?.keys() ?? [])].sort();
+  }
+}
+
+const EMPTY_VERSION = hash('');
+const empties = new Map<string, TypeSnapshot>();
+function emptySnapshot(typeUrl: string): TypeSnapshot {
+  let e = empties.get(typeUrl);
+  if (!e)
+    empties.set(typeUrl, (e = { typeUrl, version: EMPTY_VERSION, resources: new Map(), publishedAt: 0 }));
+  return e;
+}
+
+/** Builds the next snapshot, reusing `before` itself when nothing changed and its resources when their bytes did not. */
+function buildTypeSnapshot(
+  typeUrl: string,
+  items: Map<string, Uint8Array>,
+  before: TypeSnapshot | undefined,
+  now: number,
+): TypeSnapshot {
+  const resources = new Map<string, CachedResource>();
+  for (const name of [...items.keys()].sort()) {
+    const bytes = items.get(name)!;
+    const old = before?.resources.get(name);
+    const reuse = old && (old.bytes === bytes || Buffer.compare(old.bytes, bytes) === 0);
+    resources.set(name, reuse ? old : { name, version: hash(bytes), bytes });
+  }
+  const typeHash = createHash('sha256');
+  for (const r of resources.values()) typeHash.update(r.name).update('\0').update(r.version).update('\0');
+  const version = resources.size ? typeHash.digest('hex').slice(0, 16) : EMPTY_VERSION;
+  if (before && before.version === version) return before;
+  return { typeUrl, version, resources, publishedAt: now };
+}

@@ -1,0 +1,204 @@
+// The discovery server: ADS (SotW + delta) and the per-type services over one snapshot cache.
+// It knows nothing of where resources come from: it is given a cache and a node → group function.
+import * as grpc from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Registry } from 'prom-client';
+import { TYPE } from '../../proto/envoy.js';
+import { SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
+import type { SnapshotCache } from '../cache/snapshot-cache.js';
+import type { Protocol, XdsNode } from './messages.js';
+import { discoveryServices, SOTW_METHODS } from './messages.js';
+import { XdsMetrics } from './metrics.js';
+import { PushQueue } from './push-queue.js';
+import { TokenBucket } from './rate-limit.js';
+import type { AckEvent, DiscoveryCall, NackEvent, StreamHost } from './stream.js';
+import { XdsStream } from './stream.js';
+import type { NackRecord, TypeRules } from './type-state.js';
+import { syncStatus, type StreamStatus } from './sync-status.js';
+import { controlPlaneField } from './wire.js';
+
+export interface XdsServerOptions {
+  cache: SnapshotCache;
+  /** Node → cache group (docs/interfaces.md §4). */
+  groupOf: (node: XdsNode) => string;
+  /** `control_plane.identifier` in every response; default `sidecast-xds/<host>/<pid>/<random>`. */
+  controlPlaneId?: string;
+  registry?: Registry;
+  /** Streams being written at once (default 256). */
+  pushConcurrency?: number;
+  /** New streams admitted per second (default 1000) and burst (default 2× that). */
+  newStreamsPerSecond?: number;
+  newStreamBurst?: number;
+  /** NACKs remembered per node × type after their stream ended (default 10 000). */
+  nackHistory?: number;
+}
+
+/** LDS/CDS (and sidecast's Subscription) are full-state in SotW and support wildcard; others are named-only. */
+const FULL_STATE_WILDCARD: TypeRules = { fullState: true, wildcard: true };
+const NAMED: TypeRules = { fullState: false, wildcard: false };
+const WILDCARD_TYPES = new Set([TYPE.listener, TYPE.cluster, SUBSCRIPTION_TYPE_URL]);
+/** Make-before-break push order (reference §1.8); unknown types go last, by name. */
+const PUSH_ORDER = [
+  TYPE.cluster,
+  TYPE.endpoint,
+  TYPE.listener,
+  TYPE.route,
+  TYPE.extensionConfig,
+  SUBSCRIPTION_TYPE_URL,
+];
+const rank = (t: string): number => {
+  const i = PUSH_ORDER.indexOf(t);
+  return i < 0 ? PUSH_ORDER.length : i;
+};
+
+export interface NackLogEntry extends NackRecord {
+  nodeId: string;
+  typeUrl: string;
+}
+
+export class XdsServer {
+  readonly controlPlaneId: string;
+  readonly metrics: XdsMetrics;
+  /** 'ack' (AckEvent) and 'nack' (NackEvent) for every reply matched to a response. */
+  readonly events = new EventEmitter();
+  private readonly cache: SnapshotCache;
+  private readonly streams = new Set<XdsStream>();
+  private readonly byGroup = new Map<string, Set<XdsStream>>();
+  private readonly queue: PushQueue<XdsStream>;
+  private readonly admission: TokenBucket;
+  private readonly nacks = new Map<string, NackLogEntry>();
+  private readonly nackHistory: number;
+  private readonly unsubscribeCache: () => void;
+  private readonly host: StreamHost;
+  private grpcServer: grpc.Server | undefined;
+
+  constructor(private readonly options: XdsServerOptions) {
+    this.cache = options.cache;
+    this.controlPlaneId =
+      options.controlPlaneId ?? `sidecast-xds/${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+    this.queue = new PushQueue(options.pushConcurrency ?? 256);
+    const perSecond = options.newStreamsPerSecond ?? 1000;
+    this.admission = new TokenBucket(perSecond, options.newStreamBurst ?? perSecond * 2);
+    this.nackHistory = options.nackHistory ?? 10_000;
+    this.metrics = new XdsMetrics(options.registry ?? new Registry(), () => this.queue.depth);
+    this.events.setMaxListeners(0);
+    this.unsubscribeCache = this.cache.onChange((group, types) => {
+      const now = performance.now();
+      for (const s of this.byGroup.get(group) ?? []) s.markDirty(types, now);
+    });
+    this.host = this.streamHost();
+  }
+
+  /** Adds ADS and the per-type discovery services to a grpc-js server. */
+  register(server: grpc.Server): void {
+    for (const svc of discoveryServices(TYPE)) {
+      const handlers: grpc.UntypedServiceImplementation = {};
+      for (const methodName of Object.keys(svc.definition)) {
+        const protocol: Protocol = SOTW_METHODS.has(methodName) ? 'sotw' : 'delta';
+        handlers[methodName] = (call: DiscoveryCall) => this.accept(call, protocol, svc.onlyType);
+      }
+      server.addService(svc.definition, handlers);
+    }
+  }
+
+  /** Creates a grpc-js server with the discovery services and binds it; resolves to the bound port. */
+  async listen(
+    address: string,
+    credentials = grpc.ServerCredentials.createInsecure(),
+    options: grpc.ServerOptions = {},
+  ): Promise<number> {
+    const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, ...options });
+    this.register(server);
+    this.grpcServer = server;
+    return new Promise((resolve, reject) =>
+      server.bindAsync(address, credentials, (err, port) =>
+        err ? reject(new Error(`xDS gRPC server could not bind ${address}: ${err.message}`)) : resolve(port),
+      ),
+    );
+  }
+
+  /** Stops accepting, ends every stream (clients reconnect elsewhere), and releases the cache. */
+  async close(): Promise<void> {
+    this.unsubscribeCache();
+    this.admission.cancelAll();
+    for (const s of [...this.streams]) s.close();
+    const server = this.grpcServer;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.tryShutdown(() => resolve());
+      setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 2000).unref();
+    });
+  }
+
+  private accept(call: DiscoveryCall, protocol: Protocol, onlyType: string | undefined): void {
+    const stream = new XdsStream(this.host, call, protocol, onlyType);
+    if (!stream.isClosed) this.streams.add(stream);
+  }
+
+  private streamHost(): StreamHost {
+    return {
+      cache: this.cache,
+      metrics: this.metrics,
+      // DiscoveryResponse.control_plane is field 6, DeltaDiscoveryResponse.control_plane field 7.
+      controlPlane: {
+        sotw: controlPlaneField(6, this.controlPlaneId),
+        delta: controlPlaneField(7, this.controlPlaneId),
+      },
+      groupOf: (node) => this.options.groupOf(node),
+      rulesOf: (typeUrl) => (WILDCARD_TYPES.has(typeUrl) ? FULL_STATE_WILDCARD : NAMED),
+      order: (typeUrls) => [...typeUrls].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0)),
+      admit: (_stream, then) => {
+        const now = this.admission.take(then);
+        if (!now) this.metrics.throttledStreams.inc();
+        return now;
+      },
+      joined: (stream) => {
+        let set = this.byGroup.get(stream.group!);
+        if (!set) this.byGroup.set(stream.group!, (set = new Set()));
+        set.add(stream);
+      },
+      left: (stream) => {
+        this.streams.delete(stream);
+        this.queue.forget(stream);
+        const set = this.byGroup.get(stream.group ?? '');
+        set?.delete(stream);
+        if (set?.size === 0) this.byGroup.delete(stream.group!);
+      },
+      schedule: (stream) => this.queue.enqueue(stream),
+      acked: (e: AckEvent) => this.events.emit('ack', e),
+      nacked: (e: NackEvent, node: XdsNode, rec: NackRecord) => {
+        const key = `${node.id}\0${e.typeUrl}`;
+        this.nacks.delete(key);
+        this.nacks.set(key, { ...rec, nodeId: node.id, typeUrl: e.typeUrl });
+        if (this.nacks.size > this.nackHistory) this.nacks.delete(this.nacks.keys().next().value!);
+        this.events.emit('nack', e);
+      },
+    };
+  }
+
+  /** Per open stream × type: subscription, sent/ACKed version and nonce, last NACK (for /debug/syncz). */
+  syncz(): StreamStatus[] {
+    return [...this.streams].map((s) => syncStatus(s, this.cache));
+  }
+
+  /** Last NACK per node × type, including nodes whose stream has ended. */
+  nackLog(): NackLogEntry[] {
+    return [...this.nacks.values()];
+  }
+
+  /** Node ids with an open stream, and their group (for /debug/config_dump?node=). */
+  groupOfConnectedNode(nodeId: string): string | undefined {
+    for (const s of this.streams) if (s.node?.id === nodeId) return s.group;
+    return undefined;
+  }
+
+  get streamCount(): number {
+    return this.streams.size;
+  }
+}
