@@ -13,6 +13,7 @@ import {
   startServer,
   TYPE,
   type Running,
+  type GroupResources,
 } from './fixtures.js';
 
 let running: Running | undefined;
@@ -33,7 +34,7 @@ async function barrier(s: SotwStream): Promise<void> {
   expect(r.type_url).toBe(TYPE.route);
 }
 
-const base = () => ({
+const base = (): { g: GroupResources } => ({
   g: {
     [TYPE.cluster]: { a: cluster('a'), b: cluster('b') },
     [TYPE.endpoint]: { a: endpoints('a', [1001]), b: endpoints('b', [1002]) },
@@ -113,7 +114,7 @@ describe('SotW ADS', () => {
     });
 
     const next = base();
-    next.g[TYPE.cluster].a = cluster('a', '2s');
+    next.g[TYPE.cluster]!.a = cluster('a', '2s');
     running.cache.setFleet(fleet(next));
     const r2 = await s.next();
     expect(r2.type_url).toBe(TYPE.cluster);
@@ -128,7 +129,7 @@ describe('SotW ADS', () => {
     s.send({ node: ENVOY_NODE('n1'), type_url: TYPE.endpoint, resource_names: ['a'] });
     const r1 = await s.next();
     const next = base();
-    next.g[TYPE.endpoint].a = endpoints('a', [2001]);
+    next.g[TYPE.endpoint]!.a = endpoints('a', [2001]);
     running.cache.setFleet(fleet(next));
     const r2 = await s.next();
     expect(r2.nonce).not.toBe(r1.nonce);
@@ -155,7 +156,7 @@ describe('SotW ADS', () => {
     expect(resNames(r1)).toEqual(['a']);
     s.send(sotwAck(r1, ['a', 'later']));
     const next = base();
-    (next.g[TYPE.endpoint] as Record<string, Uint8Array>).later = endpoints('later', [3001]);
+    next.g[TYPE.endpoint]!.later = endpoints('later', [3001]);
     running.cache.setFleet(fleet(next));
     const r2 = await s.next();
     expect(resNames(r2)).toEqual(['later']); // EDS is not full-state: only what changed
@@ -181,12 +182,12 @@ describe('SotW ADS', () => {
     const r1 = await s.next();
     s.send(sotwAck(r1, []));
     const next = base();
-    next.g[TYPE.cluster].b = cluster('b', '3s');
+    next.g[TYPE.cluster]!.b = cluster('b', '3s');
     running.cache.setFleet(fleet(next));
     const r2 = await s.next();
     expect(resNames(r2)).toEqual(['a', 'b']);
     s.send(sotwAck(r2, []));
-    running.cache.setFleet(fleet({ g: { [TYPE.route]: base().g[TYPE.route] } }));
+    running.cache.setFleet(fleet({ g: { [TYPE.route]: base().g[TYPE.route]! } }));
     const r3 = await s.next();
     expect(r3.type_url).toBe(TYPE.cluster);
     expect(r3.resources).toEqual([]);
@@ -213,10 +214,10 @@ describe('SotW ADS', () => {
     s.send(sotwAck(initial.get(TYPE.route)!, ['r1']));
 
     const next = base();
-    next.g[TYPE.cluster].a = cluster('a', '5s');
-    next.g[TYPE.endpoint].a = endpoints('a', [1009]);
-    next.g[TYPE.listener].l1 = apiListener('l1', 'r2');
-    (next.g[TYPE.route] as Record<string, Uint8Array>).r1 = route('r1', 'x', 'b');
+    next.g[TYPE.cluster]!.a = cluster('a', '5s');
+    next.g[TYPE.endpoint]!.a = endpoints('a', [1009]);
+    next.g[TYPE.listener]!.l1 = apiListener('l1', 'r2');
+    next.g[TYPE.route]!.r1 = route('r1', 'x', 'b');
     running.cache.setFleet(fleet(next));
     const order: string[] = [];
     for (let i = 0; i < 4; i++) order.push((await s.next()).type_url);
@@ -224,7 +225,7 @@ describe('SotW ADS', () => {
 
     // Only a cluster changes: its endpoints (unchanged) still follow, at the same EDS version.
     const again = structuredClone(next);
-    again.g[TYPE.cluster].b = cluster('b', '7s');
+    again.g[TYPE.cluster]!.b = cluster('b', '7s');
     running.cache.setFleet(fleet(again));
     const cds = await s.next();
     const eds = await s.next();
@@ -259,17 +260,17 @@ describe('SotW ADS', () => {
         .types.find((t) => t.typeUrl === TYPE.cluster)!.subscribed,
     ).toEqual(['a']);
     const next = base();
-    next.g[TYPE.cluster].b = cluster('b', '9s');
+    next.g[TYPE.cluster]!.b = cluster('b', '9s');
     running.cache.setFleet(fleet(next));
     await barrier(c); // b is no longer subscribed: no cluster response
-    next.g[TYPE.cluster].a = cluster('a', '9s');
+    next.g[TYPE.cluster]!.a = cluster('a', '9s');
     running.cache.setFleet(fleet(next));
     const onlyA = await c.next();
     expect(onlyA.type_url).toBe(TYPE.cluster);
     expect(resNames(onlyA)).toEqual(['a']);
     c.send(sotwAck(onlyA, [])); // [] after names were given = unsubscribed, not wildcard
     await barrier(c);
-    next.g[TYPE.cluster].a = cluster('a', '10s');
+    next.g[TYPE.cluster]!.a = cluster('a', '10s');
     running.cache.setFleet(fleet(next));
     await barrier(c);
     envoy.close();
