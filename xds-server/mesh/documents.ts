@@ -21,7 +21,7 @@ export interface MeshDocument {
   issue(path: (string | number)[], message: string): MeshIssue;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, verbose: true });
 const checkEnvelope = ajv.compile(envelopeSchema);
 const checkSpec = Object.fromEntries(
   Object.entries(specSchemas).map(([k, s]) => [k, ajv.compile(s)]),
@@ -92,7 +92,7 @@ function ajvIssues(
   const out: MeshIssue[] = [];
   for (const e of errors ?? []) {
     // oneOf/anyOf failures repeat what their branches already said; keep the branch messages.
-    if (e.keyword === 'oneOf' || e.keyword === 'if') continue;
+    if (e.keyword === 'oneOf' || e.schemaPath.includes('/anyOf/')) continue;
     const path = [
       ...prefix,
       ...e.instancePath

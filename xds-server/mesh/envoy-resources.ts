@@ -10,7 +10,8 @@ export const ROUTER_FILTER = {
   name: 'envoy.filters.http.router',
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
 };
-const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const HCM_TYPE =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 /** Everything comes over the one ADS stream (grpc-js-xds accepts only `ads` or `self`). */
 export const ADS = { ads: {}, resource_api_version: 'V3' };
 
@@ -46,7 +47,10 @@ export function cluster(name: string, endpoints: HostPort[], http2 = false): Clu
       },
     };
   if (endpoints.every((e) => isIP(e.host) !== 0))
-    return { cluster: { ...base, type: 'EDS', eds_cluster_config: { eds_config: ADS } }, loadAssignment: loadAssignment(name, endpoints) };
+    return {
+      cluster: { ...base, type: 'EDS', eds_cluster_config: { eds_config: ADS } },
+      loadAssignment: loadAssignment(name, endpoints),
+    };
   return { cluster: { ...base, type: 'STRICT_DNS', load_assignment: loadAssignment(name, endpoints) } };
 }
 
@@ -60,12 +64,20 @@ export function httpConnectionManager(statPrefix: string, routeConfig: string, h
   };
 }
 
-export function listener(name: string, address: string, port: number, direction: 'INBOUND' | 'OUTBOUND', hcm: Json): Json {
+export function listener(
+  name: string,
+  address: string,
+  port: number,
+  direction: 'INBOUND' | 'OUTBOUND',
+  hcm: Json,
+): Json {
   return {
     name,
     address: { socket_address: { address, port_value: port } },
     traffic_direction: direction,
-    filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
+    filter_chains: [
+      { filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] },
+    ],
   };
 }
 
@@ -108,8 +120,15 @@ export function wasmFilter(w: WasmFilterSpec): Json {
     config: {
       name: w.name,
       root_id: w.rootId,
-      vm_config: { vm_id: w.vmId, runtime: 'envoy.wasm.runtime.v8', code: { local: { filename: w.wasmFile } } },
-      configuration: { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: JSON.stringify(w.configuration) },
+      vm_config: {
+        vm_id: w.vmId,
+        runtime: 'envoy.wasm.runtime.v8',
+        code: { local: { filename: w.wasmFile } },
+      },
+      configuration: {
+        '@type': 'type.googleapis.com/google.protobuf.StringValue',
+        value: JSON.stringify(w.configuration),
+      },
       fail_open: true,
     },
   };

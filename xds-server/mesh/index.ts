@@ -14,4 +14,10 @@ export {
   translate,
 } from './translate.js';
 export { resourcesVersion, watchMesh, type MeshState, type MeshWatcher, type WatchOptions } from './watch.js';
-export { formatIssue, MeshConfigError, type FleetResources, type MeshConfig, type MeshIssue } from './types.js';
+export {
+  formatIssue,
+  MeshConfigError,
+  type FleetResources,
+  type MeshConfig,
+  type MeshIssue,
+} from './types.js';

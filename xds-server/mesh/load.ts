@@ -10,7 +10,11 @@ export function parseMesh(sources: MeshSource[]): MeshConfig {
   const issues: MeshIssue[] = [];
   const sorted = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const docs = readDocuments(sorted, issues);
-  const config = buildModel(docs, sorted.map((s) => s.file), issues);
+  const config = buildModel(
+    docs,
+    sorted.map((s) => s.file),
+    issues,
+  );
   if (issues.length) throw new MeshConfigError(issues);
   return config;
 }
@@ -21,7 +25,12 @@ export function meshFiles(path: string): string[] {
   try {
     st = statSync(path);
   } catch {
-    throw new MeshConfigError([{ file: path, message: 'cannot read: no such file or directory (give a YAML file or a directory of them)' }]);
+    throw new MeshConfigError([
+      {
+        file: path,
+        message: 'cannot read: no such file or directory (give a YAML file or a directory of them)',
+      },
+    ]);
   }
   if (!st.isDirectory()) return [path];
   const out: string[] = [];
@@ -34,7 +43,8 @@ export function meshFiles(path: string): string[] {
     }
   };
   walk(path);
-  if (out.length === 0) throw new MeshConfigError([{ file: path, message: 'directory holds no .yaml or .yml files' }]);
+  if (out.length === 0)
+    throw new MeshConfigError([{ file: path, message: 'directory holds no .yaml or .yml files' }]);
   return out.sort();
 }
 

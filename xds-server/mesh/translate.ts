@@ -36,14 +36,19 @@ class GroupBuilder {
   constructor(private readonly group: string) {}
 
   add(typeUrl: string, name: string, json: Record<string, unknown>): void {
-    const bytes = envoyChecker().encode(PROTO_NAME[typeUrl]!, json, `group ${this.group}: ${PROTO_NAME[typeUrl]} "${name}"`);
+    const bytes = envoyChecker().encode(
+      PROTO_NAME[typeUrl]!,
+      json,
+      `group ${this.group}: ${PROTO_NAME[typeUrl]} "${name}"`,
+    );
     this.put(typeUrl, name, bytes);
   }
 
   put(typeUrl: string, name: string, bytes: Uint8Array): void {
     let byName = this.types.get(typeUrl);
     if (!byName) this.types.set(typeUrl, (byName = new Map()));
-    if (byName.has(name)) throw new Error(`group ${this.group}: two ${typeUrl} resources named "${name}" (translator bug)`);
+    if (byName.has(name))
+      throw new Error(`group ${this.group}: two ${typeUrl} resources named "${name}" (translator bug)`);
     byName.set(name, bytes);
   }
 
@@ -69,7 +74,13 @@ function sidecarGroup(config: MeshConfig, service: ServiceSpec, called: ServiceS
   const g = new GroupBuilder(service.name);
   const { mesh } = config;
   const wasm = (configuration: unknown) =>
-    wasmFilter({ name: emitterResourceName(service.name), rootId: EMITTER_ROOT_ID, vmId: 'sidecast.event-emitter', wasmFile: mesh.emitter.wasmFile, configuration });
+    wasmFilter({
+      name: emitterResourceName(service.name),
+      rootId: EMITTER_ROOT_ID,
+      vmId: 'sidecast.event-emitter',
+      wasmFile: mesh.emitter.wasmFile,
+      configuration,
+    });
 
   g.addCluster(cluster(BRIDGE_CLUSTER, [{ host: mesh.bridge.host, port: mesh.bridge.port }]));
   g.addCluster(cluster(inboundCluster(service.name), service.endpoints));
@@ -79,16 +90,54 @@ function sidecarGroup(config: MeshConfig, service: ServiceSpec, called: ServiceS
   // EventRoute change touches the ECDS resource alone: no listener drain.
   const noRules = { ...emitterConfig({ ...config, eventRoutes: [] }, service), rules: [] };
   const emitter = ecdsFilter(emitterResourceName(service.name), wasm(noRules));
-  g.add(TYPE.listener, INBOUND, listener(INBOUND, '0.0.0.0', service.sidecar.inboundPort, 'INBOUND', httpConnectionManager(`inbound_${service.name}`, INBOUND, [emitter])));
-  g.add(TYPE.route, INBOUND, routeConfiguration(INBOUND, [{ name: service.name, domains: ['*'], routeName: 'default', cluster: inboundCluster(service.name) }]));
+  g.add(
+    TYPE.listener,
+    INBOUND,
+    listener(
+      INBOUND,
+      '0.0.0.0',
+      service.sidecar.inboundPort,
+      'INBOUND',
+      httpConnectionManager(`inbound_${service.name}`, INBOUND, [emitter]),
+    ),
+  );
+  g.add(
+    TYPE.route,
+    INBOUND,
+    routeConfiguration(INBOUND, [
+      { name: service.name, domains: ['*'], routeName: 'default', cluster: inboundCluster(service.name) },
+    ]),
+  );
   g.add(TYPE.extensionConfig, emitterResourceName(service.name), {
     name: emitterResourceName(service.name),
     typed_config: wasm(emitterConfig(config, service)),
   });
 
   if (called.length) {
-    g.add(TYPE.listener, OUTBOUND, listener(OUTBOUND, '127.0.0.1', service.sidecar.outboundPort, 'OUTBOUND', httpConnectionManager(`outbound_${service.name}`, OUTBOUND, [])));
-    g.add(TYPE.route, OUTBOUND, routeConfiguration(OUTBOUND, called.map((c) => ({ name: c.name, domains: [c.name, `${c.name}:*`], routeName: c.name, cluster: outboundCluster(c.name) }))));
+    g.add(
+      TYPE.listener,
+      OUTBOUND,
+      listener(
+        OUTBOUND,
+        '127.0.0.1',
+        service.sidecar.outboundPort,
+        'OUTBOUND',
+        httpConnectionManager(`outbound_${service.name}`, OUTBOUND, []),
+      ),
+    );
+    g.add(
+      TYPE.route,
+      OUTBOUND,
+      routeConfiguration(
+        OUTBOUND,
+        called.map((c) => ({
+          name: c.name,
+          domains: [c.name, `${c.name}:*`],
+          routeName: c.name,
+          cluster: outboundCluster(c.name),
+        })),
+      ),
+    );
   }
   return g;
 }
@@ -98,7 +147,13 @@ function proxylessClientGroup(service: ServiceSpec, called: ServiceSpec[]): Grou
   const g = new GroupBuilder(proxylessGroup(service.name));
   for (const c of called) {
     g.add(TYPE.listener, c.name, apiListener(c.name, httpConnectionManager(c.name, c.name, [])));
-    g.add(TYPE.route, c.name, routeConfiguration(c.name, [{ name: c.name, domains: ['*'], routeName: c.name, cluster: outboundCluster(c.name) }]));
+    g.add(
+      TYPE.route,
+      c.name,
+      routeConfiguration(c.name, [
+        { name: c.name, domains: ['*'], routeName: c.name, cluster: outboundCluster(c.name) },
+      ]),
+    );
     g.addCluster(cluster(outboundCluster(c.name), c.endpoints, true));
   }
   return g;

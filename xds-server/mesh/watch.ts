@@ -37,7 +37,8 @@ export function resourcesVersion(resources: FleetResources): string {
   const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [group, types] of sorted(resources))
     for (const [type, names] of sorted(types))
-      for (const [name, bytes] of sorted(names)) h.update(`${group}\0${type}\0${name}\0${bytes.length}\0`).update(bytes);
+      for (const [name, bytes] of sorted(names))
+        h.update(`${group}\0${type}\0${name}\0${bytes.length}\0`).update(bytes);
   return h.digest('hex').slice(0, 16);
 }
 
@@ -95,9 +96,13 @@ export function watchMesh(
       clearTimeout(timer);
       timer = setTimeout(reload, debounceMs);
     });
-    watcher.on('error', (e) => onError(new Error(`watching ${watched} failed: ${e.message}; config changes are no longer picked up`)));
+    watcher.on('error', (e) =>
+      onError(new Error(`watching ${watched} failed: ${e.message}; config changes are no longer picked up`)),
+    );
   } catch (e) {
-    onError(new Error(`cannot watch ${watched}: ${(e as Error).message}; config changes will not be picked up`));
+    onError(
+      new Error(`cannot watch ${watched}: ${(e as Error).message}; config changes will not be picked up`),
+    );
   }
   reload();
 
