@@ -48,7 +48,7 @@ export class Context {
   }
 
   private own(r: U32Result): U32Result {
-    if (r.status == WasmResult.Ok) rememberCallout(r.value, this.id);
+    if (r.status == WasmResult.Ok) rememberCallout(r.value, this.rootContextId, this.id);
     return r;
   }
 }

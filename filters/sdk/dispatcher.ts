@@ -1,7 +1,7 @@
 // Maps context ids to context objects and routes every module export (exports.ts) to them.
 // Never traps on ids it does not know: such callbacks get the pass-through answer.
 import { Context, HttpContext, RootContext, TcpContext } from "./context";
-import { calloutOwner } from "./callouts";
+import { calloutOwner, forgetCalloutsOfRoot } from "./callouts";
 import { getPropertyString, setEffectiveContext } from "./hostcalls";
 import { log } from "./log";
 import {
@@ -47,7 +47,16 @@ function createRoot(id: u32): void {
   roots.set(id, root);
 }
 
+// Envoy's log level can change at runtime (admin /logging); streams re-read it now and then so a
+// filter without ticks notices, at the cost of one host call per LEVEL_REFRESH_EVERY streams.
+const LEVEL_REFRESH_EVERY: u32 = 64;
+let streamsSinceRefresh: u32 = 0;
+
 function createStream(id: u32, parentId: u32): void {
+  if (++streamsSinceRefresh >= LEVEL_REFRESH_EVERY) {
+    streamsSinceRefresh = 0;
+    log.refreshLevel();
+  }
   if (!roots.has(parentId)) {
     if (log.enabled(LogLevel.Warn)) log.warn("sidecast sdk: context " + id.toString() + " has unknown root " + parentId.toString());
     return;
@@ -114,7 +123,10 @@ export function onDelete(id: u32): void {
   c.onDelete();
   if (https.has(id)) https.delete(id);
   else if (tcps.has(id)) tcps.delete(id);
-  else roots.delete(id);
+  else {
+    roots.delete(id);
+    forgetCalloutsOfRoot(id);
+  }
 }
 
 // ---------------------------------------------------------------- HTTP stream callbacks

@@ -1,6 +1,6 @@
-// Logging through proxy_log. The active level is cached (refreshed from proxy_get_log_level by
-// the dispatcher on root-context callbacks: create, vm start, configure, tick), so a disabled
-// level costs one comparison and — when guarded with log.enabled() — builds no string at all:
+// Logging through proxy_log. The active level is cached (refreshed from proxy_get_log_level by the
+// dispatcher on root callbacks — create, vm start, configure, tick — and every 64th stream), so a
+// disabled level costs one comparison and, guarded with log.enabled(), builds no string at all:
 //   if (log.enabled(LogLevel.Debug)) log.debug("matched rule " + name);
 import { LogLevel, WasmResult } from "./types";
 import { proxy_get_log_level, proxy_log } from "./imports";
