@@ -4,6 +4,8 @@ import { NatsAdapter } from '../../broker-bridge/brokers/nats/adapter.js';
 import { connect } from 'nats';
 import { connect as amqpConnect } from 'amqplib';
 import { RabbitMqAdapter } from '../../broker-bridge/brokers/rabbitmq/adapter.js';
+import { connectAsync as mqttConnect } from 'mqtt';
+import { MqttAdapter } from '../../broker-bridge/brokers/mqtt/adapter.js';
 import { brokerSafeName } from '../../broker-bridge/brokers/shared/names.js';
 import type { ConformanceTarget, RunInfo } from './conformance.js';
 
@@ -63,6 +65,39 @@ export const rabbitTarget: ConformanceTarget = {
       await ch.deleteExchange(`sc.${run.id}`);
     } finally {
       await conn.close();
+    }
+  },
+};
+
+export const MQTT_PORT = 1883;
+
+export function mqttAdapter(run: RunInfo, port = MQTT_PORT): MqttAdapter {
+  return new MqttAdapter({
+    url: `mqtt://127.0.0.1:${port}`,
+    topicPrefix: 'sidecast-test',
+    clientIdPrefix: `sc${run.id}-`,
+    replicaId: `r${run.replica}`,
+    sessionExpirySeconds: 300,
+    publishTimeoutMs: 2_000,
+    redeliveryDelayMs: 100,
+    keepaliveSeconds: 5,
+    reconnect: { initialMs: 50, maxMs: 500 },
+  });
+}
+
+export const mqttTarget: ConformanceTarget = {
+  make: (run) => mqttAdapter(run),
+  unrepresentable: [
+    { topic: 'a+b/x', level: 'a+b' },
+    { topic: 'x/#', level: '#' },
+  ],
+  async cleanup(run, consumerNames) {
+    // Connecting with clean=true discards each persistent session the suite left behind.
+    for (const name of consumerNames) {
+      for (const replica of [0, 1]) {
+        const c = await mqttConnect(`mqtt://127.0.0.1:${MQTT_PORT}`, { clientId: `sc${run.id}-${brokerSafeName(name)}-r${replica}`, clean: true, protocolVersion: 5 });
+        await c.endAsync();
+      }
     }
   },
 };
