@@ -37,6 +37,11 @@ export interface Accepted {
   message: BrokerMessage;
 }
 
+/** An event its transport could not decode; validateEvent passes its rejection through. */
+export class Undecodable {
+  constructor(readonly rejection: Rejection) {}
+}
+
 const REQUIRED = ['id', 'source', 'specversion', 'type'] as const;
 // CloudEvents 1.0: attribute names are lower-case ASCII letters and digits.
 const ATTRIBUTE_NAME = /^[a-z0-9]{1,64}$/;
@@ -49,6 +54,7 @@ const reject = (id: string, code: RejectCode, reason: string): Rejection => ({ o
  * `where` names the event in reasons, e.g. "event #3".
  */
 export function validateEvent(raw: unknown, where: string, limits: IngestLimits): Accepted | Rejection {
+  if (raw instanceof Undecodable) return raw.rejection;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return reject('', 'malformed', `${where} is not a JSON object`);
   }
