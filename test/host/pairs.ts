@@ -1,0 +1,114 @@
+// The proxy-wasm "pairs" wire format (reference §1.5) and the header map Envoy keeps.
+
+/** One header/metadata entry. Values are bytes: header values need not be UTF-8. */
+export type Pair = [string, Buffer];
+/** What tests pass in: an object, or ordered [name, value] pairs (repeats allowed). */
+export type HeadersInit = Record<string, string | string[]> | ReadonlyArray<readonly [string, string | Uint8Array]>;
+
+const MAX_PAIRS = 1024; // cpp-host limits.h PROXY_WASM_HOST_PAIRS_MAX_COUNT
+const MAX_PAIRS_BYTES = 1024 * 1024; // PROXY_WASM_HOST_PAIRS_MAX_BYTES
+
+export function encodePairs(pairs: ReadonlyArray<readonly [string | Uint8Array, Uint8Array]>): Buffer {
+  const keys = pairs.map(([k]) => (typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k)));
+  let size = 4 + pairs.length * 8;
+  pairs.forEach(([, v], n) => (size += keys[n]!.length + v.length + 2));
+  const out = Buffer.alloc(size);
+  out.writeUInt32LE(pairs.length, 0);
+  let pos = 4;
+  pairs.forEach(([, v], n) => {
+    out.writeUInt32LE(keys[n]!.length, pos);
+    out.writeUInt32LE(v.length, pos + 4);
+    pos += 8;
+  });
+  pairs.forEach(([, v], n) => {
+    keys[n]!.copy(out, pos);
+    pos += keys[n]!.length + 1;
+    out.set(v, pos);
+    pos += v.length + 1;
+  });
+  return out;
+}
+
+/**
+ * Strict parse as cpp-host's PairsUtil::toPairs: any malformation (short buffer, too many pairs,
+ * too large, missing NUL, trailing bytes) yields an EMPTY list, never an error.
+ */
+export function decodePairs(buf: Uint8Array): Pair[] {
+  if (buf.length < 4 || buf.length > MAX_PAIRS_BYTES) return [];
+  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = view.readUInt32LE(0);
+  if (n > MAX_PAIRS) return [];
+  let pos = 4 + n * 8;
+  if (pos > view.length) return [];
+  const out: Pair[] = [];
+  for (let k = 0; k < n; k++) {
+    const kl = view.readUInt32LE(4 + k * 8);
+    const vl = view.readUInt32LE(8 + k * 8);
+    if (pos + kl + vl + 2 > view.length || view[pos + kl] !== 0 || view[pos + kl + 1 + vl] !== 0) return [];
+    const key = view.subarray(pos, pos + kl).toString('utf8');
+    const value = Buffer.from(view.subarray(pos + kl + 1, pos + kl + 1 + vl));
+    out.push([key, value]);
+    pos += kl + vl + 2;
+  }
+  return pos === view.length ? out : [];
+}
+
+/** An Envoy header map: ordered, keys lowercased, repeats allowed (reference §2.5). */
+export class HeaderMap {
+  readonly entries: Pair[] = [];
+
+  static from(init: HeadersInit | undefined): HeaderMap {
+    const m = new HeaderMap();
+    if (!init) return m;
+    const list = Array.isArray(init)
+      ? (init as ReadonlyArray<readonly [string, string | Uint8Array]>)
+      : Object.entries(init as Record<string, string | string[]>).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x] as const) : [[k, v] as const]));
+    for (const [k, v] of list) m.add(k, typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v));
+    return m;
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+  /** First value only, as Envoy's getHeaderMapValue. */
+  get(key: string): Buffer | undefined {
+    const k = key.toLowerCase();
+    return this.entries.find(([n]) => n === k)?.[1];
+  }
+  add(key: string, value: Buffer): void {
+    this.entries.push([key.toLowerCase(), value]);
+  }
+  /** Sets the first occurrence, adds when absent. */
+  replace(key: string, value: Buffer): void {
+    const k = key.toLowerCase();
+    const hit = this.entries.find(([n]) => n === k);
+    if (hit) hit[1] = value;
+    else this.entries.push([k, value]);
+  }
+  remove(key: string): void {
+    const k = key.toLowerCase();
+    for (let n = this.entries.length - 1; n >= 0; n--) if (this.entries[n]![0] === k) this.entries.splice(n, 1);
+  }
+  setAll(pairs: Pair[]): void {
+    this.entries.length = 0;
+    for (const [k, v] of pairs) this.add(k, v);
+  }
+  /** Envoy's byteSize(): sum of key and value lengths. */
+  byteSize(): number {
+    return this.entries.reduce((s, [k, v]) => s + Buffer.byteLength(k) + v.length, 0);
+  }
+  encode(): Buffer {
+    return encodePairs(this.entries);
+  }
+  clone(): HeaderMap {
+    const m = new HeaderMap();
+    for (const [k, v] of this.entries) m.entries.push([k, Buffer.from(v)]);
+    return m;
+  }
+  /** Plain view for assertions: repeated keys joined by ", " (the way Envoy's request.headers property shows them). */
+  toObject(): Record<string, string> {
+    const o: Record<string, string> = {};
+    for (const [k, v] of this.entries) o[k] = k in o ? `${o[k]}, ${v.toString('utf8')}` : v.toString('utf8');
+    return o;
+  }
+}
