@@ -1,0 +1,117 @@
+// Byte helpers shared by the emitter: a growable output buffer and comparisons over raw memory.
+// Everything works on (pointer, length) pairs so that host results, captured headers and bodies
+// can be read in place; every read is bounds-checked by its caller, nothing here can trap.
+
+/** A growable byte buffer. `reset()` keeps the capacity, so a reused buffer stops allocating. */
+export class ByteBuf {
+  buf: ArrayBuffer;
+  len: i32 = 0;
+
+  constructor(capacity: i32 = 256) {
+    this.buf = new ArrayBuffer(capacity < 16 ? 16 : capacity);
+  }
+
+  @inline get ptr(): usize {
+    return changetype<usize>(this.buf);
+  }
+
+  reset(): void {
+    this.len = 0;
+  }
+
+  /** Makes room for `n` more bytes, doubling the capacity but not beyond `limit` (unless needed). */
+  ensure(n: i32, limit: i32 = i32.MAX_VALUE): void {
+    const need = this.len + n;
+    const cap = this.buf.byteLength;
+    if (need <= cap) return;
+    let next = cap << 1;
+    while (next < need) next <<= 1;
+    if (next > limit) next = need > limit ? need : limit;
+    const grown = new ArrayBuffer(next);
+    memory.copy(changetype<usize>(grown), changetype<usize>(this.buf), <usize>this.len);
+    this.buf = grown;
+  }
+
+  byte(b: u8): void {
+    this.ensure(1);
+    store<u8>(this.ptr + <usize>this.len, b);
+    this.len++;
+  }
+
+  raw(p: usize, n: i32, limit: i32 = i32.MAX_VALUE): void {
+    if (n <= 0) return;
+    this.ensure(n, limit);
+    memory.copy(this.ptr + <usize>this.len, p, <usize>n);
+    this.len += n;
+  }
+
+  bytes(b: ArrayBuffer): void {
+    this.raw(changetype<usize>(b), b.byteLength);
+  }
+
+  /** Appends an ASCII string (callers pass constants or digits only). */
+  ascii(s: string): void {
+    const n = s.length;
+    this.ensure(n);
+    const p = this.ptr + <usize>this.len;
+    for (let i = 0; i < n; i++) store<u8>(p + <usize>i, <u8>s.charCodeAt(i));
+    this.len += n;
+  }
+
+  /** Appends a non-negative decimal integer. */
+  decimal(v: u64): void {
+    if (v >= 10) this.decimal(v / 10);
+    this.byte(<u8>(48 + <u32>(v % 10)));
+  }
+
+  /** Copies the content into a new exact-size buffer. */
+  toBytes(): ArrayBuffer {
+    const out = new ArrayBuffer(this.len);
+    memory.copy(changetype<usize>(out), this.ptr, <usize>this.len);
+    return out;
+  }
+
+  /** Drops everything from `mark` on (used to roll back a half-written attribute). */
+  truncate(mark: i32): void {
+    if (mark >= 0 && mark < this.len) this.len = mark;
+  }
+}
+
+/** UTF-8 bytes of `s` (configuration time only). */
+export function utf8(s: string): ArrayBuffer {
+  return String.UTF8.encode(s);
+}
+
+export function bytesEqual(a: usize, alen: i32, b: usize, blen: i32): bool {
+  if (alen != blen) return false;
+  return memory.compare(a, b, <usize>alen) == 0;
+}
+
+@inline export function lowerAscii(c: u32): u32 {
+  return c - 65 < 26 ? c | 32 : c;
+}
+
+/** Case-insensitive ASCII comparison (host names). */
+export function bytesEqualIgnoreCase(a: usize, alen: i32, b: usize, blen: i32): bool {
+  if (alen != blen) return false;
+  for (let i = 0; i < alen; i++) {
+    if (lowerAscii(load<u8>(a + <usize>i)) != lowerAscii(load<u8>(b + <usize>i))) return false;
+  }
+  return true;
+}
+
+/** A slice of some buffer that outlives it (an ArrayBuffer the caller keeps alive). */
+export class Slice {
+  constructor(public ptr: usize = 0, public len: i32 = -1) {}
+  @inline get found(): bool {
+    return this.len >= 0;
+  }
+  set(ptr: usize, len: i32): void {
+    this.ptr = ptr;
+    this.len = len;
+  }
+  clear(): void {
+    this.ptr = 0;
+    this.len = -1;
+  }
+}

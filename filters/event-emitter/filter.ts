@@ -1,0 +1,351 @@
+// The emitter's contexts. EmitterRoot: one per configuration and worker VM — validates the config,
+// defines metrics, owns async delivery. EmitterStream: one per HTTP exchange — prefilters, captures
+// what the event needs in on_request_headers, copies bodies only for rules that need them (passing
+// every chunk through at once), matches the status, builds events and hands them to the root; in
+// guaranteed mode it holds the response until the bridge has accepted the event.
+import {
+  BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, HeaderPair, HttpContext, LogLevel, MapType,
+  RootContext, getCurrentTimeNanoseconds, log, pluginConfiguration,
+} from "../sdk";
+import { ByteBuf } from "./bytes";
+import { configError, EmitterConfig, parseConfig, Rule } from "./config";
+import { bridgeHeaders, Delivery } from "./delivery";
+import { EventWriter } from "./event";
+import { BodyCopy, BodyState, Exchange } from "./exchange";
+import { fractionOfKey } from "./ids";
+import { callStatus, ReplyCursor, Result } from "./ingest-reply";
+import { keepPeek, peekBuffer, peekHeader, peekLen, peekPairs, peekProperty, peekPtr } from "./host";
+import { mayMatch, requestMatches } from "./match";
+import { Drop, EmitterMetrics, RuleMetrics } from "./metrics";
+
+const ROUTE_NAME_PROPERTY = String.UTF8.encode("xds\0route_name");
+const STATUS = String.UTF8.encode(":status");
+const CONTENT_TYPE = String.UTF8.encode("content-type");
+const IDEMPOTENCY_KEY = String.UTF8.encode("idempotency-key");
+const REJECT_BODY = String.UTF8.encode('{"error":"the event for this call was not accepted by the event bridge in time; retry the call"}\n');
+
+export class EmitterRoot extends RootContext {
+  cfg: EmitterConfig | null = null;
+  metrics: EmitterMetrics = new EmitterMetrics();
+  delivery: Delivery | null = null;
+  writer: EventWriter = new EventWriter();
+  guaranteedHeaders: Array<HeaderPair> = [];
+
+  onConfigure(configurationSize: u32): bool {
+    const src = pluginConfiguration.bytes();
+    const cfg: EmitterConfig | null = src === null ? null : parseConfig(src);
+    if (cfg === null) {
+      log.error("sidecast event-emitter: configuration rejected: " + (src === null ? "no plugin configuration given" : configError));
+      return false;
+    }
+    const m = this.metrics;
+    for (let i = 0; i < cfg.rules.length; i++) m.rules.push(new RuleMetrics(unchecked(cfg.rules[i]).name));
+    this.writer.ids.seed(getCurrentTimeNanoseconds() ^ (<u64>this.id << 32));
+    this.delivery = new Delivery(this, cfg, m, this.writer.ids);
+    this.guaranteedHeaders = bridgeHeaders(cfg);
+    this.cfg = cfg;
+    this.setTickPeriod(cfg.flushIntervalMs);
+    if (log.enabled(LogLevel.Info)) log.info("sidecast event-emitter: configured " + cfg.rules.length.toString() + " rule(s), bridge cluster " + cfg.cluster);
+    return true;
+  }
+
+  onTick(): void {
+    const d = this.delivery;
+    if (d !== null) d.tick();
+  }
+
+  onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
+    // Batch replies; a guaranteed call whose stream is gone also lands here and is ignored (its
+    // stream handed the event to delivery when it was deleted).
+    const d = this.delivery;
+    if (d !== null) d.onResponse(token, numHeaders, bodySize);
+  }
+
+  onDone(): bool {
+    const d = this.delivery;
+    return d === null ? true : d.drain();
+  }
+
+  createHttpContext(contextId: u32): HttpContext | null {
+    // Unconfigured (or rejected) plugin: no stream context at all, traffic passes untouched.
+    const cfg = this.cfg;
+    return cfg === null ? null : new EmitterStream(contextId, this, cfg);
+  }
+
+  /** Builds the event of `rule`; null when its topic came out invalid (counted). */
+  build(rule: Rule, ex: Exchange): ArrayBuffer | null {
+    const cfg = this.cfg;
+    const m = unchecked(this.metrics.rules[rule.index]);
+    if (cfg === null || !this.writer.build(cfg, rule, ex, m, getCurrentTimeNanoseconds())) {
+      m.drop(Drop.BadTopic);
+      return null;
+    }
+    return this.writer.out.toBytes();
+  }
+
+  enqueue(event: ArrayBuffer, rule: i32): void {
+    const d = this.delivery;
+    if (d !== null) d.enqueue(event, rule);
+  }
+}
+
+@inline function bit(i: i32): u64 {
+  return (<u64>1) << <u64>i;
+}
+
+export class EmitterStream extends HttpContext {
+  private ex: Exchange | null = null;
+  /** Rules whose request-side conditions held (bit per rule index). */
+  private candidates: u64 = 0;
+  /** Candidates whose status matched too. */
+  private matched: u64 = 0;
+  private emitted: bool = false;
+  /** The response is held (guaranteed rule whose event needs the response body). */
+  private holdingBody: bool = false;
+  /** Guaranteed call in flight for this stream. */
+  private waitToken: u32 = 0;
+  private waitEvents: Array<ArrayBuffer> = [];
+  private waitRules: Array<i32> = [];
+  private rejectOnFailure: bool = false;
+  private headersSent: bool = false;
+
+  constructor(id: u32, public emitter: EmitterRoot, public cfg: EmitterConfig) {
+    super(id, emitter);
+  }
+
+  onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    const cfg = this.cfg;
+    if (!mayMatch(cfg) || !peekPairs(MapType.HttpRequestHeaders)) return FilterHeadersStatus.Continue;
+    const ex = new Exchange(keepPeek());
+    if (cfg.needRouteName && peekProperty(ROUTE_NAME_PROPERTY)) ex.routeName = keepPeek();
+    let cand: u64 = 0;
+    let bodyCap = -1;
+    const rules = cfg.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const r = unchecked(rules[i]);
+      if (!requestMatches(r, ex)) continue;
+      if (r.sampling < 1.0 && this.sample(ex) >= r.sampling) {
+        unchecked(this.emitter.metrics.rules[i]).sampledOut.increment();
+        continue;
+      }
+      cand |= bit(i);
+      if (r.needsRequestBody() && r.maxBodyBytes > bodyCap) bodyCap = r.maxBodyBytes;
+    }
+    if (cand == 0) return FilterHeadersStatus.Continue;
+    this.ex = ex;
+    this.candidates = cand;
+    if (bodyCap >= 0) {
+      ex.requestBody.want(bodyCap);
+      if (endOfStream) ex.requestBody.add(0, 0, true);
+    }
+    return FilterHeadersStatus.Continue;
+  }
+
+  /** Sampling draw: by Idempotency-Key when present, so a retried call is sampled the same way. */
+  private sample(ex: Exchange): f64 {
+    const key = ex.header(IDEMPOTENCY_KEY);
+    return key ? fractionOfKey(peekPtr, peekLen) : this.emitter.writer.ids.fraction();
+  }
+
+  onRequestBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
+    const ex = this.ex;
+    if (ex !== null) copyChunk(ex.requestBody, BufferType.HttpRequestBody, 0, bodySize, endOfStream);
+    return FilterDataStatus.Continue;
+  }
+
+  onRequestTrailers(numTrailers: u32): FilterTrailersStatus {
+    const ex = this.ex;
+    if (ex !== null) ex.requestBody.add(0, 0, true);
+    return FilterTrailersStatus.Continue;
+  }
+
+  onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    const ex = this.ex;
+    if (ex === null || this.matched != 0) return FilterHeadersStatus.Continue; // (a local reply of ours comes back here)
+    let status = 0;
+    if (peekHeader(MapType.HttpResponseHeaders, STATUS)) {
+      for (let i = 0; i < peekLen && i < 3; i++) status = status * 10 + (<i32>load<u8>(peekPtr + <usize>i) - 48);
+    }
+    ex.status = status;
+    const rules = this.cfg.rules;
+    let matched: u64 = 0;
+    let bodyCap = -1;
+    let guaranteedNeedsBody = false;
+    for (let i = 0; i < rules.length; i++) {
+      if ((this.candidates & bit(i)) == 0) continue;
+      const r = unchecked(rules[i]);
+      if (!r.statusMatches(status)) continue;
+      matched |= bit(i);
+      unchecked(this.emitter.metrics.rules[i]).matched.increment();
+      if (r.needsResponseBody()) {
+        if (r.maxBodyBytes > bodyCap) bodyCap = r.maxBodyBytes;
+        if (r.guaranteed) guaranteedNeedsBody = true;
+      }
+    }
+    this.matched = matched;
+    if (matched == 0) {
+      this.ex = null; // nothing to emit: drop the capture now
+      return FilterHeadersStatus.Continue;
+    }
+    if (bodyCap >= 0) {
+      if (peekHeader(MapType.HttpResponseHeaders, CONTENT_TYPE)) ex.responseType = keepPeek();
+      ex.responseBody.want(bodyCap);
+      if (endOfStream) ex.responseBody.add(0, 0, true);
+    }
+    if (bodyCap < 0 || endOfStream) return this.emit() ? FilterHeadersStatus.StopIteration : FilterHeadersStatus.Continue;
+    // Guaranteed + response body: headers must go now (Envoy would not deliver the body to a filter
+    // that paused headers), the body is held until the bridge has the event.
+    this.holdingBody = guaranteedNeedsBody;
+    this.headersSent = true;
+    return FilterHeadersStatus.Continue;
+  }
+
+  onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
+    const ex = this.ex;
+    if (ex === null || this.emitted) return this.waitToken != 0 ? FilterDataStatus.StopIterationAndBuffer : FilterDataStatus.Continue;
+    const copy = ex.responseBody;
+    if (this.holdingBody) {
+      // Envoy keeps the held body and reports its total size: copy only what is new.
+      const have = copy.buf === null ? 0 : (<ByteBuf>copy.buf).len;
+      copyChunk(copy, BufferType.HttpResponseBody, <u32>have, bodySize - <u32>have, endOfStream);
+      if (copy.state == BodyState.TooLarge) {
+        // Holding more would run into Envoy's buffer limit (a 500): give up the guarantee, let it flow.
+        this.holdingBody = false;
+        this.countGuaranteedFailure();
+        this.emit();
+        return FilterDataStatus.Continue;
+      }
+    } else {
+      copyChunk(copy, BufferType.HttpResponseBody, 0, bodySize, endOfStream);
+    }
+    if (!endOfStream) return this.holdingBody ? FilterDataStatus.StopIterationAndBuffer : FilterDataStatus.Continue;
+    return this.emit() ? FilterDataStatus.StopIterationAndBuffer : FilterDataStatus.Continue;
+  }
+
+  onResponseTrailers(numTrailers: u32): FilterTrailersStatus {
+    const ex = this.ex;
+    if (ex === null || this.emitted) return this.waitToken != 0 ? FilterTrailersStatus.StopIteration : FilterTrailersStatus.Continue;
+    ex.responseBody.add(0, 0, true);
+    return this.emit() ? FilterTrailersStatus.StopIteration : FilterTrailersStatus.Continue;
+  }
+
+  onLog(): void {
+    // The stream ended before the response did (reset, no body end): emit what we have.
+    if (this.ex !== null && this.matched != 0 && !this.emitted) {
+      this.holdingBody = false;
+      this.emit();
+    }
+  }
+
+  onDelete(): void {
+    // A guaranteed wait cut short (client gone): the bridge may or may not have the event; hand it
+    // to async delivery too (same id, so at worst a duplicate consumers can drop).
+    if (this.waitToken != 0) this.release(false);
+  }
+
+  /**
+   * Builds the events of all matched rules: async ones go to the root's queue; guaranteed ones
+   * (unless the response is already flowing) go to the bridge in one call. True ⇒ the caller must
+   * hold the response until onHttpCallResponse.
+   */
+  private emit(): bool {
+    this.emitted = true;
+    const ex = this.ex;
+    if (ex === null) return false;
+    const rules = this.cfg.rules;
+    const hold = !this.headersSent || this.holdingBody;
+    for (let i = 0; i < rules.length; i++) {
+      if ((this.matched & bit(i)) == 0) continue;
+      const r = unchecked(rules[i]);
+      const ev = this.emitter.build(r, ex);
+      if (ev === null) continue;
+      if (r.guaranteed && hold) {
+        this.waitEvents.push(ev);
+        this.waitRules.push(i);
+        if (r.rejectOnFailure) this.rejectOnFailure = true;
+      } else {
+        this.emitter.enqueue(ev, i);
+      }
+    }
+    this.ex = null;
+    return this.waitEvents.length > 0 && this.callBridge();
+  }
+
+  /** One http_call with this stream's guaranteed events, timeout = the smallest deadline. */
+  private callBridge(): bool {
+    const body = new ByteBuf(1024);
+    body.byte(0x5b);
+    let deadline: u32 = 60000;
+    for (let k = 0; k < this.waitEvents.length; k++) {
+      if (k > 0) body.byte(0x2c);
+      body.bytes(unchecked(this.waitEvents[k]));
+      const rule = unchecked(this.cfg.rules[unchecked(this.waitRules[k])]);
+      if (rule.deadlineMs < deadline) deadline = rule.deadlineMs;
+      unchecked(this.emitter.metrics.rules[rule.index]).guaranteedWaits.increment();
+    }
+    body.byte(0x5d);
+    const r = this.httpCall(this.cfg.cluster, this.emitter.guaranteedHeaders, body.toBytes(), [], deadline);
+    if (!r.ok) {
+      this.countGuaranteedFailure();
+      this.release(false);
+      return false;
+    }
+    this.waitToken = r.value;
+    return true;
+  }
+
+  onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
+    if (token != this.waitToken) return;
+    const status = numHeaders == 0 ? 0 : callStatus();
+    let ok = status >= 200 && status < 300;
+    if (ok) {
+      const cursor = new ReplyCursor();
+      if (cursor.open(bodySize)) {
+        for (let k = 0; k < this.waitEvents.length; k++) if (cursor.next() != Result.Accepted) ok = false;
+      }
+    }
+    if (ok) {
+      for (let k = 0; k < this.waitRules.length; k++) unchecked(this.emitter.metrics.rules[unchecked(this.waitRules[k])]).emitted.increment();
+      this.waitEvents.length = 0;
+      this.waitToken = 0;
+      this.continueResponse();
+      return;
+    }
+    this.countGuaranteedFailure();
+    this.release(this.rejectOnFailure);
+  }
+
+  private countGuaranteedFailure(): void {
+    for (let k = 0; k < this.waitRules.length; k++) unchecked(this.emitter.metrics.rules[unchecked(this.waitRules[k])]).guaranteedFailures.increment();
+    if (this.waitRules.length == 0) {
+      // Gave up holding before the call (body too large): count every guaranteed matched rule.
+      const rules = this.cfg.rules;
+      for (let i = 0; i < rules.length; i++) {
+        if ((this.matched & bit(i)) != 0 && unchecked(rules[i]).guaranteed) unchecked(this.emitter.metrics.rules[i]).guaranteedFailures.increment();
+      }
+    }
+  }
+
+  /**
+   * The bridge did not confirm in time: the events go to async delivery (the upstream side effect
+   * did happen), then the response is released — or replaced by a 503 (`reject`), or reset when
+   * its headers are already downstream.
+   */
+  private release(reject: bool): void {
+    const wasWaiting = this.waitToken != 0;
+    for (let k = 0; k < this.waitEvents.length; k++) this.emitter.enqueue(unchecked(this.waitEvents[k]), unchecked(this.waitRules[k]));
+    this.waitEvents.length = 0;
+    this.waitToken = 0;
+    if (!wasWaiting) return;
+    if (!reject) this.continueResponse();
+    else if (this.headersSent) this.closeResponse();
+    else this.sendLocalResponse(503, "sidecast_event_not_accepted", REJECT_BODY, [new HeaderPair("content-type", "application/json")]);
+  }
+}
+
+/** Copies body bytes [start, start+len) of the current callback into `copy` (if it wants them). */
+function copyChunk(copy: BodyCopy, type: BufferType, start: u32, len: u32, end: bool): void {
+  if (copy.state != BodyState.Open) return;
+  if (len == 0 || !peekBuffer(type, start, len)) copy.add(0, 0, end);
+  else copy.add(peekPtr, peekLen, end);
+}
