@@ -1,0 +1,120 @@
+// SDK behaviour in the Envoy-faithful test host: root factories chosen by plugin_root_id, header
+// maps inside/outside their windows, properties, logging guarded by the cached level, and that no
+// wrapper traps on statuses Envoy returns in normal operation. Probe: test/sdk/probes/sdk-dispatch.ts.
+import { describe, expect, test } from '@jest/globals';
+import { fileURLToPath } from 'node:url';
+import { ProxyWasmHost } from '../host/index.js';
+
+const PROBE = fileURLToPath(new URL('../../build/sdk-probes/sdk-dispatch.wasm', import.meta.url));
+
+async function plugin(rootId: string, logLevel: 'info' | 'debug' = 'info', pluginConfig = '') {
+  const host = await ProxyWasmHost.load(PROBE, { logLevel });
+  const p = await host.createPlugin({ name: 'dispatch', rootId, pluginConfig });
+  return { host, p };
+}
+
+function roundTrip(p: Awaited<ReturnType<typeof plugin>>['p'], request: Record<string, string> = {}) {
+  const s = p.stream({ properties: { 'xds.route_name': 'accounts_create' } });
+  s.requestHeaders({ ':method': 'GET', ':path': '/accounts/7', ':authority': 'bank', 'x-remove-me': 'x', ...request }, { endOfStream: true });
+  s.responseHeaders({ ':status': '200', 'content-type': 'text/plain' }, { endOfStream: true });
+  s.end();
+  const out = s.downstream.headers!.toObject();
+  return { s, out, upstream: s.upstream.headers!.toObject() };
+}
+
+describe('root context dispatch by plugin_root_id', () => {
+  test('root_id "alpha" gets the alpha root and its HTTP contexts', async () => {
+    const { p } = await plugin('alpha');
+    const { out } = roundTrip(p);
+    expect(out['x-r-root']).toBe('alpha');
+  });
+
+  test('root_id "beta" gets the beta root (several factories in one module)', async () => {
+    const { p } = await plugin('beta');
+    const { out } = roundTrip(p);
+    expect(out['x-r-root']).toBe('beta');
+  });
+
+  test('an unknown root_id logs an error naming the registered ids and passes traffic through (no trap)', async () => {
+    const { p } = await plugin('gamma');
+    const { s, out } = roundTrip(p);
+    expect(out['x-r-root']).toBeUndefined();
+    expect(s.upstream.headers!.get('x-added')).toBeUndefined();
+    expect(p.vm().failed).toBeNull();
+    const errors = p.messages('error').join('\n');
+    expect(errors).toContain('no root context registered for root_id "gamma"');
+    expect(errors).toMatch(/registered: (alpha, beta|beta, alpha)/);
+  });
+
+  test('onConfigure returning false rejects the configuration (Envoy NACKs it)', async () => {
+    const host = await ProxyWasmHost.load(PROBE);
+    await expect(host.createPlugin({ rootId: 'alpha', pluginConfig: 'reject' })).rejects.toThrow(/configuration rejected on request/);
+  });
+});
+
+describe('header maps', () => {
+  test('request headers: case-insensitive get, add, replace, remove reach the upstream', async () => {
+    const { p } = await plugin('alpha');
+    const { out, upstream } = roundTrip(p, { 'x-in': 'input value' });
+    expect(out['x-r-path']).toBe('/accounts/7');
+    expect(out['x-r-in']).toBe('input value');
+    expect(upstream['x-added']).toBe('1');
+    expect(upstream['x-replaced']).toBe('r');
+    expect(upstream['x-remove-me']).toBeUndefined();
+  });
+
+  test('outside the request-header window get is null and add returns BadArgument (2), without a trap', async () => {
+    const { p } = await plugin('alpha');
+    const { out } = roundTrip(p);
+    expect(out['x-r-late-get']).toBe('null');
+    expect(out['x-r-late-add']).toBe('2');
+    expect(p.vm().failed).toBeNull();
+  });
+
+  test('pairs() reads every entry, setPairs() replaces the map, UTF-8 survives the round trip', async () => {
+    const { p } = await plugin('beta');
+    const { out } = roundTrip(p, { 'x-a': '1', 'x-b': '2' });
+    expect(out['x-r-request-pairs']).toBe('6'); // 3 pseudo-headers + x-remove-me + x-a + x-b
+    expect(out['x-r-response-pairs-before']).toBe('2');
+    expect(out[':status']).toBe('200');
+    expect(out['content-type']).toBe('text/plain');
+    expect(out['x-r-utf8']).toBe('grüße ✓');
+    // byteSize is Envoy's "size": bytes of keys + values, not the entry count
+    const bytes = Object.entries(out)
+      .filter(([k]) => k !== 'x-r-map-size')
+      .reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    expect(Number(out['x-r-map-size'])).toBe(bytes);
+  });
+});
+
+describe('properties', () => {
+  test('path segments resolve; a missing property is null / the fallback, never a trap', async () => {
+    const { p } = await plugin('alpha');
+    const { out } = roundTrip(p);
+    expect(out['x-r-property-path']).toBe('/accounts/7');
+    expect(out['x-r-missing-property']).toBe('null');
+    expect(out['x-r-missing-i64']).toBe('-7');
+    expect(out['x-r-route']).toBe('accounts_create');
+  });
+});
+
+describe('lifecycle and logging', () => {
+  test('on_log reaches the HTTP context; debug strings are not even built at level info', async () => {
+    const { p } = await plugin('alpha', 'info');
+    roundTrip(p);
+    expect(p.messages('info').some((m) => m.startsWith('alpha on_log ') && m.endsWith(' /accounts/7'))).toBe(true);
+    expect(p.logs.some((l) => l.message.startsWith('alpha debug'))).toBe(false);
+  });
+
+  test('at level debug the guarded debug line is written', async () => {
+    const { p } = await plugin('alpha', 'debug');
+    roundTrip(p);
+    expect(p.messages('debug')).toContain('alpha debug: path /accounts/7');
+  });
+
+  test('metrics defined at configure time count every request', async () => {
+    const { host, p } = await plugin('alpha');
+    for (let i = 0; i < 5; i++) roundTrip(p);
+    expect(host.metrics.get('sdk_dispatch.alpha.requests')).toBe(5);
+  });
+});
