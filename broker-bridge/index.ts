@@ -121,7 +121,9 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
       if (s.depth > 0) logger.info({ spoolDepth: s.depth }, 'spool holds events from an earlier run; replaying');
       connectInBackground();
       // Wait briefly for the broker so a healthy start publishes directly from the first event.
-      await Promise.race([connecting, new Promise((r) => setTimeout(r, 2000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([connecting, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
       publisher.start();
       const service = new IngestService(publisher, metrics, config.limits);
       httpServer = createHttpIngest(service, auth, config.http.tls);
