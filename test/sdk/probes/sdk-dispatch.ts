@@ -67,6 +67,8 @@ class AlphaStream extends HttpContext {
     responseHeaders.add("x-r-late-add", (<i32>requestHeaders.add("x-late", "1")).toString());
     const route = getPropertyString(ROUTE);
     responseHeaders.add("x-r-route", route === null ? "(null)" : route);
+    // Linear memory in 64 KiB pages: must stay flat over many requests (no pinned buffer leaks).
+    responseHeaders.add("x-r-memory-pages", memory.size().toString());
     return FilterHeadersStatus.Continue;
   }
   onLog(): void {
@@ -94,6 +96,7 @@ class BetaStream extends HttpContext {
     pairs.push(new HeaderPair("x-r-utf8", "grüße ✓"));
     responseHeaders.setPairs(pairs);
     responseHeaders.add("x-r-map-size", responseHeaders.byteSize().toString());
+    responseHeaders.add("x-r-memory-pages", memory.size().toString());
     return FilterHeadersStatus.Continue;
   }
 }
