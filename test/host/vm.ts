@@ -175,6 +175,7 @@ export class WasmVm {
   private allocate(name: string, size: number): number {
     const saved = this.window;
     this.window = 'malloc';
+    this.services.traceCall?.(this, name, [size]);
     try {
       // A trap inside the allocator propagates through the hostcall and fails the VM.
       return this.exports[name]!(size) as number;
