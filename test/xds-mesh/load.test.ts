@@ -116,6 +116,10 @@ describe('mesh config loading', () => {
     expect(got).toEqual(['spec.match: needs routeName or path (or both)']);
     const text2 = `${service('a')}---\n${header('EventRoute', 'r')}spec:\n  service: a\n  match: { routeName: create }\n  event: { type: t, topic: a/b, deadline: 500ms }\n`;
     expect(issuesOf(text2).map((i) => `${i.field}: ${i.message}`)).toEqual(['spec.event.deadline: only applies when delivery is "guaranteed"']);
+    const text3 = `${service('a')}---\n${header('EventRoute', 'r')}spec:\n  service: a\n  match: { path: /x, headers: [{ name: x-a, exact: b, present: true }] }\n  event: { type: t, topic: a/b, data: { from: none, redact: [x] } }\n`;
+    expect(issuesOf(text3).map((i) => `${i.field}: ${i.message}`)).toEqual(['spec.match.headers[0]: give exactly one of exact, present']);
+    const text4 = text3.replace(', present: true', '');
+    expect(issuesOf(text4).map((i) => `${i.field}: ${i.message}`)).toEqual(['spec.event.data: field and redact need from: request_body or response_body']);
   });
 
   describe('directories', () => {

@@ -5,6 +5,7 @@ import { decodeSubscription, SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.
 import {
   BRIDGE_GROUP,
   emitterResourceName,
+  NO_EVENTS_RULE,
   parseMesh,
   proxylessGroup,
   resourcesVersion,
@@ -68,7 +69,7 @@ describe('translation of the bank example', () => {
     expect(discovery.type_urls).toEqual([TYPE.wasm]);
     expect(discovery.config_source.ads).toEqual({});
     expect(discovery.default_config['@type']).toBe(TYPE.wasm);
-    expect(JSON.parse(discovery.default_config.config.configuration.value).rules).toEqual([]);
+    expect(JSON.parse(discovery.default_config.config.configuration.value).rules).toEqual([NO_EVENTS_RULE]);
     const route = decode(fleet, 'accounts', TYPE.route, 'sidecast_inbound');
     expect(route.virtual_hosts[0].routes[0].route.cluster).toBe('inbound|accounts');
   });
@@ -87,7 +88,7 @@ describe('translation of the bank example', () => {
     expect(json.source).toBe('//bank.example/accounts');
     expect(json.bridge).toEqual({ cluster: 'sidecast_bridge', authority: 'sidecast-bridge', path: '/v1/events', timeout_ms: 2000 });
     expect(json.rules.map((r: Json) => r.event.topic)).toEqual(['acme/bank/account/opened/v1']);
-    expect(emitterJson(fleet, 'audit').rules).toEqual([]);
+    expect(emitterJson(fleet, 'audit').rules).toEqual([NO_EVENTS_RULE]); // the filter needs ≥ 1 rule
   });
 
   it('gives proxyless gRPC clients what grpc-js-xds needs: api_listener → RDS → EDS cluster → CLA with locality', () => {
@@ -180,5 +181,10 @@ describe('translation properties', () => {
     expect(json.retry).toEqual({ max_attempts: 3, base_delay_ms: 50, max_delay_ms: 2000 });
     expect(json.bridge).toMatchObject({ token: 's3cret', timeout_ms: 500 });
     expect(decode(fleet, 'analytics', TYPE.extensionConfig, 'sidecast.event-emitter.analytics').typed_config.config.vm_config.code.local.filename).toBe('/opt/filters/emitter.wasm');
+  });
+
+  it('refuses, naming the EventRoute, a rule the emitter schema (common/emitter-config.schema.json) rejects', () => {
+    const text = BANK.replace('data: { from: response_body, redact: [ssn] }', 'data: { from: response_body, field: "a..b" }');
+    expect(() => fleetOf(text)).toThrow(/bank.yaml, document 6 \(EventRoute account-opened\), field emitter config rule.event.data.field: must match pattern/);
   });
 });

@@ -92,7 +92,8 @@ function ajvIssues(
   const out: MeshIssue[] = [];
   for (const e of errors ?? []) {
     // oneOf/anyOf failures repeat what their branches already said; keep the branch messages.
-    if (e.keyword === 'oneOf' || e.schemaPath.includes('/anyOf/')) continue;
+    // oneOf/anyOf alternatives fail one by one; report the combined rule once instead.
+    if (e.schemaPath.includes('/anyOf/') || e.schemaPath.includes('/oneOf/')) continue;
     const path = [
       ...prefix,
       ...e.instancePath
@@ -113,6 +114,11 @@ function ajvIssues(
       message = `must be ${JSON.stringify(e.params.allowedValue)}`;
     } else if (e.keyword === 'anyOf') {
       message = 'needs routeName or path (or both)';
+    } else if (e.keyword === 'oneOf') {
+      const forms = e.schema as { required?: string[] }[];
+      message = forms.every((f) => f.required)
+        ? `give exactly one of ${forms.map((f) => f.required!.join('+')).join(', ')}`
+        : 'must be one of the allowed forms (see docs/mesh-config.md)';
     } else if (e.keyword === 'pattern') {
       message = patternHint(String(e.params.pattern));
     }

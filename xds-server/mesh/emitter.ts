@@ -20,9 +20,24 @@ function emitterSchema(): ValidateFunction | null {
   return validator;
 }
 
+/**
+ * The filter accepts 1–64 rules, but a sidecar must carry the emitter even before its service has
+ * an EventRoute (and as the ECDS default), so that adding the first EventRoute changes only the
+ * ECDS resource. This rule stands in for "no events": a method no client sends on a path under a
+ * reserved prefix, which the filter's path prefilter rejects without further work.
+ */
+export const NO_EVENTS_RULE = {
+  name: 'sidecast-no-events',
+  match: { method: 'NOOP', path: '/.sidecast/no-events' },
+  event: { type: 'io.sidecast.none', topic: 'sidecast/none' },
+};
+
 /** Emitter JSON for `service`; rules sorted by name (the EventRoute names). */
 export function emitterConfig(config: MeshConfig, service: ServiceSpec): Record<string, unknown> {
   const { mesh } = config;
+  const routes = config.eventRoutes.filter((r) => r.service === service.name);
+  const rules: { name: string }[] = routes.map((r) => r.rule);
+  if (rules.length === 0) rules.push(NO_EVENTS_RULE);
   const json = prune({
     source: `${mesh.source}/${service.name}`,
     bridge: prune({
@@ -34,18 +49,26 @@ export function emitterConfig(config: MeshConfig, service: ServiceSpec): Record<
     }),
     batch: mesh.emitter.batch && prune(mesh.emitter.batch),
     retry: mesh.emitter.retry && prune(mesh.emitter.retry),
-    rules: config.eventRoutes.filter((r) => r.service === service.name).map((r) => r.rule),
+    rules,
   });
   const check = emitterSchema();
   if (check && !check(json)) {
     throw new MeshConfigError(
-      (check.errors ?? []).map((e) => ({
-        file: config.files.join(', '),
-        kind: 'Service',
-        name: service.name,
-        field: `emitter config${e.instancePath.replace(/\//g, '.')}`,
-        message: `${e.message ?? 'invalid'} (common/emitter-config.schema.json${e.schemaPath})`,
-      })),
+      (check.errors ?? [])
+        .filter((e) => e.keyword !== 'if') // its failing "then" branch is reported on its own
+        .map((e) => {
+          // Blame the EventRoute the failing rule came from, when it is a rule.
+          const rule = /^\/rules\/(\d+)(.*)$/.exec(e.instancePath);
+          const route = rule ? routes[Number(rule[1])] : undefined;
+          return {
+            file: route?.origin.file ?? config.files.join(', '),
+            document: route?.origin.document,
+            kind: route ? 'EventRoute' : 'Mesh',
+            name: route ? route.name : config.mesh.name,
+            field: `emitter config ${route ? `rule${rule![2]}` : e.instancePath}`.replace(/\//g, '.'),
+            message: `${e.message ?? 'invalid'} (common/emitter-config.schema.json${e.schemaPath}, service ${service.name})`,
+          };
+        }),
     );
   }
   return json;

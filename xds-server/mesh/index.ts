@@ -2,7 +2,7 @@
 export { groupOf, metadataString, type NodeLike } from './group.js';
 export { loadMesh, meshFiles, parseMesh } from './load.js';
 export { BRIDGE_GROUP, DEFAULT_WASM_FILE } from './model.js';
-export { BRIDGE_CLUSTER, emitterConfig } from './emitter.js';
+export { BRIDGE_CLUSTER, emitterConfig, NO_EVENTS_RULE } from './emitter.js';
 export {
   EMITTER_ROOT_ID,
   emitterResourceName,

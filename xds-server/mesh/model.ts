@@ -33,6 +33,7 @@ export function buildModel(docs: MeshDocument[], files: string[], issues: MeshIs
   for (const extra of meshDocs.slice(1))
     issues.push(extra.issue([], `only one Mesh document is allowed (another is in ${meshDocs[0]!.file})`));
   const mesh = meshSettings(meshDocs[0]);
+  if (meshDocs[0]) durationLimits(meshDocs[0], issues);
 
   const services = byKind('Service').map(service);
   const known = new Set(services.map((s) => s.name));
@@ -48,7 +49,12 @@ export function buildModel(docs: MeshDocument[], files: string[], issues: MeshIs
 
   const eventRoutes = byKind('EventRoute').map((d): EventRouteSpec => {
     mustExist(d, ['spec', 'service'], d.spec.service as string);
-    return { name: d.name, service: d.spec.service as string, rule: emitterRule(d, issues) };
+    return {
+      name: d.name,
+      service: d.spec.service as string,
+      origin: { file: d.file, document: d.index },
+      rule: emitterRule(d, issues),
+    };
   });
 
   const subscriptions = byKind('Subscription').map((d): SubscriptionSpec => {
@@ -137,6 +143,24 @@ function meshSettings(d: MeshDocument | undefined): MeshSettings {
   };
 }
 
+/** The emitter refuses these out of range (Envoy would NACK the filter), so refuse them here first. */
+const DURATION_LIMITS: [path: string[], maxMs: number][] = [
+  [['bridge', 'timeout'], 300_000],
+  [['emitter', 'batch', 'flushInterval'], 60_000],
+  [['emitter', 'retry', 'baseDelay'], 60_000],
+  [['emitter', 'retry', 'maxDelay'], 600_000],
+];
+
+function durationLimits(d: MeshDocument, issues: MeshIssue[]): void {
+  for (const [path, maxMs] of DURATION_LIMITS) {
+    const v = path.reduce<unknown>((o, k) => (o as Spec | undefined)?.[k], d.spec);
+    if (typeof v !== 'string') continue;
+    const ms = durationMs(v);
+    if (ms < 1 || ms > maxMs)
+      issues.push(d.issue(['spec', ...path], `must be between 1ms and ${maxMs / 1000}s, got ${v}`));
+  }
+}
+
 function service(d: MeshDocument): ServiceSpec {
   const s = d.spec as Spec;
   return {
@@ -183,6 +207,10 @@ function emitterRule(d: MeshDocument, issues: MeshIssue[]): EmitterRule {
             d.issue(['spec', 'event', key], `{path.${p}} is not a parameter of match.path ${m.path}`),
           );
   }
+  if (e.data?.from === 'none' && (e.data.field || e.data.redact))
+    issues.push(
+      d.issue(['spec', 'event', 'data'], 'field and redact need from: request_body or response_body'),
+    );
   if (e.deadline && e.delivery !== 'guaranteed')
     issues.push(d.issue(['spec', 'event', 'deadline'], 'only applies when delivery is "guaranteed"'));
   if (e.onFailure && e.delivery !== 'guaranteed')

@@ -46,12 +46,16 @@ const meshSpec = closed({
   emitter: closed({
     wasmFile: { type: 'string', pattern: '^/' },
     batch: closed({
-      maxEvents: { type: 'integer', minimum: 1 },
-      maxBytes: { type: 'integer', minimum: 1 },
+      maxEvents: { type: 'integer', minimum: 1, maximum: 1000 },
+      maxBytes: { type: 'integer', minimum: 1024, maximum: 4194304 },
       flushInterval: duration,
-      maxBufferedEvents: { type: 'integer', minimum: 1 },
+      maxBufferedEvents: { type: 'integer', minimum: 1, maximum: 100000 },
     }),
-    retry: closed({ maxAttempts: { type: 'integer', minimum: 1 }, baseDelay: duration, maxDelay: duration }),
+    retry: closed({
+      maxAttempts: { type: 'integer', minimum: 1, maximum: 100 },
+      baseDelay: duration,
+      maxDelay: duration,
+    }),
   }),
 });
 
@@ -86,14 +90,17 @@ const eventRouteSpec = closed(
         host: { type: 'string', minLength: 1 },
         headers: {
           type: 'array',
-          items: closed(
-            {
-              name: { type: 'string', pattern: '^[a-z0-9-]+$' },
-              exact: { type: 'string' },
-              present: { type: 'boolean' },
-            },
-            ['name'],
-          ),
+          items: {
+            ...closed(
+              {
+                name: { type: 'string', pattern: '^[a-z0-9-]+$' },
+                exact: { type: 'string' },
+                present: { type: 'boolean' },
+              },
+              ['name'],
+            ),
+            oneOf: [{ required: ['exact'] }, { required: ['present'] }],
+          },
         },
         status: { type: 'array', minItems: 1, items: statusItem },
       }),

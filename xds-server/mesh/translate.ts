@@ -88,7 +88,7 @@ function sidecarGroup(config: MeshConfig, service: ServiceSpec, called: ServiceS
 
   // The default config (no rules) depends only on mesh settings, never on EventRoutes, so an
   // EventRoute change touches the ECDS resource alone: no listener drain.
-  const noRules = { ...emitterConfig({ ...config, eventRoutes: [] }, service), rules: [] };
+  const noRules = emitterConfig({ ...config, eventRoutes: [] }, service);
   const emitter = ecdsFilter(emitterResourceName(service.name), wasm(noRules));
   g.add(
     TYPE.listener,

@@ -43,6 +43,8 @@ export interface EmitterRule {
 export interface EventRouteSpec {
   name: string;
   service: string;
+  /** Where it was defined, so later checks (the emitter schema) can point at it. */
+  origin: { file: string; document: number };
   rule: EmitterRule;
 }
 
