@@ -62,8 +62,11 @@ function listen(server: HttpServer, host: string, port: number): Promise<number>
 function closeHttp(server: HttpServer, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    // Keep-alive connections turn idle as their last response goes out; close them as they do.
+    const sweep = setInterval(() => server.closeIdleConnections(), 20);
     server.close(() => {
       clearTimeout(timer);
+      clearInterval(sweep);
       resolve();
     });
     server.closeIdleConnections();
@@ -140,7 +143,7 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
         adminServer = createAdminServer(metrics, {
           brokerKind: broker.kind,
           brokerConnected: () => broker.isConnected(),
-          spool: () => ({ depth: s.depth, bytes: s.bytes, maxBytes: s.maxBytes }),
+          spool: () => ({ depth: s.depth, bytes: s.bytes, maxBytes: s.maxBytes, full: s.full }),
           stopping: () => stopping,
         });
         ports.admin = await listen(adminServer, config.admin.host, config.admin.port);

@@ -8,19 +8,19 @@ import type { BridgeMetrics } from './metrics.js';
 export interface ReadinessSource {
   brokerKind: string;
   brokerConnected(): boolean;
-  spool(): { depth: number; bytes: number; maxBytes: number };
+  spool(): { depth: number; bytes: number; maxBytes: number; full: boolean };
   stopping(): boolean;
 }
 
 export function readiness(src: ReadinessSource): { ready: boolean; body: Record<string, unknown> } {
   const spool = src.spool();
   const connected = src.brokerConnected();
-  const spoolFull = spool.bytes >= spool.maxBytes;
+  const spoolFull = spool.full;
   const ready = !src.stopping() && (connected || !spoolFull);
   const reasons: string[] = [];
   if (src.stopping()) reasons.push('shutting down');
   if (!connected) reasons.push(`broker ${src.brokerKind} unreachable; events go to the spool`);
-  if (spoolFull) reasons.push('spool full');
+  if (spoolFull) reasons.push('spool full: new events get 503 until replay frees space');
   return { ready, body: { ready, broker: { kind: src.brokerKind, connected }, spool, reasons } };
 }
 

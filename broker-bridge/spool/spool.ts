@@ -37,6 +37,7 @@ export class Spool {
   private cursor: number;
   private liveRecords = 0;
   private liveBytes = 0;
+  private refusing = false;
 
   private constructor(
     private readonly log: SegmentLog,
@@ -86,11 +87,19 @@ export class Spool {
     return this.liveBytes;
   }
 
+  /** True from a refused append until replay frees space. */
+  get full(): boolean {
+    return this.refusing;
+  }
+
   /** Appends in order; resolves once fsync'd. Rejects with SpoolFullError without writing anything. */
   async append(messages: BrokerMessage[], retryAfterSeconds = 5): Promise<void> {
     const records = messages.map(encodeMessage);
     const size = records.reduce((n, r) => n + r.length + RECORD_OVERHEAD, 0);
-    if (this.liveBytes + size > this.maxBytes) throw new SpoolFullError(this.maxBytes, retryAfterSeconds);
+    if (this.liveBytes + size > this.maxBytes) {
+      this.refusing = true;
+      throw new SpoolFullError(this.maxBytes, retryAfterSeconds);
+    }
     this.liveRecords += records.length;
     this.liveBytes += size;
     await this.log.append(records);
@@ -118,6 +127,7 @@ export class Spool {
     this.cursor = batch.next;
     this.liveRecords -= batch.messages.length;
     this.liveBytes -= batch.bytes;
+    this.refusing = false;
     await this.log.dropBefore(this.cursor);
   }
 
