@@ -161,7 +161,7 @@ describe('HTTP ingest: whole-request errors', () => {
     expect((await fetch(b.url.replace('/v1/events', '/v2'))).status).toBe(404);
     const get = await fetch(b.url);
     expect(get.status).toBe(405);
-    expect((await get.json()).error).toBe('GET not allowed; use POST /v1/events');
+    expect(((await get.json()) as { error: string }).error).toBe('GET not allowed; use POST /v1/events');
   });
 });
 
