@@ -6,7 +6,7 @@ export * from "../../../filters/sdk/exports";
 import {
   Counter, FilterDataStatus, FilterHeadersStatus, Gauge, HeaderPair, Histogram, HttpContext, RootContext, WasmResult,
   callForeignFunction, dequeueSharedQueue, done, enqueueSharedQueue, foreignFunctionArguments,
-  getCurrentTimeNanoseconds, getSharedData, log, registerRootContext, registerSharedQueue, requestBody, requestHeaders,
+  getCurrentTimeNanoseconds, getPropertyString, getSharedData, log, registerRootContext, registerSharedQueue, requestBody, requestHeaders,
   resolveSharedQueue, responseBody, responseHeaders, setProperty, setSharedData, vmConfiguration,
 } from "../../../filters/sdk";
 
@@ -108,6 +108,8 @@ class ServicesStream extends HttpContext {
       return FilterHeadersStatus.StopIteration;
     }
     this.report.push(new HeaderPair("x-r-set-property", s(setProperty(["sdk_probe"], String.UTF8.encode("v")))));
+    const back = getPropertyString(["sdk_probe"]); // Envoy reads unknown names from filter state wasm.<name>
+    this.report.push(new HeaderPair("x-r-get-property", back === null ? "(null)" : back));
     const now = getCurrentTimeNanoseconds();
     this.report.push(new HeaderPair("x-r-time-ms", (now / 1_000_000).toString()));
     return FilterHeadersStatus.Continue;
