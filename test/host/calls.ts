@@ -196,9 +196,9 @@ export class CallRouter {
   /** node:http transport; connect errors become 503 and timeouts 504, as Envoy's async client reports them. */
   private sendReal(call: HttpCallRecord, base: string): void {
     const url = new URL(call.path ?? '/', base);
-    const headers: Record<string, string[]> = {};
-    for (const [k, v] of call.headers.entries) if (!k.startsWith(':')) (headers[k] ??= []).push(v.toString('latin1'));
-    headers.host = [call.authority ?? url.host];
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of call.headers.entries) if (!k.startsWith(':')) ((headers[k] ??= []) as string[]).push(v.toString('latin1'));
+    headers.host = call.authority ?? url.host; // node:http wants a string here, not a list
     const req = httpRequest(url, { method: call.method, headers });
     const fail = (status: number, body: string) => {
       if (call.state === 'pending') call.respond({ status, body, headers: { 'content-type': 'text/plain' } });
