@@ -78,8 +78,13 @@ export class Delivery {
     unchecked((this.ruleOf[at] = rule));
     this.count++;
     this.bytes += event.byteLength;
-    if (this.count >= this.cfg.maxEvents || this.bytes >= <i64>this.cfg.maxBytes) this.flush(nowMs());
-    else this.updateDepth();
+    if (this.full()) this.flush(nowMs());
+    this.updateDepth();
+  }
+
+  /** A whole batch is waiting: worth sending before the tick. */
+  private full(): bool {
+    return this.count >= this.cfg.maxEvents || this.bytes >= <i64>this.cfg.maxBytes;
   }
 
   /** Tick: send what is waiting (the flush interval is the tick period). */
@@ -88,9 +93,9 @@ export class Delivery {
   }
 
   /** Sends the next batch; while draining, keeps going until one is in flight or all are gone. */
-  private pump(now: u64): void {
+  private pump(now: u64, onlyFull: bool = false): void {
     if (!this.draining) {
-      this.flush(now);
+      if (!onlyFull || this.full()) this.flush(now);
       return;
     }
     while (!this.inflight && this.depth > 0) this.flush(now);
@@ -154,7 +159,7 @@ export class Delivery {
     if (status >= 200 && status < 300) this.accepted(bodySize);
     else if (status == 0 || status == 429 || status >= 500) this.failed(now, true);
     else this.failed(now, false);
-    this.pump(now);
+    this.pump(now, true); // a partial batch waits for the tick
     if (this.draining && this.depth == 0) done();
     return true;
   }
