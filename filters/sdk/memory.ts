@@ -10,6 +10,11 @@
 // free it) until the wrapper adopts it with takeBytes/takeString — or until the next reset unpins
 // it, if the host never reported it. Envoy defers every callback that a host call triggers, so a
 // reset can never happen while an outer wrapper is still reading its result.
+//
+// Zero-copy readers (e.g. filters/event-emitter/host.ts) may call the raw imports themselves:
+// resetExchange(); put*(); call; then read [load<usize>(retA), load<u32>(retB)) in place. Such a
+// result stays valid until the next resetExchange (i.e. the next SDK host call), which also
+// unpins it if it went to the heap.
 
 const SEND_SIZE: usize = 16384;
 const RECV_SIZE: usize = 16384;
