@@ -162,12 +162,24 @@ describe('translation properties', () => {
     expect(fleet.get('accounts')!.get(TYPE.endpoint)!.has('outbound|audit')).toBe(false);
   });
 
-  it('delivers through the subscriber sidecar when it has an inbound port', () => {
-    const fleet = fleetOf(BANK.replace('endpoints: ["127.0.0.1:8082"]', 'endpoints: ["127.0.0.1:8082"]\n  sidecar: { inboundPort: 16006 }'));
+  it('with a declared sidecar: deliveries and callers go through it, it reaches its app on loopback', () => {
+    const fleet = fleetOf(
+      BANK.replace('endpoints: ["127.0.0.1:8082"]', 'endpoints: ["notifications.bank:8082"]\n  sidecar: { inboundPort: 16006 }').replace(
+        'endpoints: ["127.0.0.1:8083"]',
+        'endpoints: ["10.1.0.3:8083"]\n  sidecar: { inboundPort: 15006 }',
+      ),
+    );
     const s = decodeSubscription(fleet.get(BRIDGE_GROUP)!.get(SUBSCRIPTION_TYPE_URL)!.get('notifications/welcome-email')!);
-    expect(s.delivery!.url).toBe('http://127.0.0.1:16006/events');
+    expect(s.delivery!.url).toBe('http://notifications.bank:16006/events');
     const l = decode(fleet, 'notifications', TYPE.listener, 'sidecast_inbound');
     expect(l.address.socket_address.port_value).toBe(16006);
+    const app = decode(fleet, 'notifications', TYPE.endpoint, 'inbound|notifications');
+    expect(app.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: '127.0.0.1', port_value: 8082 });
+    // accounts calls audit: through audit's sidecar; its proxyless clients go straight to the app.
+    const viaSidecar = decode(fleet, 'accounts', TYPE.endpoint, 'outbound|audit');
+    expect(viaSidecar.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: '10.1.0.3', port_value: 15006 });
+    const direct = decode(fleet, proxylessGroup('accounts'), TYPE.endpoint, 'outbound|audit');
+    expect(direct.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: '10.1.0.3', port_value: 8083 });
   });
 
   it('carries the mesh emitter settings (wasm file, batching, retry, token) into every service', () => {

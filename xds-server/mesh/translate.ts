@@ -1,5 +1,6 @@
 // Mesh model → FleetResources: per service, what its Envoy sidecars need (group "<service>") and
-// what its proxyless gRPC clients need (group "proxyless/<service>"); the broker-bridges get one
+// what its proxyless gRPC clients need (group "proxyless/<service>", straight to the endpoints:
+// proxyless services run without sidecars); the broker-bridges get one
 // sidecast.v1.Subscription per Subscription (group "sidecast-bridge"). Every resource is encoded
 // by the strict checker, so an invalid one fails here with its name and field, not as a NACK.
 import { envoyChecker, TYPE } from '../../proto/envoy.js';
@@ -16,7 +17,7 @@ import {
   type ClusterPair,
 } from './envoy-resources.js';
 import { BRIDGE_GROUP } from './model.js';
-import type { FleetResources, MeshConfig, ServiceSpec } from './types.js';
+import type { FleetResources, HostPort, MeshConfig, ServiceSpec } from './types.js';
 
 export const INBOUND = 'sidecast_inbound';
 export const OUTBOUND = 'sidecast_outbound';
@@ -83,8 +84,8 @@ function sidecarGroup(config: MeshConfig, service: ServiceSpec, called: ServiceS
     });
 
   g.addCluster(cluster(BRIDGE_CLUSTER, [{ host: mesh.bridge.host, port: mesh.bridge.port }]));
-  g.addCluster(cluster(inboundCluster(service.name), service.endpoints));
-  for (const c of called) g.addCluster(cluster(outboundCluster(c.name), c.endpoints));
+  g.addCluster(cluster(inboundCluster(service.name), localApp(service)));
+  for (const c of called) g.addCluster(cluster(outboundCluster(c.name), viaSidecar(c)));
 
   // The default config (no rules) depends only on mesh settings, never on EventRoutes, so an
   // EventRoute change touches the ECDS resource alone: no listener drain.
@@ -186,9 +187,23 @@ function bridgeGroup(config: MeshConfig): GroupBuilder {
   return g;
 }
 
+/**
+ * Where a sidecar reaches its own app. A declared sidecar shares the app's network namespace (the
+ * sidecar pattern), so it uses loopback and the app may listen on 127.0.0.1 only.
+ */
+function localApp(service: ServiceSpec): HostPort[] {
+  if (!service.sidecar.set) return service.endpoints;
+  return [...new Set(service.endpoints.map((e) => e.port))].map((port) => ({ host: '127.0.0.1', port }));
+}
+
+/** Where others reach a service: its sidecar's inbound port when it declares one (so its emitter sees the call). */
+function viaSidecar(service: ServiceSpec): HostPort[] {
+  return service.sidecar.set ? service.endpoints.map((e) => ({ host: e.host, port: service.sidecar.inboundPort })) : service.endpoints;
+}
+
 /** Through the subscriber's sidecar when it has one configured, else straight to its first endpoint. */
 function deliveryUrl(service: ServiceSpec, path: string): string {
-  const first = service.endpoints[0]!;
+  const first = viaSidecar(service)[0]!;
   const host = first.host.includes(':') ? `[${first.host}]` : first.host;
-  return `http://${host}:${service.sidecar.set ? service.sidecar.inboundPort : first.port}${path}`;
+  return `http://${host}:${first.port}${path}`;
 }
