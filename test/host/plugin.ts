@@ -106,7 +106,10 @@ export class Plugin {
     if (!root) {
       throw new PluginRejectedError(`plugin "${this.name}" (root_id "${this.rootId}") rejected: ${canary.failed ? `VM failed: ${canary.failed}` : 'proxy_on_vm_start or proxy_on_configure returned false'}`, this.logs);
     }
-    // The canary is killed without on_done/on_delete (cpp-host configuration_canary_handle->kill()).
+    // The canary is killed without on_done/on_delete (cpp-host configuration_canary_handle->kill());
+    // whatever it started (calls, ticks) dies with it.
+    root.deleted = true;
+    this.host.calls.cancelOwnedBy(root);
     this.host.forgetVm(canary);
     for (let w = 0; w < workers; w++) {
       const vm = this.newVm(`worker${w}`);
