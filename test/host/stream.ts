@@ -319,6 +319,13 @@ export class Stream {
     return true;
   }
 
+  /** The VM failed during this callback: fail-open lets the data on (Continue), otherwise `closed`. */
+  private afterFail(d: Direction, phase: PhaseName, closed: PhaseStatus, raw: number | undefined): PhaseStatus {
+    if (this.localReply || this.resetReason) return this.record(phase, closed, raw);
+    d.flush();
+    return this.record(phase, 'Continue', raw);
+  }
+
   private record(phase: PhaseName, status: PhaseStatus, raw?: number): PhaseStatus {
     this.actions.push({ phase, status, raw });
     return status;
@@ -338,7 +345,7 @@ export class Stream {
     this.vm.nextIterationStopped = false;
     const fn = d.side === 'request' ? 'proxy_on_request_headers' : 'proxy_on_response_headers';
     const raw = this.vm.call(ctx, fn, ctx.id, d.headers!.size, d.ended);
-    if (this.checkFail(d)) return this.record(phase, d.side === 'request' ? 'StopAllIterationAndWatermark' : 'Continue', raw);
+    if (this.checkFail(d)) return this.afterFail(d, phase, 'StopAllIterationAndWatermark', raw);
     const status = this.convertHeaders(raw);
     if (status === 'Continue' || status === 'ContinueAndEndStream') d.flush();
     else if (status === 'StopIteration') d.stopped = 'headers';
@@ -414,7 +421,10 @@ export class Stream {
     d.inBodyCallback = false;
     const chunk = d.chunk ?? Buffer.alloc(0);
     d.chunk = null;
-    if (this.checkFail(d)) return this.record(phase, 'StopIterationNoBuffer', raw);
+    if (this.checkFail(d)) {
+      if (!d.buffering) d.buffered = Buffer.concat([d.buffered, chunk]);
+      return this.afterFail(d, phase, 'StopIterationNoBuffer', raw);
+    }
     const status = this.convertData(raw);
     const wasBuffering = d.buffering;
     d.buffering = status === 'StopIterationAndBuffer';
@@ -455,7 +465,7 @@ export class Stream {
     this.vm.nextIterationStopped = false;
     const fn = d.side === 'request' ? 'proxy_on_request_trailers' : 'proxy_on_response_trailers';
     const raw = this.vm.call(ctx, fn, ctx.id, d.trailers!.size);
-    if (this.checkFail(d)) return this.record(phase, 'StopIteration', raw);
+    if (this.checkFail(d)) return this.afterFail(d, phase, 'StopIteration', raw);
     const status: TrailersStatus = raw === undefined || (raw === 0 && !this.vm.nextIterationStopped) ? 'Continue' : 'StopIteration';
     this.record(phase, status, raw);
     if (status === 'Continue') d.flush();
