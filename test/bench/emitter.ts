@@ -1,0 +1,222 @@
+// event-emitter per-request cost, as ratios against the no-op filter (test/bench/fixtures/
+// noop-filter.ts: the SDK with an HTTP context that does nothing) measured in the same run, for
+//   (a) a request no rule matches, (b) a match whose event uses headers only,
+//   (c) a match that projects fields from a 1 KiB JSON response body;
+// plus the release .wasm size and the linear memory after 100k requests per scenario.
+// Requests are driven straight into the module's exports by a minimal host that answers imports
+// from tables (so the figures are the module's own work; Envoy's hostcalls cost more, equally for
+// both rows). Batches (64 events) are answered 200 at once, as a healthy bridge would.
+// Run: npx tsx test/bench/emitter.ts   (REQUESTS=100000 by default)
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const REQUESTS = Number(process.env.REQUESTS ?? 100_000);
+const ROUNDS = 5;
+
+type Exports = Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory };
+type Headers = [string, string][];
+
+const CONFIG = JSON.stringify({
+  source: '//accounts.bank.svc',
+  bridge: { cluster: 'sidecast_bridge', timeout_ms: 2000 },
+  batch: { max_events: 64, flush_interval_ms: 100 },
+  rules: [
+    { name: 'account-opened', match: { method: 'POST', path: '/accounts', status: [201] }, event: { type: 'acme.bank.account.opened.v1', topic: 'acme/bank/account/opened/v1', subject: '{request.header.x-tenant}' } },
+    { name: 'account-updated', match: { method: 'PUT', path: '/accounts/{id}', status: ['2xx'] }, event: { type: 'acme.bank.account.updated.v1', topic: 'acme/bank/account/updated/v1/{path.id}', subject: '{response.body.id}', data: { from: 'response_body', field: 'account', redact: ['ssn'] } } },
+  ],
+});
+
+const BODY_1K = (() => {
+  const account = { no: 42, owner: 'Ada Lovelace', ssn: '123-45-6789', iban: 'CH9300762011623852957', currency: 'CHF', limits: { daily: 5000, monthly: 20000 }, tags: ['retail', 'premium'] };
+  const b = { id: 'acc-42', account, history: Array.from({ length: 8 }, (_, i) => ({ at: `2026-11-${10 + i}T10:00:00Z`, amount: i * 100.5, ref: `tx-${i}-${'r'.repeat(20)}` })) } as Record<string, unknown>;
+  let s = JSON.stringify(b);
+  b.pad = 'p'.repeat(Math.max(0, 1024 - s.length - 9));
+  s = JSON.stringify(b);
+  return s;
+})();
+
+interface Scenario {
+  name: string;
+  request: Headers;
+  response: Headers;
+  responseBody?: string;
+}
+const COMMON: Headers = [[':authority', 'accounts.bank'], [':scheme', 'http'], ['user-agent', 'bench/1.0'], ['accept', '*/*'], ['x-request-id', '9f3c1e0a-5b7d-4c1e-9a0b-2f6d8e4c1a7b'], ['x-tenant', 'acme']];
+const SCENARIOS: Scenario[] = [
+  { name: '(a) no rule matches (GET /health/live)', request: [[':method', 'GET'], [':path', '/health/live'], ...COMMON], response: [[':status', '200'], ['content-length', '0']] },
+  { name: '(b) headers-only event (POST /accounts → 201)', request: [[':method', 'POST'], [':path', '/accounts'], ...COMMON, ['traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01']], response: [[':status', '201'], ['content-length', '0']] },
+  { name: '(c) 1 KiB JSON response, projection + redaction', request: [[':method', 'PUT'], [':path', '/accounts/42'], ...COMMON], response: [[':status', '200'], ['content-type', 'application/json']], responseBody: BODY_1K },
+];
+
+function releaseBuild(dir: string, source: string, name: string): string {
+  const out = join(dir, `${name}.wasm`);
+  execFileSync(join(ROOT, 'node_modules', '.bin', 'asc'), [source, '--config', join(ROOT, 'filters', 'asconfig.base.json'), '--target', 'release', '--outFile', out], { cwd: ROOT, stdio: 'inherit' });
+  return out;
+}
+
+function encodePairs(pairs: Headers): Uint8Array {
+  const te = new TextEncoder();
+  const kv = pairs.map(([k, v]) => [te.encode(k), te.encode(v)] as const);
+  const size = 4 + kv.length * 8 + kv.reduce((n, [k, v]) => n + k.length + v.length + 2, 0);
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, kv.length, true);
+  let at = 4 + kv.length * 8;
+  kv.forEach(([k, v], i) => {
+    dv.setUint32(4 + i * 8, k.length, true);
+    dv.setUint32(8 + i * 8, v.length, true);
+    out.set(k, at);
+    at += k.length + 1;
+    out.set(v, at);
+    at += v.length + 1;
+  });
+  return out;
+}
+
+/** Instantiates a filter with a table-driven host; returns a driver that runs one scenario request. */
+function load(file: string) {
+  const te = new TextEncoder();
+  const td = new TextDecoder();
+  const config = te.encode(CONFIG);
+  let ex!: Exports;
+  let scenario: { s: Scenario; req: Map<string, Uint8Array>; reqPairs: Uint8Array; res: Map<string, Uint8Array>; body: Uint8Array } | null = null;
+  let inCall = false;
+  const pendingCalls: number[] = [];
+  let token = 0;
+  const OK = te.encode('200');
+  const view = () => new DataView(ex.memory.buffer);
+  const give = (b: Uint8Array, rp: number, rl: number) => {
+    const p = b.length ? ex.malloc!(b.length) : 0;
+    if (b.length) new Uint8Array(ex.memory.buffer, p, b.length).set(b);
+    view().setUint32(rp, p, true);
+    view().setUint32(rl, b.length, true);
+    return 0;
+  };
+  let metricId = 0;
+  let phase: 'request' | 'response' = 'request';
+  const env: Record<string, (...a: never[]) => number> = {
+    proxy_log: () => 0,
+    proxy_get_log_level: (p: number) => (view().setUint32(p, 2, true), 0),
+    proxy_get_property: (p: number, n: number, rp: number, rl: number) => (td.decode(new Uint8Array(ex.memory.buffer, p, n)) === 'plugin_root_id' ? give(new Uint8Array(0), rp, rl) : 1),
+    proxy_get_buffer_bytes: (t: number, s: number, m: number, rp: number, rl: number) => {
+      if (t === 7) return give(config, rp, rl);
+      if (t === 1 && scenario) return give(scenario.body.subarray(s, s + m), rp, rl);
+      if (t === 4) return give(new Uint8Array(0), rp, rl);
+      return 1;
+    },
+    proxy_get_header_map_value: (map: number, kp: number, kn: number, rp: number, rl: number) => {
+      const key = td.decode(new Uint8Array(ex.memory.buffer, kp, kn));
+      if (map === 6) return key === ':status' ? give(OK, rp, rl) : 1;
+      const v = (map === 0 ? scenario?.req : scenario?.res)?.get(key);
+      return v === undefined ? 1 : give(v, rp, rl);
+    },
+    proxy_get_header_map_pairs: (map: number, rp: number, rl: number) => (map === 0 && scenario && phase === 'request' ? give(scenario.reqPairs, rp, rl) : give(new Uint8Array(0), rp, rl)),
+    proxy_get_current_time_nanoseconds: (p: number) => (view().setBigUint64(p, process.hrtime.bigint() + 1_790_000_000_000_000_000n, true), 0),
+    proxy_http_call: (..._a: never[]) => {
+      const ret = _a[9] as unknown as number;
+      view().setUint32(ret, (token += 4), true);
+      pendingCalls.push(token);
+      return 0;
+    },
+    proxy_set_tick_period_milliseconds: () => 0,
+    proxy_set_effective_context: () => 0,
+    proxy_continue_stream: () => 0,
+    proxy_close_stream: () => 0,
+    proxy_send_local_response: () => 0,
+    proxy_done: () => 0,
+    proxy_define_metric: (_t: number, _p: number, _n: number, r: number) => (view().setUint32(r, (metricId += 4), true), 0),
+    proxy_increment_metric: () => 0,
+    proxy_record_metric: () => 0,
+  };
+  const wasi = {
+    random_get: (p: number, n: number) => {
+      crypto.getRandomValues(new Uint8Array(ex.memory.buffer, p, n));
+      return 0;
+    },
+  };
+  const module = new WebAssembly.Module(readFileSync(file));
+  const imports: Record<string, Record<string, unknown>> = { env: {}, wasi_snapshot_preview1: wasi };
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.module === 'wasi_snapshot_preview1') continue;
+    const fn = env[imp.name];
+    if (!fn) throw new Error(`${file}: the bench host does not provide ${imp.module}.${imp.name}; add it to test/bench/emitter.ts`);
+    imports.env![imp.name] = fn;
+  }
+  ex = new WebAssembly.Instance(module, imports as WebAssembly.Imports).exports as unknown as Exports;
+  ex._initialize!();
+  ex.proxy_on_context_create!(1, 0);
+  if (!ex.proxy_on_vm_start!(1, 0) || !ex.proxy_on_configure!(1, config.length)) throw new Error(`${file}: configure failed`);
+  let id = 1;
+  void inCall;
+  return {
+    exports: ex,
+    use(s: Scenario): void {
+      const enc = (h: Headers) => new Map(h.map(([k, v]) => [k, te.encode(v)]));
+      scenario = { s, req: enc(s.request), reqPairs: encodePairs(s.request), res: enc(s.response), body: te.encode(s.responseBody ?? '') };
+    },
+    request(): void {
+      const s = scenario!;
+      const c = ++id;
+      phase = 'request';
+      ex.proxy_on_context_create!(c, 1);
+      ex.proxy_on_request_headers!(c, s.s.request.length, 1);
+      phase = 'response';
+      const hasBody = s.body.length > 0;
+      ex.proxy_on_response_headers!(c, s.s.response.length, hasBody ? 0 : 1);
+      if (hasBody) ex.proxy_on_response_body!(c, s.body.length, 1);
+      ex.proxy_on_log!(c);
+      ex.proxy_on_done!(c);
+      ex.proxy_on_delete!(c);
+      // The bridge answers each batch right away (200, per-event results omitted ⇒ all accepted).
+      while (pendingCalls.length) ex.proxy_on_http_call_response!(1, pendingCalls.shift()!, 1, 0, 0);
+    },
+  };
+}
+
+function nsPerRequest(run: () => void): number {
+  for (let i = 0; i < REQUESTS / 10; i++) run();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < REQUESTS; i++) run();
+  return Number(process.hrtime.bigint() - t0) / REQUESTS;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const TARGETS = [1.2, 2, 4];
+
+const dir = mkdtempSync(join(tmpdir(), 'emitter-bench-'));
+try {
+  const noopFile = releaseBuild(dir, join(ROOT, 'test/bench/fixtures/noop-filter.ts'), 'noop-filter');
+  const emitterFile = releaseBuild(dir, join(ROOT, 'filters/event-emitter/index.ts'), 'event-emitter');
+  console.log(`event-emitter per-request cost vs the no-op SDK filter (${REQUESTS} requests × ${ROUNDS} rounds, median, same run)`);
+  console.log('scenario'.padEnd(50) + 'no-op ns'.padStart(10) + 'emitter ns'.padStart(12) + 'ratio'.padStart(8) + 'target'.padStart(8) + '  memory pages (after warm-up → after all rounds)');
+  SCENARIOS.forEach((s, i) => {
+    const noop = load(noopFile);
+    const emitter = load(emitterFile);
+    noop.use(s);
+    emitter.use(s);
+    const a: number[] = [];
+    const b: number[] = [];
+    emitter.request(); // warm-up so the first batch, buffers and metrics exist
+    for (let k = 0; k < 1000; k++) emitter.request();
+    const pagesStart = emitter.exports.memory.buffer.byteLength / 65536;
+    for (let round = 0; round < ROUNDS; round++) {
+      a.push(nsPerRequest(noop.request));
+      b.push(nsPerRequest(emitter.request));
+    }
+    const pagesEnd = emitter.exports.memory.buffer.byteLength / 65536;
+    const ratio = median(b) / median(a);
+    const target = TARGETS[i]!;
+    console.log(
+      s.name.padEnd(50) + median(a).toFixed(0).padStart(10) + median(b).toFixed(0).padStart(12) + (ratio.toFixed(2) + '×').padStart(8) + (`≤${target}×`).padStart(8) +
+        `  ${pagesStart} → ${pagesEnd} (${(ROUNDS * REQUESTS * 1.1).toLocaleString('en')} requests)${ratio > target ? '  ABOVE TARGET' : ''}`,
+    );
+  });
+  const size = statSync(emitterFile).size;
+  console.log(`release .wasm: ${size} B = ${(size / 1024).toFixed(1)} KiB (target ≤ 150 KiB); no-op filter ${statSync(noopFile).size} B`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
