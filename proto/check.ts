@@ -293,13 +293,15 @@ class JsonReader {
 
 const NOT_SPECIAL = Symbol('not a well-known JSON type');
 
+// google.protobuf.Value comes from protobufjs's bundled definition, whose field names are camelCase
+// whatever keepCase says.
 function valueOf(v: unknown): Obj {
-  if (v === null || v === undefined) return { null_value: 0 };
-  if (typeof v === 'number') return { number_value: v };
-  if (typeof v === 'string') return { string_value: v };
-  if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map(valueOf) } };
-  return { struct_value: structOf(v as Obj) };
+  if (v === null || v === undefined) return { nullValue: 0 };
+  if (typeof v === 'number') return { numberValue: v };
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (Array.isArray(v)) return { listValue: { values: v.map(valueOf) } };
+  return { structValue: structOf(v as Obj) };
 }
 
 function structOf(o: Obj): Obj {
@@ -448,10 +450,11 @@ function fromStruct(fields: Obj): Obj {
 }
 
 function fromValue(v: Obj): unknown {
-  if ('number_value' in v) return v.number_value;
-  if ('string_value' in v) return v.string_value;
-  if ('bool_value' in v) return v.bool_value;
-  if ('struct_value' in v) return fromStruct(((v.struct_value as Obj).fields as Obj) ?? {});
-  if ('list_value' in v) return (((v.list_value as Obj).values as Obj[]) ?? []).map(fromValue);
+  const has = (k: string) => Object.prototype.hasOwnProperty.call(v, k); // decoded messages carry defaults on the prototype
+  if (has('numberValue')) return v.numberValue;
+  if (has('stringValue')) return v.stringValue;
+  if (has('boolValue')) return v.boolValue;
+  if (has('structValue')) return fromStruct(((v.structValue as Obj).fields as Obj) ?? {});
+  if (has('listValue')) return (((v.listValue as Obj).values as Obj[]) ?? []).map(fromValue);
   return null;
 }

@@ -95,6 +95,7 @@ describe('envoy-configs/', () => {
     expect(b!.dynamic_resources.cds_config.ads).toEqual({});
     expect(b!.node.metadata['sidecast.service']).toBe('accounts');
     expect(groupOf(b!.node)).toBe('accounts');
+    expect(groupOf(checkEnvoy(BOOTSTRAP, b, 'sidecar-bootstrap.yaml').node)).toBe('accounts'); // metadata survives the bytes
     expect(b!.static_resources.clusters.map((c: Json) => c.name)).toEqual(['sidecast_xds']);
   });
 
