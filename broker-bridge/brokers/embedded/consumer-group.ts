@@ -41,6 +41,7 @@ export class ConsumerGroup {
   private readonly timers = new Set<NodeJS.Timeout>();
   private reading = false;
   private persistTimer: NodeJS.Timeout | null = null;
+  private persisting: Promise<void> = Promise.resolve();
   private persistedFloor: number;
   private settledWaiters: Array<() => void> = [];
   /** Handlers running now, across members (also those of members already detached). */
@@ -168,14 +169,19 @@ export class ConsumerGroup {
   }
 
   /** Writes the floor with write-then-rename, so a crash leaves the old or the new cursor. */
-  async persist(force = false): Promise<void> {
-    const floor = this.floor;
-    if (floor === this.persistedFloor && !force) return;
-    const tmp = `${this.cursorFile}.tmp`;
-    await fsp.writeFile(tmp, JSON.stringify({ name: this.name, floor }));
-    await fsp.rename(tmp, this.cursorFile);
-    this.persistedFloor = floor;
-    this.opts.onPersisted();
+  // Writes are chained: two overlapping write+rename pairs on one tmp file would fail with ENOENT.
+  persist(force = false): Promise<void> {
+    const run = this.persisting.then(async () => {
+      const floor = this.floor;
+      if (floor === this.persistedFloor && !force) return;
+      const tmp = `${this.cursorFile}.tmp`;
+      await fsp.writeFile(tmp, JSON.stringify({ name: this.name, floor }));
+      await fsp.rename(tmp, this.cursorFile);
+      this.persistedFloor = floor;
+      this.opts.onPersisted();
+    });
+    this.persisting = run.catch(() => undefined);
+    return run;
   }
 
   /** Stops redelivery timers, waits for running handlers, persists the floor. */
