@@ -1,4 +1,5 @@
 // One subscription at work: a durable consumer on the broker and the delivery of what it hands us.
+import { setMaxListeners } from 'node:events';
 import type http from 'node:http';
 import type { BrokerAdapter, Consumer, ReceivedMessage } from '../brokers/types.js';
 import { PoisonEventError, parseStructured, toBinaryRequest, type StructuredEvent } from './cloudevent-http.js';
@@ -39,6 +40,8 @@ export class SubscriptionWorker {
     this.agent = agentFor(spec.url, spec.concurrency);
     this.limiter = new Semaphore(spec.concurrency);
     this.label = { subscription: spec.name };
+    // Every delivery in flight (up to 2 × concurrency) listens on this one signal.
+    setMaxListeners(0, this.abort.signal);
   }
 
   async start(): Promise<void> {
