@@ -106,6 +106,7 @@ function proxyImports(vm: () => WasmVm): Record<string, Fn> {
   return {
     proxy_log(level: number, p: number, l: number) {
       if (level >>> 0 > LogLevel.Critical) return WasmResult.BadArgument;
+      if (level < vm().services.logLevel) return WasmResult.Ok; // dropped by Envoy's logger: do not even decode it
       vm().services.log(vm(), ctx(), level, str(p, l));
       return WasmResult.Ok;
     },

@@ -77,7 +77,6 @@ export class Plugin {
   readonly env: Record<string, string>;
   readonly properties = new Map<string, Value>();
   readonly logs: LogRecord[] = [];
-  readonly streams: Stream[] = [];
   private readonly workers: Worker[] = [];
   private readonly reloadBackoffMs: number;
 
@@ -146,9 +145,7 @@ export class Plugin {
     if (w.vm.failed && this.failurePolicy === 'fail_reload') this.maybeReload(w, index);
     const healthy = !w.vm.failed && w.root;
     const mode = healthy ? 'normal' : this.failurePolicy === 'fail_open' ? 'bypass' : 'fail';
-    const s = new Stream(this, w.vm, w.root, mode, opts);
-    this.streams.push(s);
-    return s;
+    return new Stream(this, w.vm, w.root, mode, opts);
   }
 
   /** FAIL_RELOAD: a new VM for new streams once the backoff since the failure has passed. */
