@@ -53,9 +53,14 @@ const UINT64 = new Set(['uint64', 'fixed64']);
 export class ProtoChecker {
   constructor(readonly root: protobuf.Root) {}
 
+  private readonly types = new Map<string, protobuf.Type>();
+
   type(name: string): protobuf.Type {
-    const t = this.root.lookup(name.replace(/^type\.googleapis\.com\//, ''));
-    if (!(t instanceof protobuf.Type)) throw new Error(`proto type ${name} is not loaded (add its .proto to the loader)`);
+    let t = this.types.get(name);
+    if (t) return t;
+    const found = this.root.lookup(name.replace(/^type\.googleapis\.com\//, ''));
+    if (!(found instanceof protobuf.Type)) throw new Error(`proto type ${name} is not loaded (add its .proto to the loader)`);
+    this.types.set(name, (t = found));
     return t;
   }
 
@@ -98,11 +103,7 @@ class JsonReader {
     const special = this.wellKnown(type, json, path);
     if (special !== NOT_SPECIAL) return special;
     if (!isObj(json)) return this.fail(path, `expected an object (${type.fullName.slice(1)}), got ${describe(json)}`);
-    const byName = new Map<string, protobuf.Field>();
-    for (const f of type.fieldsArray) {
-      byName.set(f.name, f);
-      byName.set(camel(f.name), f);
-    }
+    const byName = fieldsByJsonName(type);
     const out: Obj = {};
     for (const [key, value] of Object.entries(json)) {
       const at = path ? `${path}.${key}` : key;
@@ -292,6 +293,18 @@ class JsonReader {
 }
 
 const NOT_SPECIAL = Symbol('not a well-known JSON type');
+
+const fieldNames = new WeakMap<protobuf.Type, Map<string, protobuf.Field>>();
+/** Field by proto name or lowerCamelCase JSON name (both are valid proto3 JSON), cached per type. */
+function fieldsByJsonName(type: protobuf.Type): Map<string, protobuf.Field> {
+  let byName = fieldNames.get(type);
+  if (!byName) {
+    byName = new Map();
+    for (const f of type.fieldsArray) byName.set(f.name, f).set(camel(f.name), f);
+    fieldNames.set(type, byName);
+  }
+  return byName;
+}
 
 // google.protobuf.Value comes from protobufjs's bundled definition, whose field names are camelCase
 // whatever keepCase says.
