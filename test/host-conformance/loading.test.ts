@@ -154,6 +154,27 @@ describe('allocator and memory', () => {
     expect(host.trace.slice(before).filter((t) => t.fn === 'malloc')).toEqual([]);
   });
 
+  test('§2.16 memory views are re-acquired after the allocator grew memory (a 300 KB header value)', async () => {
+    const { plugin } = await opsPlugin({ request_headers: ['memory_pages', 'get_header_size 0 x-big', 'memory_pages'] });
+    plugin.stream().requestHeaders({ ':path': '/', 'x-big': 'a'.repeat(299_999) + 'z' });
+    const [before, after] = [result(plugin, 'request_headers', 'memory_pages', 0), result(plugin, 'request_headers', 'memory_pages', 1)].map(Number);
+    expect(after!).toBeGreaterThan(before!);
+    expect(result(plugin, 'request_headers', 'get_header_size')).toBe('0 300000 z');
+  });
+
+  test('§2.1 inside the host\'s call to malloc only logging/clock hostcalls are allowed: anything else traps the VM', async () => {
+    const text = `(module
+      (import "env" "proxy_get_property" (func $gp (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1) (data (i32.const 16) "plugin_name")
+      (func (export "proxy_abi_version_0_2_1"))
+      (func (export "malloc") (param i32) (result i32)
+        (drop (call $gp (i32.const 16) (i32.const 11) (i32.const 64) (i32.const 68))) i32.const 1024)
+      (func (export "proxy_on_configure") (param i32 i32) (result i32)
+        (drop (call $gp (i32.const 16) (i32.const 11) (i32.const 64) (i32.const 68))) i32.const 1))`;
+    const host = await load(text);
+    await expect(host.createPlugin({ name: 'p' })).rejects.toThrow(/restricted_callback: proxy_get_property is not allowed inside the allocator/);
+  });
+
   test('§2.16 i64 parameters arrive as BigInt (increment_metric with a delta above 2^32)', async () => {
     const { host } = await opsPlugin({ configure: ['define_metric 0 big', 'increment_metric $ 5000000000'] });
     expect(host.metrics.get('big')).toBe(2 * 5_000_000_000); // canary + worker share the stat

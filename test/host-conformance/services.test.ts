@@ -48,6 +48,13 @@ describe('shared queues', () => {
     expect(results(plugin, 'queue_ready', 'dequeue')).toEqual(['0 e1', '0 e2']);
   });
 
+  test('§2.10 notifications are not re-entrant: on_queue_ready runs after the enqueuing callback has returned', async () => {
+    const { plugin } = await opsPlugin({ configure: ['register_queue q'], request_headers: ['resolve_queue  q', 'enqueue $ x', 'log 2 enqueue-returned'] });
+    plugin.stream().requestHeaders(REQ);
+    const order = plugin.logs.filter((l) => l.vm === 'worker0' && (l.message === 'enqueue-returned' || l.message.startsWith('@queue_ready'))).map((l) => l.message.split(' ')[0]);
+    expect(order).toEqual(['enqueue-returned', '@queue_ready']);
+  });
+
   test('§2.11 dequeue on an empty queue ⇒ Empty (7); unknown queue id ⇒ NotFound; unknown name ⇒ NotFound', async () => {
     const { plugin } = await opsPlugin({ configure: ['register_queue qq', 'dequeue $', 'dequeue 999', 'enqueue 999 x', 'resolve_queue  nope'] });
     const r = (op: string) => result(plugin, 'configure', op);

@@ -156,6 +156,14 @@ function exec(line: string): string {
     st = abi.proxy_get_header_map_value(<u32>num(arg(1)), changetype<usize>(k), k.byteLength, retA, retB);
     return st.toString() + (st == 0 ? " " + outText() : "");
   }
+  if (op == "get_header_size") {
+    // Length and last byte only: for large values that make the host grow memory inside malloc.
+    const k = bytes(arg(2));
+    st = abi.proxy_get_header_map_value(<u32>num(arg(1)), changetype<usize>(k), k.byteLength, retA, retB);
+    const v = Uint8Array.wrap(out());
+    return st.toString() + " " + v.length.toString() + " " + (v.length ? String.fromCharCode(v[v.length - 1]) : "");
+  }
+  if (op == "memory_pages") return memory.size().toString();
   if (op == "get_pairs") {
     st = abi.proxy_get_header_map_pairs(<u32>num(arg(1)), retA, retB);
     const ptr0 = load<u32>(retA) == 0 && load<u32>(retB) == 0;
