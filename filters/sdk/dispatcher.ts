@@ -13,10 +13,50 @@ import {
 export type RootContextFactory = (contextId: u32) => RootContext;
 
 const factories = new Map<string, RootContextFactory>();
-const roots = new Map<u32, RootContext>();
-const https = new Map<u32, HttpContext>();
-const tcps = new Map<u32, TcpContext>();
+const contexts = new Map<u32, Context>();
 const ROOT_ID_PATH: string[] = ["plugin_root_id"];
+
+// Envoy calls one stream's callbacks back to back (create, headers, ..., log, done, delete), so a
+// one-entry cache answers most lookups without hashing — including "no context" for streams the
+// root chose not to handle. Id 0 (the VM context) never has an object.
+let cachedId: u32 = 0;
+let cached: Context | null = null;
+
+function find(id: u32): Context | null {
+  if (id == cachedId) return cached;
+  const c = contexts.has(id) ? contexts.get(id) : null;
+  cachedId = id;
+  cached = c;
+  return c;
+}
+
+function remember(id: u32, c: Context | null): void {
+  if (c !== null) contexts.set(id, c);
+  cachedId = id;
+  cached = c;
+}
+
+// Stream creation looks up the parent root between two streams' callbacks: a second one-entry
+// cache keeps that off the hash map too.
+let cachedRootId: u32 = 0;
+let cachedRoot: RootContext | null = null;
+
+function rootOf(id: u32): RootContext | null {
+  if (id == cachedRootId) return cachedRoot;
+  const c = find(id);
+  if (c === null || !(c instanceof RootContext)) return null;
+  cachedRootId = id;
+  cachedRoot = changetype<RootContext>(c);
+  return cachedRoot;
+}
+function httpOf(id: u32): HttpContext | null {
+  const c = find(id);
+  return c !== null && c instanceof HttpContext ? changetype<HttpContext>(c) : null;
+}
+function tcpOf(id: u32): TcpContext | null {
+  const c = find(id);
+  return c !== null && c instanceof TcpContext ? changetype<TcpContext>(c) : null;
+}
 
 /**
  * Registers the root context factory for plugins configured with `rootId` (Envoy's `root_id`,
@@ -44,7 +84,7 @@ function createRoot(id: u32): void {
     root = new RootContext(id);
   }
   root.rootId = rootId;
-  roots.set(id, root);
+  remember(id, root);
 }
 
 // Envoy's log level can change at runtime (admin /logging); streams re-read it now and then so a
@@ -57,18 +97,14 @@ function createStream(id: u32, parentId: u32): void {
     streamsSinceRefresh = 0;
     log.refreshLevel();
   }
-  if (!roots.has(parentId)) {
+  const root = rootOf(parentId);
+  if (root === null) {
     if (log.enabled(LogLevel.Warn)) log.warn("sidecast sdk: context " + id.toString() + " has unknown root " + parentId.toString());
+    remember(id, null);
     return;
   }
-  const root = roots.get(parentId);
   const http = root.createHttpContext(id);
-  if (http !== null) {
-    https.set(id, http);
-    return;
-  }
-  const tcp = root.createTcpContext(id);
-  if (tcp !== null) tcps.set(id, tcp);
+  remember(id, http !== null ? http : root.createTcpContext(id));
 }
 
 export function onContextCreate(id: u32, parentId: u32): void {
@@ -76,102 +112,119 @@ export function onContextCreate(id: u32, parentId: u32): void {
   else createStream(id, parentId);
 }
 
-function anyContext(id: u32): Context | null {
-  if (https.has(id)) return https.get(id);
-  if (tcps.has(id)) return tcps.get(id);
-  if (roots.has(id)) return roots.get(id);
-  return null;
-}
-
 // ---------------------------------------------------------------- root callbacks
 
 export function onVmStart(rootId: u32, size: u32): bool {
   log.refreshLevel();
-  return roots.has(rootId) ? roots.get(rootId).onVmStart(size) : true;
+  const r = rootOf(rootId);
+  return r === null ? true : r.onVmStart(size);
 }
 export function onValidateConfiguration(rootId: u32, size: u32): bool {
-  return roots.has(rootId) ? roots.get(rootId).onValidateConfiguration(size) : true;
+  const r = rootOf(rootId);
+  return r === null ? true : r.onValidateConfiguration(size);
 }
 export function onConfigure(rootId: u32, size: u32): bool {
   log.refreshLevel();
-  return roots.has(rootId) ? roots.get(rootId).onConfigure(size) : true;
+  const r = rootOf(rootId);
+  return r === null ? true : r.onConfigure(size);
 }
 export function onTick(rootId: u32): void {
   log.refreshLevel();
-  if (roots.has(rootId)) roots.get(rootId).onTick();
+  const r = rootOf(rootId);
+  if (r !== null) r.onTick();
 }
 export function onQueueReady(rootId: u32, queueId: u32): void {
-  if (roots.has(rootId)) roots.get(rootId).onQueueReady(queueId);
+  const r = rootOf(rootId);
+  if (r !== null) r.onQueueReady(queueId);
 }
 export function onForeignFunction(rootId: u32, functionId: u32, argsSize: u32): void {
-  if (roots.has(rootId)) roots.get(rootId).onForeignFunction(functionId, argsSize);
+  const r = rootOf(rootId);
+  if (r !== null) r.onForeignFunction(functionId, argsSize);
 }
 
 // ---------------------------------------------------------------- lifecycle
 
 export function onDone(id: u32): bool {
-  const c = anyContext(id);
+  const c = find(id);
   return c === null ? true : c.onDone();
 }
 export function onLog(id: u32): void {
-  const c = anyContext(id);
+  const c = find(id);
   if (c !== null) c.onLog();
 }
 export function onDelete(id: u32): void {
-  const c = anyContext(id);
-  if (c === null) return;
-  c.onDelete();
-  if (https.has(id)) https.delete(id);
-  else if (tcps.has(id)) tcps.delete(id);
-  else {
-    roots.delete(id);
-    forgetCalloutsOfRoot(id);
+  const c = find(id);
+  if (c !== null) {
+    c.onDelete();
+    contexts.delete(id);
+    if (c instanceof RootContext) forgetCalloutsOfRoot(id);
+  }
+  if (cachedId == id) {
+    cachedId = 0;
+    cached = null;
+  }
+  if (cachedRootId == id) {
+    cachedRootId = 0;
+    cachedRoot = null;
   }
 }
 
 // ---------------------------------------------------------------- HTTP stream callbacks
 
 export function onRequestHeaders(id: u32, n: u32, eos: bool): FilterHeadersStatus {
-  return https.has(id) ? https.get(id).onRequestHeaders(n, eos) : FilterHeadersStatus.Continue;
+  const c = httpOf(id);
+  return c === null ? FilterHeadersStatus.Continue : c.onRequestHeaders(n, eos);
 }
 export function onRequestBody(id: u32, size: u32, eos: bool): FilterDataStatus {
-  return https.has(id) ? https.get(id).onRequestBody(size, eos) : FilterDataStatus.Continue;
+  const c = httpOf(id);
+  return c === null ? FilterDataStatus.Continue : c.onRequestBody(size, eos);
 }
 export function onRequestTrailers(id: u32, n: u32): FilterTrailersStatus {
-  return https.has(id) ? https.get(id).onRequestTrailers(n) : FilterTrailersStatus.Continue;
+  const c = httpOf(id);
+  return c === null ? FilterTrailersStatus.Continue : c.onRequestTrailers(n);
 }
 export function onRequestMetadata(id: u32, n: u32): FilterMetadataStatus {
-  return https.has(id) ? https.get(id).onRequestMetadata(n) : FilterMetadataStatus.Continue;
+  const c = httpOf(id);
+  return c === null ? FilterMetadataStatus.Continue : c.onRequestMetadata(n);
 }
 export function onResponseHeaders(id: u32, n: u32, eos: bool): FilterHeadersStatus {
-  return https.has(id) ? https.get(id).onResponseHeaders(n, eos) : FilterHeadersStatus.Continue;
+  const c = httpOf(id);
+  return c === null ? FilterHeadersStatus.Continue : c.onResponseHeaders(n, eos);
 }
 export function onResponseBody(id: u32, size: u32, eos: bool): FilterDataStatus {
-  return https.has(id) ? https.get(id).onResponseBody(size, eos) : FilterDataStatus.Continue;
+  const c = httpOf(id);
+  return c === null ? FilterDataStatus.Continue : c.onResponseBody(size, eos);
 }
 export function onResponseTrailers(id: u32, n: u32): FilterTrailersStatus {
-  return https.has(id) ? https.get(id).onResponseTrailers(n) : FilterTrailersStatus.Continue;
+  const c = httpOf(id);
+  return c === null ? FilterTrailersStatus.Continue : c.onResponseTrailers(n);
 }
 export function onResponseMetadata(id: u32, n: u32): FilterMetadataStatus {
-  return https.has(id) ? https.get(id).onResponseMetadata(n) : FilterMetadataStatus.Continue;
+  const c = httpOf(id);
+  return c === null ? FilterMetadataStatus.Continue : c.onResponseMetadata(n);
 }
 
 // ---------------------------------------------------------------- TCP callbacks
 
 export function onNewConnection(id: u32): FilterStatus {
-  return tcps.has(id) ? tcps.get(id).onNewConnection() : FilterStatus.Continue;
+  const c = tcpOf(id);
+  return c === null ? FilterStatus.Continue : c.onNewConnection();
 }
 export function onDownstreamData(id: u32, size: u32, eos: bool): FilterStatus {
-  return tcps.has(id) ? tcps.get(id).onDownstreamData(size, eos) : FilterStatus.Continue;
+  const c = tcpOf(id);
+  return c === null ? FilterStatus.Continue : c.onDownstreamData(size, eos);
 }
 export function onUpstreamData(id: u32, size: u32, eos: bool): FilterStatus {
-  return tcps.has(id) ? tcps.get(id).onUpstreamData(size, eos) : FilterStatus.Continue;
+  const c = tcpOf(id);
+  return c === null ? FilterStatus.Continue : c.onUpstreamData(size, eos);
 }
 export function onDownstreamConnectionClose(id: u32, peer: PeerType): void {
-  if (tcps.has(id)) tcps.get(id).onDownstreamConnectionClose(peer);
+  const c = tcpOf(id);
+  if (c !== null) c.onDownstreamConnectionClose(peer);
 }
 export function onUpstreamConnectionClose(id: u32, peer: PeerType): void {
-  if (tcps.has(id)) tcps.get(id).onUpstreamConnectionClose(peer);
+  const c = tcpOf(id);
+  if (c !== null) c.onUpstreamConnectionClose(peer);
 }
 
 // ---------------------------------------------------------------- callout results
@@ -183,10 +236,10 @@ export function onUpstreamConnectionClose(id: u32, peer: PeerType): void {
 function calloutTarget(rootId: u32, token: u32, final: bool): Context | null {
   const owner = calloutOwner(token, final);
   if (owner != 0 && owner != rootId) {
-    const c = anyContext(owner);
+    const c = find(owner);
     if (c !== null && setEffectiveContext(owner) == WasmResult.Ok) return c;
   }
-  return roots.has(rootId) ? roots.get(rootId) : null;
+  return rootOf(rootId);
 }
 
 export function onHttpCallResponse(rootId: u32, token: u32, n: u32, bodySize: u32, nTrailers: u32): void {
