@@ -20,10 +20,13 @@ export class ByteBuf {
   }
 
   /** Makes room for `n` more bytes, doubling the capacity but not beyond `limit` (unless needed). */
-  ensure(n: i32, limit: i32 = i32.MAX_VALUE): void {
+  @inline ensure(n: i32, limit: i32 = i32.MAX_VALUE): void {
+    if (this.len + n > this.buf.byteLength) this.grow(n, limit);
+  }
+
+  private grow(n: i32, limit: i32): void {
     const need = this.len + n;
     const cap = this.buf.byteLength;
-    if (need <= cap) return;
     let next = cap << 1;
     while (next < need) next <<= 1;
     if (next > limit) next = need > limit ? need : limit;
@@ -32,7 +35,7 @@ export class ByteBuf {
     this.buf = grown;
   }
 
-  byte(b: u8): void {
+  @inline byte(b: u8): void {
     this.ensure(1);
     store<u8>(this.ptr + <usize>this.len, b);
     this.len++;
@@ -49,7 +52,7 @@ export class ByteBuf {
     this.raw(changetype<usize>(b), b.byteLength);
   }
 
-  /** Appends an ASCII string (callers pass constants or digits only). */
+  /** Appends an ASCII string (configuration time and rare paths; hot paths use static bytes). */
   ascii(s: string): void {
     const n = s.length;
     this.ensure(n);
@@ -60,8 +63,23 @@ export class ByteBuf {
 
   /** Appends a non-negative decimal integer. */
   decimal(v: u64): void {
-    if (v >= 10) this.decimal(v / 10);
-    this.byte(<u8>(48 + <u32>(v % 10)));
+    let digits = 1;
+    for (let x = v; x >= 10; x /= 10) digits++;
+    this.ensure(digits);
+    let p = this.ptr + <usize>(this.len + digits);
+    do {
+      store<u8>(--p, <u8>(48 + <u32>(v % 10)));
+      v /= 10;
+    } while (v);
+    this.len += digits;
+  }
+
+  /** Reserves `n` bytes at the end and returns their address (caller fills all of them). */
+  @inline claim(n: i32): usize {
+    this.ensure(n);
+    const p = this.ptr + <usize>this.len;
+    this.len += n;
+    return p;
   }
 
   /** Copies the content into a new exact-size buffer. */

@@ -1,7 +1,9 @@
 // The emitter configuration (docs/interfaces.md §1; JSON Schema common/emitter-config.schema.json):
 // parsed and fully validated at configure time, so a bad config is refused there (Envoy NACKs it)
 // and the request path never meets an invalid value. Every error names the field.
+import { ByteBuf } from "./bytes";
 import { JsonPath } from "./json";
+import { quotedInto } from "./json-write";
 import { JKind, JNode, JsonTree, kindName } from "./json-tree";
 import { parsePathTemplate, pathTemplateError, PathTemplate } from "./path-template";
 import { parseDottedPath, parseTemplate, sampleOf, Src, Template, templateError } from "./template";
@@ -34,7 +36,8 @@ export class Rule {
   headers: Array<HeaderCond> = [];
   /** Bit per status code 0..599; null = any status. */
   status: StaticArray<u32> | null = null;
-  type: ArrayBuffer = new ArrayBuffer(0);
+  /** The CloudEvent type as a JSON string (quoted, escaped). */
+  typeJson: ArrayBuffer = new ArrayBuffer(0);
   topic: Template = new Template("");
   subject: Template | null = null;
   partitionkey: Template | null = null;
@@ -73,8 +76,18 @@ export class Rule {
   }
 }
 
+/** `s` as a JSON string literal, ready to append. */
+function jsonString(s: string): ArrayBuffer {
+  const raw = String.UTF8.encode(s);
+  const out = new ByteBuf(raw.byteLength + 8);
+  quotedInto(out, changetype<usize>(raw), raw.byteLength);
+  return out.toBytes();
+}
+
 export class EmitterConfig {
   source: ArrayBuffer = new ArrayBuffer(0);
+  /** The CloudEvent source as a JSON string (quoted, escaped). */
+  sourceJson: ArrayBuffer = new ArrayBuffer(0);
   cluster: string = "";
   authority: string = "";
   bridgePath: string = "/v1/events";
@@ -411,7 +424,7 @@ function checkEvent(c: Checker, node: JNode | null, where: string, rule: Rule): 
   const fields = ["type", "topic", "subject", "partitionkey", "data", "max_body_bytes", "sampling", "delivery", "deadline_ms", "on_failure"];
   if (!c.object(node, where, fields)) return;
   const type = c.str(node, "type", where, true);
-  if (type !== null) rule.type = String.UTF8.encode(type);
+  if (type !== null) rule.typeJson = jsonString(type);
   const topic = template(c, node, "topic", where, rule, true);
   if (topic !== null) {
     rule.topic = topic;
@@ -495,7 +508,10 @@ export function parseConfig(src: ArrayBuffer): EmitterConfig | null {
   const cfg = new EmitterConfig();
   if (c.object(root, "configuration", ["source", "bridge", "batch", "retry", "rules"])) {
     const source = c.str(root, "source", "configuration", true);
-    if (source !== null) cfg.source = String.UTF8.encode(source);
+    if (source !== null) {
+      cfg.source = String.UTF8.encode(source);
+      cfg.sourceJson = jsonString(source);
+    }
     if (c.ok) checkBridge(c, root.get("bridge"), cfg);
     if (c.ok) checkBatch(c, root, cfg);
     const rules = root.get("rules");

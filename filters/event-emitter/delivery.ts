@@ -51,7 +51,12 @@ export class Delivery {
     this.events = new StaticArray<ArrayBuffer | null>(cfg.maxBufferedEvents);
     this.ruleOf = new StaticArray<i32>(cfg.maxBufferedEvents);
     this.headers = bridgeHeaders(cfg);
+    this.perRule = new StaticArray<i32>(cfg.rules.length);
   }
+
+  /** Scratch: events of the current batch per rule, so each counter moves once per batch. */
+  private perRule: StaticArray<i32>;
+
 
   /** Events waiting or in flight. */
   get depth(): i32 {
@@ -78,8 +83,8 @@ export class Delivery {
     unchecked((this.ruleOf[at] = rule));
     this.count++;
     this.bytes += event.byteLength;
+    // The depth gauge moves when batches go and come back (and on the tick), not per event.
     if (this.full()) this.flush(nowMs());
-    this.updateDepth();
   }
 
   /** A whole batch is waiting: worth sending before the tick. */
@@ -90,6 +95,7 @@ export class Delivery {
   /** Tick: send what is waiting (the flush interval is the tick period). */
   tick(): void {
     this.pump(nowMs());
+    this.updateDepth();
   }
 
   /** Sends the next batch; while draining, keeps going until one is in flight or all are gone. */
@@ -167,13 +173,29 @@ export class Delivery {
   private accepted(bodySize: u32): void {
     const rules = this.batchRules;
     const cursor = new ReplyCursor();
-    const detailed = cursor.open(bodySize);
-    for (let i = 0; i < rules.length; i++) {
-      const m = unchecked(this.metrics.rules[unchecked(rules[i])]);
-      if (detailed && cursor.next() == Result.Rejected) m.drop(Drop.Rejected);
-      else m.emitted.increment();
+    if (cursor.open(bodySize)) {
+      // Rejected events are few: count them one by one, the accepted ones per rule.
+      for (let i = 0; i < rules.length; i++) {
+        if (cursor.next() == Result.Rejected) {
+          unchecked(this.metrics.rules[unchecked(rules[i])]).drop(Drop.Rejected);
+          unchecked((rules[i] = -1));
+        }
+      }
     }
+    const per = this.tallyAccepted(rules);
+    for (let r = 0; r < per.length; r++) if (unchecked(per[r]) > 0) unchecked(this.metrics.rules[r]).emitted.increment(<u64>unchecked(per[r]));
     this.finishBatch();
+  }
+
+  /** Events of the batch per rule (entries set to -1 are skipped). */
+  private tallyAccepted(rules: Array<i32>): StaticArray<i32> {
+    const per = this.perRule;
+    for (let i = 0; i < per.length; i++) unchecked((per[i] = 0));
+    for (let i = 0; i < rules.length; i++) {
+      const r = unchecked(rules[i]);
+      if (r >= 0) unchecked((per[r] = per[r] + 1));
+    }
+    return per;
   }
 
   private failed(now: u64, retriable: bool): void {
@@ -188,8 +210,8 @@ export class Delivery {
       return;
     }
     const reason = !retriable ? Drop.BatchRefused : this.draining ? Drop.Shutdown : Drop.RetriesExhausted;
-    const rules = this.batchRules;
-    for (let i = 0; i < rules.length; i++) unchecked(this.metrics.rules[unchecked(rules[i])]).drop(reason);
+    const per = this.tallyAccepted(this.batchRules);
+    for (let r = 0; r < per.length; r++) unchecked(this.metrics.rules[r]).drop(reason, unchecked(per[r]));
     this.finishBatch();
   }
 

@@ -5,7 +5,7 @@ import { DataFrom, EmitterConfig, Rule } from "./config";
 import { BodyState, Exchange, foundLen, foundPtr } from "./exchange";
 import { idFromKey, IdSource } from "./ids";
 import { copyRedacted, findPath, isJson, JsonPath, scalarText, valueEnd, valueStart } from "./json";
-import { memberName, quotedInto } from "./json-write";
+import { member, quotedInto } from "./json-write";
 import { Omit, RuleMetrics } from "./metrics";
 import { Src, Template } from "./template";
 import { rfc3339Into } from "./time";
@@ -15,6 +15,20 @@ const IDEMPOTENCY_KEY = String.UTF8.encode("idempotency-key");
 const TRACEPARENT = String.UTF8.encode("traceparent");
 const TRACESTATE = String.UTF8.encode("tracestate");
 const CONTENT_TYPE = String.UTF8.encode("content-type");
+const EVENT_START = String.UTF8.encode('{"specversion":"1.0","id":"');
+const SOURCE = String.UTF8.encode('","source":');
+const TYPE = member("type");
+const TIME = member("time");
+const TOPIC = member("topic");
+const SUBJECT = member("subject");
+const PARTITIONKEY = member("partitionkey");
+const TRACEPARENT_ATTR = member("traceparent");
+const TRACESTATE_ATTR = member("tracestate");
+const DATACONTENTTYPE = member("datacontenttype");
+const DATA = member("data");
+const DATA_BASE64 = member("data_base64");
+const JSON_TYPE = String.UTF8.encode('"application/json"');
+const OCTET_TYPE = String.UTF8.encode('"application/octet-stream"');
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 function base64Into(out: ByteBuf, p: usize, n: i32): void {
@@ -100,15 +114,15 @@ export class EventWriter {
     return true;
   }
 
-  private optional(name: string, t: Template | null, rule: Rule, ex: Exchange): void {
+  private optional(name: ArrayBuffer, t: Template | null, rule: Rule, ex: Exchange): void {
     if (t === null || !this.render(t, rule, ex, false) || this.val.len == 0) return;
-    memberName(this.out, name);
+    this.out.bytes(name);
     quotedInto(this.out, this.val.ptr, this.val.len);
   }
 
-  private headerAttr(name: string, header: ArrayBuffer, ex: Exchange): void {
+  private headerAttr(name: ArrayBuffer, header: ArrayBuffer, ex: Exchange): void {
     if (!ex.header(header) || foundLen == 0) return;
-    memberName(this.out, name);
+    this.out.bytes(name);
     quotedInto(this.out, foundPtr, foundLen);
   }
 
@@ -145,9 +159,9 @@ export class EventWriter {
         s = valueStart;
         e = valueEnd;
       }
-      memberName(out, "datacontenttype");
-      out.ascii('"application/json"');
-      memberName(out, "data");
+      out.bytes(DATACONTENTTYPE);
+      out.bytes(JSON_TYPE);
+      out.bytes(DATA);
       const mark = out.len;
       const all = rule.redact.length >= 32 ? <u32>0xffffffff : ((<u32>1) << <u32>rule.redact.length) - 1;
       if (!copyRedacted(p, s, e, rule.redact, all, 0, out)) {
@@ -156,10 +170,10 @@ export class EventWriter {
       }
       return;
     }
-    memberName(out, "datacontenttype");
+    out.bytes(DATACONTENTTYPE);
     if (json) {
-      out.ascii('"application/json"');
-      memberName(out, "data");
+      out.bytes(JSON_TYPE);
+      out.bytes(DATA);
       out.raw(p, body.len);
       return;
     }
@@ -167,8 +181,8 @@ export class EventWriter {
     const type = ex.responseType;
     if (rule.dataFrom == DataFrom.ResponseBody && type !== null) quotedInto(out, changetype<usize>(type), type.byteLength);
     else if (rule.dataFrom == DataFrom.RequestBody && ex.header(CONTENT_TYPE)) quotedInto(out, foundPtr, foundLen);
-    else out.ascii('"application/octet-stream"');
-    memberName(out, "data_base64");
+    else out.bytes(OCTET_TYPE);
+    out.bytes(DATA_BASE64);
     out.byte(0x22);
     base64Into(out, p, body.len);
     out.byte(0x22);
@@ -179,23 +193,23 @@ export class EventWriter {
     if (!this.render(rule.topic, rule, ex, true) || topicProblem(this.val.ptr, this.val.len) !== null) return false;
     const out = this.out;
     out.reset();
-    out.ascii('{"specversion":"1.0","id":"');
+    out.bytes(EVENT_START);
     if (ex.header(IDEMPOTENCY_KEY) && foundLen > 0) idFromKey(out, cfg.source, rule.nameBytes, foundPtr, foundLen);
     else this.ids.unique(out);
-    out.ascii('","source":');
-    quotedInto(out, changetype<usize>(cfg.source), cfg.source.byteLength);
-    memberName(out, "type");
-    quotedInto(out, changetype<usize>(rule.type), rule.type.byteLength);
-    memberName(out, "time");
+    out.bytes(SOURCE);
+    out.bytes(cfg.sourceJson);
+    out.bytes(TYPE);
+    out.bytes(rule.typeJson);
+    out.bytes(TIME);
     out.byte(0x22);
     rfc3339Into(out, nowNs);
     out.byte(0x22);
-    memberName(out, "topic");
+    out.bytes(TOPIC);
     quotedInto(out, this.val.ptr, this.val.len);
-    this.optional("subject", rule.subject, rule, ex);
-    this.optional("partitionkey", rule.partitionkey, rule, ex);
-    this.headerAttr("traceparent", TRACEPARENT, ex);
-    this.headerAttr("tracestate", TRACESTATE, ex);
+    this.optional(SUBJECT, rule.subject, rule, ex);
+    this.optional(PARTITIONKEY, rule.partitionkey, rule, ex);
+    this.headerAttr(TRACEPARENT_ATTR, TRACEPARENT, ex);
+    this.headerAttr(TRACESTATE_ATTR, TRACESTATE, ex);
     this.data(rule, ex, m);
     out.byte(0x7d);
     return true;

@@ -89,6 +89,14 @@ export class EmitterRoot extends RootContext {
   }
 }
 
+/** Guaranteed events waiting for the bridge's ack, and the call carrying them (token 0: none). */
+class Wait {
+  token: u32 = 0;
+  events: Array<ArrayBuffer> = [];
+  rules: Array<i32> = [];
+  reject: bool = false;
+}
+
 @inline function bit(i: i32): u64 {
   return (<u64>1) << <u64>i;
 }
@@ -102,11 +110,8 @@ export class EmitterStream extends HttpContext {
   private emitted: bool = false;
   /** The response is held (guaranteed rule whose event needs the response body). */
   private holdingBody: bool = false;
-  /** Guaranteed call in flight for this stream. */
-  private waitToken: u32 = 0;
-  private waitEvents: Array<ArrayBuffer> = [];
-  private waitRules: Array<i32> = [];
-  private rejectOnFailure: bool = false;
+  /** Guaranteed events of this stream and their bridge call (allocated only when needed). */
+  private wait: Wait | null = null;
   private headersSent: bool = false;
 
   constructor(id: u32, public emitter: EmitterRoot, public cfg: EmitterConfig) {
@@ -202,7 +207,7 @@ export class EmitterStream extends HttpContext {
 
   onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
     const ex = this.ex;
-    if (ex === null || this.emitted) return this.waitToken != 0 ? FilterDataStatus.StopIterationAndBuffer : FilterDataStatus.Continue;
+    if (ex === null || this.emitted) return this.waiting() ? FilterDataStatus.StopIterationAndBuffer : FilterDataStatus.Continue;
     const copy = ex.responseBody;
     if (this.holdingBody) {
       // Envoy keeps the held body and reports its total size: copy only what is new.
@@ -224,7 +229,7 @@ export class EmitterStream extends HttpContext {
 
   onResponseTrailers(numTrailers: u32): FilterTrailersStatus {
     const ex = this.ex;
-    if (ex === null || this.emitted) return this.waitToken != 0 ? FilterTrailersStatus.StopIteration : FilterTrailersStatus.Continue;
+    if (ex === null || this.emitted) return this.waiting() ? FilterTrailersStatus.StopIteration : FilterTrailersStatus.Continue;
     ex.responseBody.add(0, 0, true);
     return this.emit() ? FilterTrailersStatus.StopIteration : FilterTrailersStatus.Continue;
   }
@@ -240,7 +245,12 @@ export class EmitterStream extends HttpContext {
   onDelete(): void {
     // A guaranteed wait cut short (client gone): the bridge may or may not have the event; hand it
     // to async delivery too (same id, so at worst a duplicate consumers can drop).
-    if (this.waitToken != 0) this.release(false);
+    if (this.waiting()) this.release(false);
+  }
+
+  private waiting(): bool {
+    const w = this.wait;
+    return w !== null && w.token != 0;
   }
 
   /**
@@ -260,26 +270,29 @@ export class EmitterStream extends HttpContext {
       const ev = this.emitter.build(r, ex);
       if (ev === null) continue;
       if (r.guaranteed && hold) {
-        this.waitEvents.push(ev);
-        this.waitRules.push(i);
-        if (r.rejectOnFailure) this.rejectOnFailure = true;
+        let w = this.wait;
+        if (w === null) this.wait = w = new Wait();
+        w.events.push(ev);
+        w.rules.push(i);
+        if (r.rejectOnFailure) w.reject = true;
       } else {
         this.emitter.enqueue(ev, i);
       }
     }
     this.ex = null;
-    return this.waitEvents.length > 0 && this.callBridge();
+    const w = this.wait;
+    return w !== null && this.callBridge(w);
   }
 
   /** One http_call with this stream's guaranteed events, timeout = the smallest deadline. */
-  private callBridge(): bool {
+  private callBridge(w: Wait): bool {
     const body = new ByteBuf(1024);
     body.byte(0x5b);
     let deadline: u32 = 60000;
-    for (let k = 0; k < this.waitEvents.length; k++) {
+    for (let k = 0; k < w.events.length; k++) {
       if (k > 0) body.byte(0x2c);
-      body.bytes(unchecked(this.waitEvents[k]));
-      const rule = unchecked(this.cfg.rules[unchecked(this.waitRules[k])]);
+      body.bytes(unchecked(w.events[k]));
+      const rule = unchecked(this.cfg.rules[unchecked(w.rules[k])]);
       if (rule.deadlineMs < deadline) deadline = rule.deadlineMs;
       unchecked(this.emitter.metrics.rules[rule.index]).guaranteedWaits.increment();
     }
@@ -290,34 +303,37 @@ export class EmitterStream extends HttpContext {
       this.release(false);
       return false;
     }
-    this.waitToken = r.value;
+    w.token = r.value;
     return true;
   }
 
   onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
-    if (token != this.waitToken) return;
+    const w = this.wait;
+    if (w === null || token != w.token) return;
     const status = numHeaders == 0 ? 0 : callStatus();
     let ok = status >= 200 && status < 300;
     if (ok) {
       const cursor = new ReplyCursor();
       if (cursor.open(bodySize)) {
-        for (let k = 0; k < this.waitEvents.length; k++) if (cursor.next() != Result.Accepted) ok = false;
+        for (let k = 0; k < w.events.length; k++) if (cursor.next() != Result.Accepted) ok = false;
       }
     }
     if (ok) {
-      for (let k = 0; k < this.waitRules.length; k++) unchecked(this.emitter.metrics.rules[unchecked(this.waitRules[k])]).emitted.increment();
-      this.waitEvents.length = 0;
-      this.waitToken = 0;
+      for (let k = 0; k < w.rules.length; k++) unchecked(this.emitter.metrics.rules[unchecked(w.rules[k])]).emitted.increment();
+      w.events.length = 0;
+      w.token = 0;
       this.continueResponse();
       return;
     }
     this.countGuaranteedFailure();
-    this.release(this.rejectOnFailure);
+    this.release(w.reject);
   }
 
   private countGuaranteedFailure(): void {
-    for (let k = 0; k < this.waitRules.length; k++) unchecked(this.emitter.metrics.rules[unchecked(this.waitRules[k])]).guaranteedFailures.increment();
-    if (this.waitRules.length == 0) {
+    const w = this.wait;
+    if (w !== null) {
+      for (let k = 0; k < w.rules.length; k++) unchecked(this.emitter.metrics.rules[unchecked(w.rules[k])]).guaranteedFailures.increment();
+    } else {
       // Gave up holding before the call (body too large): count every guaranteed matched rule.
       const rules = this.cfg.rules;
       for (let i = 0; i < rules.length; i++) {
@@ -332,10 +348,12 @@ export class EmitterStream extends HttpContext {
    * its headers are already downstream.
    */
   private release(reject: bool): void {
-    const wasWaiting = this.waitToken != 0;
-    for (let k = 0; k < this.waitEvents.length; k++) this.emitter.enqueue(unchecked(this.waitEvents[k]), unchecked(this.waitRules[k]));
-    this.waitEvents.length = 0;
-    this.waitToken = 0;
+    const w = this.wait;
+    if (w === null) return;
+    const wasWaiting = w.token != 0;
+    for (let k = 0; k < w.events.length; k++) this.emitter.enqueue(unchecked(w.events[k]), unchecked(w.rules[k]));
+    w.events.length = 0;
+    w.token = 0;
     if (!wasWaiting) return;
     if (!reject) this.continueResponse();
     else if (this.headersSent) this.closeResponse();

@@ -7,8 +7,6 @@ import { ByteBuf } from "./bytes";
 @external("wasi_snapshot_preview1", "random_get")
 declare function random_get(buf: usize, len: usize): u16;
 
-const HEX = "0123456789abcdef";
-
 /** SplitMix64 finalizer: a bijection on u64 with good avalanche. */
 @inline function mix(z: u64): u64 {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
@@ -22,23 +20,31 @@ function fnv(h: u64, p: usize, n: i32): u64 {
   return h;
 }
 
-function hex64(out: ByteBuf, v: u64, from: i32, to: i32): void {
-  for (let k = from; k < to; k++) out.byte(<u8>HEX.charCodeAt(<i32>((v >> (<u64>(60 - 4 * k))) & 15)));
+@inline function hexDigit(v: u64): u8 {
+  const d = <u32>(v & 15);
+  return <u8>(d < 10 ? 48 + d : 87 + d);
+}
+
+/** Writes nibbles [from, to) of `v` (most significant first) at `p`; returns the next address. */
+function hex64(p: usize, v: u64, from: i32, to: i32): usize {
+  for (let k = from; k < to; k++) store<u8>(p++, hexDigit(v >> (<u64>(60 - 4 * k))));
+  return p;
 }
 
 /** Writes a 128-bit value as a UUID (8-4-4-4-12), stamping RFC 9562 version and variant bits. */
 function uuidInto(out: ByteBuf, hi: u64, lo: u64, version: u64): void {
   hi = (hi & ~(<u64>0xf000)) | (version << 12);
   lo = (lo & 0x3fffffffffffffff) | 0x8000000000000000;
-  hex64(out, hi, 0, 8);
-  out.byte(0x2d);
-  hex64(out, hi, 8, 12);
-  out.byte(0x2d);
-  hex64(out, hi, 12, 16);
-  out.byte(0x2d);
-  hex64(out, lo, 0, 4);
-  out.byte(0x2d);
-  hex64(out, lo, 4, 16);
+  let p = out.claim(36);
+  p = hex64(p, hi, 0, 8);
+  store<u8>(p++, 0x2d);
+  p = hex64(p, hi, 8, 12);
+  store<u8>(p++, 0x2d);
+  p = hex64(p, hi, 12, 16);
+  store<u8>(p++, 0x2d);
+  p = hex64(p, lo, 0, 4);
+  store<u8>(p++, 0x2d);
+  hex64(p, lo, 4, 16);
 }
 
 export class IdSource {

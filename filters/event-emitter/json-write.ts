@@ -52,10 +52,7 @@ export function quotedInto(out: ByteBuf, p: usize, n: i32): void {
   out.byte(0x22);
 }
 
-/** Appends `,"name":` (name is an ASCII attribute name; `first` omits the comma). */
-export function memberName(out: ByteBuf, name: string, first: bool = false): void {
-  if (!first) out.byte(0x2c);
-  out.byte(0x22);
-  out.ascii(name);
-  out.ascii('":');
+/** The bytes `,"name":` — built once per attribute name, appended with ByteBuf.bytes. */
+export function member(name: string): ArrayBuffer {
+  return String.UTF8.encode(',"' + name + '":');
 }

@@ -1,13 +1,13 @@
 // RFC 3339 timestamps (UTC, millisecond precision) from Envoy's wall clock in nanoseconds.
 import { ByteBuf } from "./bytes";
 
-function pad(out: ByteBuf, v: i64, width: i32): void {
-  let div: i64 = 1;
-  for (let k = 1; k < width; k++) div *= 10;
-  for (let k = 0; k < width; k++) {
-    out.byte(<u8>(48 + <i32>((v / div) % 10)));
-    div /= 10;
+/** Writes `v` as `width` digits at p; returns the address after them. */
+function pad(p: usize, v: i64, width: i32): usize {
+  for (let k = width - 1; k >= 0; k--) {
+    store<u8>(p + <usize>k, <u8>(48 + <i32>(v % 10)));
+    v /= 10;
   }
+  return p + <usize>width;
 }
 
 /** Appends e.g. 2026-11-27T17:30:00.123Z for `ns` nanoseconds since the epoch. */
@@ -26,18 +26,19 @@ export function rfc3339Into(out: ByteBuf, ns: u64): void {
   const d = doy - (153 * mp + 2) / 5 + 1;
   const m = mp < 10 ? mp + 3 : mp - 9;
   const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  pad(out, y, 4);
-  out.byte(0x2d);
-  pad(out, m, 2);
-  out.byte(0x2d);
-  pad(out, d, 2);
-  out.byte(0x54);
-  pad(out, rem / 3600, 2);
-  out.byte(0x3a);
-  pad(out, (rem / 60) % 60, 2);
-  out.byte(0x3a);
-  pad(out, rem % 60, 2);
-  out.byte(0x2e);
-  pad(out, ms % 1000, 3);
-  out.byte(0x5a);
+  let p = out.claim(24);
+  p = pad(p, y, 4);
+  store<u8>(p++, 0x2d);
+  p = pad(p, m, 2);
+  store<u8>(p++, 0x2d);
+  p = pad(p, d, 2);
+  store<u8>(p++, 0x54);
+  p = pad(p, rem / 3600, 2);
+  store<u8>(p++, 0x3a);
+  p = pad(p, (rem / 60) % 60, 2);
+  store<u8>(p++, 0x3a);
+  p = pad(p, rem % 60, 2);
+  store<u8>(p++, 0x2e);
+  p = pad(p, ms % 1000, 3);
+  store<u8>(p, 0x5a);
 }

@@ -6,7 +6,7 @@
 // Requests are driven straight into the module's exports by a minimal host that answers imports
 // from tables (so the figures are the module's own work; Envoy's hostcalls cost more, equally for
 // both rows). Batches (64 events) are answered 200 at once, as a healthy bridge would.
-// Run: npx tsx test/bench/emitter.ts   (REQUESTS=100000 by default)
+// Run: npx tsx test/bench/emitter.ts   (REQUESTS=100000 by default; ONLY=a|b|c for one scenario)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,7 +54,9 @@ const SCENARIOS: Scenario[] = [
 
 function releaseBuild(dir: string, source: string, name: string): string {
   const out = join(dir, `${name}.wasm`);
-  execFileSync(join(ROOT, 'node_modules', '.bin', 'asc'), [source, '--config', join(ROOT, 'filters', 'asconfig.base.json'), '--target', 'release', '--outFile', out], { cwd: ROOT, stdio: 'inherit' });
+  // PROFILE=1 keeps function names in the optimized build (for node --cpu-prof).
+  const names = process.env.PROFILE ? ['--debug'] : [];
+  execFileSync(join(ROOT, 'node_modules', '.bin', 'asc'), [source, '--config', join(ROOT, 'filters', 'asconfig.base.json'), '--target', 'release', ...names, '--outFile', out], { cwd: ROOT, stdio: 'inherit' });
   return out;
 }
 
@@ -194,6 +196,7 @@ try {
   console.log(`event-emitter per-request cost vs the no-op SDK filter (${REQUESTS} requests × ${ROUNDS} rounds, median, same run)`);
   console.log('scenario'.padEnd(50) + 'no-op ns'.padStart(10) + 'emitter ns'.padStart(12) + 'ratio'.padStart(8) + 'target'.padStart(8) + '  memory pages (after warm-up → after all rounds)');
   SCENARIOS.forEach((s, i) => {
+    if (process.env.ONLY && !s.name.startsWith(`(${process.env.ONLY})`)) return; // e.g. ONLY=b for profiling
     const noop = load(noopFile);
     const emitter = load(emitterFile);
     noop.use(s);

@@ -109,6 +109,7 @@ describe('event-emitter: async delivery', () => {
     exchange(e.plugin, { headers: { 'x-n': '1' } }); // batch [0,1] in flight (unanswered)
     for (let n = 2; n < 8; n++) exchange(e.plugin, { headers: { 'x-n': String(n) } });
     expect(stat(e.host, 'rule=account-opened.reason=buffer_full.events_dropped')).toBe(3);
+    e.host.advance(50); // the gauge follows on the tick
     expect(stat(e.host, 'buffered_events')).toBe(5); // 2 in flight + 3 queued
     acceptAll(e.host.pendingCalls[0]!);
     const topics: unknown[] = [];
