@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readModuleInfo } from '../host/wasm-module.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REQUESTS = Number(process.env.SDK_BENCH_REQUESTS ?? 100_000);
@@ -72,9 +73,10 @@ function load(file: string, rootId: string, pluginConfig = '') {
     proxy_increment_metric: () => 0,
     proxy_set_effective_context: () => 0,
   };
-  const module = new WebAssembly.Module(readFileSync(file));
+  const bytes = readFileSync(file);
+  const module = new WebAssembly.Module(bytes);
   const imports = { env: {} as Record<string, unknown> };
-  for (const imp of WebAssembly.Module.imports(module)) {
+  for (const imp of readModuleInfo(bytes).imports) {
     const fn = env[imp.name];
     if (!fn) throw new Error(`${file}: the bench host does not provide ${imp.module}.${imp.name}; add it to test/bench/sdk.ts`);
     imports.env[imp.name] = fn;
