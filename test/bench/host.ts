@@ -6,7 +6,7 @@
 // Run: npx tsx test/bench/host.ts   (REQUESTS, CALLS env vars override the defaults)
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import binaryen from 'binaryen';
+import binaryen from 'assemblyscript/binaryen';
 import { ProxyWasmHost, type Plugin } from '../host/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -100,6 +100,28 @@ describe('status mapping', () => {
     expect(s.localReply).toMatchObject({ status: 413, details: 'request_payload_too_large', byEnvoy: true });
   });
 
+  test('§2.6 StopAllIterationAndBuffer (3) from headers: Envoy buffers the body and answers 413 past the limit', async () => {
+    const { plugin } = await opsPlugin({ request_headers: ['return 3'] }, { bufferLimitBytes: 4 });
+    const s = plugin.stream();
+    expect(s.requestHeaders(REQ)).toBe('StopAllIterationAndBuffer');
+    expect(s.requestBody('1234')).toBe('Buffered');
+    s.requestBody('5');
+    expect(s.localReply).toMatchObject({ status: 413, details: 'request_payload_too_large' });
+  });
+
+  test('§2.6 Pause from response headers holds the response until continue_stream(HttpResponse); the held body is then dispatched', async () => {
+    const { host, plugin } = await opsPlugin({ response_headers: ['set_tick 10', 'return 1'], tick: ['set_effective 2', 'continue 1', 'set_tick 0'], response_body: ['get_buffer 1 0 100'] });
+    const s = plugin.stream();
+    s.requestHeaders(REQ, { endOfStream: true });
+    expect(s.responseHeaders({ ':status': '200' })).toBe('StopAllIterationAndWatermark');
+    s.responseBody('payload', { endOfStream: true });
+    expect(s.downstream.headers).toBeUndefined();
+    host.advance(10);
+    expect(result(plugin, 'response_body', 'get_buffer')).toBe('0 payload');
+    expect(s.downstream.headers?.get(':status')?.toString()).toBe('200');
+    expect([s.downstream.body.toString(), s.downstream.ended]).toEqual(['payload', true]);
+  });
+
   test('§2.6 exceeding the buffer limit while buffering the response (headers not yet sent) ⇒ 500', async () => {
     const { plugin } = await opsPlugin({ response_headers: ['return 1'], response_body: ['return 1'] }, { bufferLimitBytes: 8, allowOnHeadersStopIteration: true });
     const s = plugin.stream();

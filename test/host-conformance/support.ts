@@ -1,6 +1,6 @@
 // Helpers for the host conformance suite: the scripted probe (build/probes/abi-ops.wasm) and
 // small hand-written modules (WAT assembled by binaryen) for load-time rules.
-import binaryen from 'binaryen';
+import binaryen from 'assemblyscript/binaryen';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ProxyWasmHost, type HostOptions, type Plugin, type PluginOptions } from '../host/index.js';

@@ -32,11 +32,6 @@ export class SharedState {
     this.data.set(k, { value: Buffer.from(value), cas: this.nextCas++ });
     return WasmResult.Ok;
   }
-  /** Envoy drops a vm_id's shared data when its last VM goes away. */
-  dropVmId(vmId: string): void {
-    for (const k of [...this.data.keys()]) if (k.startsWith(vmId + '\u0000')) this.data.delete(k);
-  }
-
   registerQueue(vmId: string, name: string, target: RootContext): number {
     const k = SharedState.key(vmId, name);
     let id = this.queueIds.get(k);
