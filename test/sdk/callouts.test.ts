@@ -1,14 +1,34 @@
 // Callout results reach the context that issued the call (SDK token→context table + effective
 // context), else its root; failures come back as values. Probe: test/sdk/probes/sdk-callouts.ts.
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ProxyWasmHost } from '../host/index.js';
 
 const PROBE = fileURLToPath(new URL('../../build/sdk-probes/sdk-callouts.wasm', import.meta.url));
 
+let server: Server;
+let serverUrl = '';
+const seen: { path?: string; body: string }[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      seen.push({ path: req.url, body });
+      res.writeHead(202, { 'content-type': 'text/plain' }).end(`pong:${body}`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
 async function setup(pluginConfig = '') {
   const host = await ProxyWasmHost.load(PROBE);
-  host.cluster('bridge').cluster('grpc_echo');
+  host.cluster('bridge').cluster('real', serverUrl).cluster('grpc_echo');
   const p = await host.createPlugin({ name: 'callouts', pluginConfig });
   return { host, p };
 }
@@ -30,6 +50,17 @@ describe('http_call', () => {
     s.responseHeaders({ ':status': '200' }, { endOfStream: true });
     expect(s.downstream.headers?.get('x-r-call-status')?.toString()).toBe('0');
     expect(s.downstream.headers?.get('x-r-pending-callouts')?.toString()).toBe('0'); // token forgotten after delivery
+    s.end();
+  });
+
+  test('a call routed to a real local HTTP server completes the same way', async () => {
+    const { host, p } = await setup();
+    const s = p.stream();
+    s.requestHeaders({ ...REQUEST, 'x-call': 'real' }, { endOfStream: true });
+    await host.settle();
+    expect(seen.at(-1)).toEqual({ path: '/check', body: 'ping' });
+    expect(s.upstream.headers?.get('x-call-status')?.toString()).toBe('202');
+    expect(s.upstream.headers?.get('x-call-body')?.toString()).toBe('pong:ping');
     s.end();
   });
 
