@@ -1,6 +1,7 @@
 // Subscription delivery for a bridge: where the subscriptions come from (the xds-server over delta
 // ADS, or a fixed list) and the manager that keeps one durable consumer per subscription.
 import type { Registry } from 'prom-client';
+import type { Bridge } from '../index.js';
 import type { BrokerAdapter } from '../brokers/types.js';
 import { DeltaXdsClient, type DeltaClientStatus } from '../xds/delta-client.js';
 import { decodeSubscription, SUBSCRIPTION_TYPE_URL } from '../xds/subscription-resource.js';
@@ -79,4 +80,19 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
       await manager.close();
     },
   };
+}
+
+/**
+ * Adds subscription delivery to a bridge from createBridge(): same broker, metrics registry and
+ * logger; stopped by bridge.stop() after ingest has drained and before the broker closes.
+ */
+export async function attachDelivery(bridge: Bridge, source: Pick<DeliveryOptions, 'xds' | 'subscriptions'>): Promise<Delivery> {
+  const delivery = await startDelivery({
+    adapter: bridge.broker,
+    logger: bridge.logger.child({ component: 'delivery' }),
+    registry: bridge.metrics.registry,
+    ...source,
+  });
+  bridge.onStop(() => delivery.close());
+  return delivery;
 }
