@@ -59,7 +59,8 @@ export class ProtoChecker {
     let t = this.types.get(name);
     if (t) return t;
     const found = this.root.lookup(name.replace(/^type\.googleapis\.com\//, ''));
-    if (!(found instanceof protobuf.Type)) throw new Error(`proto type ${name} is not loaded (add its .proto to the loader)`);
+    if (!(found instanceof protobuf.Type))
+      throw new Error(`proto type ${name} is not loaded (add its .proto to the loader)`);
     this.types.set(name, (t = found));
     return t;
   }
@@ -102,7 +103,8 @@ class JsonReader {
   message(type: protobuf.Type, json: unknown, path: string): unknown {
     const special = this.wellKnown(type, json, path);
     if (special !== NOT_SPECIAL) return special;
-    if (!isObj(json)) return this.fail(path, `expected an object (${type.fullName.slice(1)}), got ${describe(json)}`);
+    if (!isObj(json))
+      return this.fail(path, `expected an object (${type.fullName.slice(1)}), got ${describe(json)}`);
     const byName = fieldsByJsonName(type);
     const out: Obj = {};
     for (const [key, value] of Object.entries(json)) {
@@ -117,7 +119,11 @@ class JsonReader {
         continue;
       }
       // proto3 JSON: null means "not set" (except for google.protobuf.Value); undefined is the JS equivalent.
-      if (value === undefined || (value === null && field.resolvedType?.fullName !== '.google.protobuf.Value')) continue;
+      if (
+        value === undefined ||
+        (value === null && field.resolvedType?.fullName !== '.google.protobuf.Value')
+      )
+        continue;
       const v = this.field(field, value, at);
       if (v !== undefined) out[field.name] = v;
     }
@@ -154,7 +160,10 @@ class JsonReader {
     const names = Object.keys(e.values);
     if (typeof value === 'string' && value in e.values) return e.values[value];
     if (typeof value === 'number' && Object.values(e.values).includes(value)) return value;
-    return this.fail(path, `invalid ${e.fullName.slice(1)} value ${describe(value)}; one of ${names.join(', ')}`);
+    return this.fail(
+      path,
+      `invalid ${e.fullName.slice(1)} value ${describe(value)}; one of ${names.join(', ')}`,
+    );
   }
 
   private scalar(kind: string, value: unknown, path: string): unknown {
@@ -162,27 +171,35 @@ class JsonReader {
     if (INT32.has(kind) || UINT32.has(kind)) {
       const n = typeof value === 'number' ? value : intText !== undefined ? Number(intText) : NaN;
       const [lo, hi] = UINT32.has(kind) ? [0, 4294967295] : [-2147483648, 2147483647];
-      if (!Number.isInteger(n) || n < lo || n > hi) return this.fail(path, `expected ${kind}, got ${describe(value)}`);
+      if (!Number.isInteger(n) || n < lo || n > hi)
+        return this.fail(path, `expected ${kind}, got ${describe(value)}`);
       return n;
     }
     if (INT64.has(kind) || UINT64.has(kind)) {
       const ok = typeof value === 'number' ? Number.isSafeInteger(value) : intText !== undefined;
       const negative = typeof value === 'number' ? value < 0 : intText?.startsWith('-');
-      if (!ok || (UINT64.has(kind) && negative)) return this.fail(path, `expected ${kind}, got ${describe(value)}`);
+      if (!ok || (UINT64.has(kind) && negative))
+        return this.fail(path, `expected ${kind}, got ${describe(value)}`);
       return typeof value === 'number' ? value : intText;
     }
     switch (kind) {
       case 'double':
       case 'float':
         if (typeof value === 'number') return value;
-        if (typeof value === 'string' && /^(NaN|-?Infinity|-?\d+(\.\d+)?([eE][-+]?\d+)?)$/.test(value)) return Number(value);
+        if (typeof value === 'string' && /^(NaN|-?Infinity|-?\d+(\.\d+)?([eE][-+]?\d+)?)$/.test(value))
+          return Number(value);
         return this.fail(path, `expected a number (${kind}), got ${describe(value)}`);
       case 'bool':
-        return typeof value === 'boolean' ? value : this.fail(path, `expected true or false, got ${describe(value)}`);
+        return typeof value === 'boolean'
+          ? value
+          : this.fail(path, `expected true or false, got ${describe(value)}`);
       case 'string':
-        return typeof value === 'string' ? value : this.fail(path, `expected a string, got ${describe(value)}`);
+        return typeof value === 'string'
+          ? value
+          : this.fail(path, `expected a string, got ${describe(value)}`);
       case 'bytes':
-        if (typeof value === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(value)) return Buffer.from(value, 'base64');
+        if (typeof value === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(value))
+          return Buffer.from(value, 'base64');
         return this.fail(path, `expected base64 bytes, got ${describe(value)}`);
       default:
         return this.fail(path, `unsupported field type ${kind}`);
@@ -216,7 +233,8 @@ class JsonReader {
         if (!Array.isArray(json)) return this.fail(path, `expected a list, got ${describe(json)}`);
         return { values: json.map(valueOf) };
       case '.google.protobuf.FieldMask':
-        if (typeof json !== 'string') return this.fail(path, `expected a field mask string, got ${describe(json)}`);
+        if (typeof json !== 'string')
+          return this.fail(path, `expected a field mask string, got ${describe(json)}`);
         return { paths: json.split(',').filter(Boolean) };
       default:
         return NOT_SPECIAL;
@@ -232,14 +250,22 @@ class JsonReader {
     try {
       inner = this.checker.type(url);
     } catch {
-      return this.fail(path, `"@type" ${url} names a type that is not known (typo, or not an Envoy v3 API type)`);
+      return this.fail(
+        path,
+        `"@type" ${url} names a type that is not known (typo, or not an Envoy v3 API type)`,
+      );
     }
-    const { '@type': _, ...rest } = json;
+    const rest: Obj = { ...json };
+    delete rest['@type'];
     const at = `${path}(${url.slice(TYPE_URL_PREFIX.length)})`;
     let content: unknown;
     if (SPECIAL_JSON.has(inner.fullName)) {
       const extra = Object.keys(rest).filter((k) => k !== 'value');
-      if (extra.length) return this.fail(at, `unknown field(s) ${extra.join(', ')}; ${inner.fullName.slice(1)} goes under "value"`);
+      if (extra.length)
+        return this.fail(
+          at,
+          `unknown field(s) ${extra.join(', ')}; ${inner.fullName.slice(1)} goes under "value"`,
+        );
       content = this.message(inner, rest.value, `${at}.value`);
     } else {
       content = this.message(inner, rest, at);
@@ -263,7 +289,12 @@ class JsonReader {
       const present = f.name in out;
       const value = out[f.name];
       if (!present && f.partOf) continue; // PGV evaluates a oneof member's rules only when it is the one set
-      if (!present && (rules['(validate.rules).message.required'] || rules['(validate.rules).any.required'] || rules['(validate.rules).duration.required'])) {
+      if (
+        !present &&
+        (rules['(validate.rules).message.required'] ||
+          rules['(validate.rules).any.required'] ||
+          rules['(validate.rules).duration.required'])
+      ) {
         this.fail(at, 'is required');
         continue;
       }
@@ -282,12 +313,16 @@ class JsonReader {
   }
 
   private bounds(rules: Obj, value: unknown, at: string): void {
-    const n = Number(isObj(value) ? value.value ?? 0 : value ?? 0);
+    const n = Number(isObj(value) ? (value.value ?? 0) : (value ?? 0));
     for (const [key, bound] of Object.entries(rules)) {
       const m = /^\(validate\.rules\)\.(?:u?int(?:32|64)|double)\.(gte|gt|lte|lt)$/.exec(key);
       if (!m || typeof bound !== 'number') continue;
       const ok = { gte: n >= bound, gt: n > bound, lte: n <= bound, lt: n < bound }[m[1] as 'gte'];
-      if (!ok) this.fail(at, `must be ${{ gte: '>=', gt: '>', lte: '<=', lt: '<' }[m[1] as 'gte']} ${bound}, got ${n}`);
+      if (!ok)
+        this.fail(
+          at,
+          `must be ${{ gte: '>=', gt: '>', lte: '<=', lt: '<' }[m[1] as 'gte']} ${bound}, got ${n}`,
+        );
     }
   }
 }
@@ -383,13 +418,22 @@ class WireReader {
           r.skipType(tag & 7);
           continue;
         }
-        const nested = field.resolvedType instanceof protobuf.Type && !field.map ? field.resolvedType : undefined;
-        if (nested && (tag & 7) === 2 && !SPECIAL_JSON.has(nested.fullName) && nested.fullName !== '.google.protobuf.Any')
+        const nested =
+          field.resolvedType instanceof protobuf.Type && !field.map ? field.resolvedType : undefined;
+        if (
+          nested &&
+          (tag & 7) === 2 &&
+          !SPECIAL_JSON.has(nested.fullName) &&
+          nested.fullName !== '.google.protobuf.Any'
+        )
           this.unknownFields(nested, r.bytes(), path ? `${path}.${field.name}` : field.name);
         else r.skipType(tag & 7);
       }
     } catch (e) {
-      this.issues.push({ path, reason: `truncated or corrupt ${type.fullName.slice(1)}: ${(e as Error).message}` });
+      this.issues.push({
+        path,
+        reason: `truncated or corrupt ${type.fullName.slice(1)}: ${(e as Error).message}`,
+      });
     }
   }
 
@@ -422,7 +466,8 @@ class WireReader {
         for (const [k, x] of Object.entries(v as Obj)) m[k] = this.single(f, x, `${at}["${k}"]`);
         if (Object.keys(m).length) out[f.name] = m;
       } else if (f.repeated) {
-        if ((v as unknown[]).length) out[f.name] = (v as unknown[]).map((x, i) => this.single(f, x, `${at}[${i}]`));
+        if ((v as unknown[]).length)
+          out[f.name] = (v as unknown[]).map((x, i) => this.single(f, x, `${at}[${i}]`));
       } else out[f.name] = this.single(f, v, at);
     }
     return out;

@@ -7,12 +7,20 @@ import { envoyRoot } from '../../proto/envoy.js';
 import { parseMesh, resourcesVersion, translate } from '../../xds-server/mesh/index.js';
 
 function meshText(n: number): string {
-  const docs = ['apiVersion: sidecast.io/v1\nkind: Mesh\nmetadata: { name: bench }\nspec: { bridge: { address: 10.0.0.1, port: 8090 } }'];
+  const docs = [
+    'apiVersion: sidecast.io/v1\nkind: Mesh\nmetadata: { name: bench }\nspec: { bridge: { address: 10.0.0.1, port: 8090 } }',
+  ];
   for (let i = 0; i < n; i++) {
     const calls = [1, 2, 3].map((k) => `svc-${(i + k) % n}`).filter((c) => c !== `svc-${i}`);
-    docs.push(`apiVersion: sidecast.io/v1\nkind: Service\nmetadata: { name: svc-${i} }\nspec:\n  endpoints: ["10.1.${i >> 8}.${i & 255}:8080"]\n  sidecar: { inboundPort: 15006 }\n  calls: [${calls.join(', ')}]`);
-    docs.push(`apiVersion: sidecast.io/v1\nkind: EventRoute\nmetadata: { name: created-${i} }\nspec:\n  service: svc-${i}\n  match: { method: POST, path: "/things/{id}", status: [201] }\n  event: { type: acme.thing.created.v1, topic: "acme/svc-${i}/thing/{path.id}/created/v1", subject: "{response.body.id}" }`);
-    docs.push(`apiVersion: sidecast.io/v1\nkind: Subscription\nmetadata: { name: sub-${i} }\nspec:\n  service: svc-${(i + 7) % n}\n  topics: ["acme/svc-${i}/>"]\n  delivery: { path: /events, timeout: 5s }`);
+    docs.push(
+      `apiVersion: sidecast.io/v1\nkind: Service\nmetadata: { name: svc-${i} }\nspec:\n  endpoints: ["10.1.${i >> 8}.${i & 255}:8080"]\n  sidecar: { inboundPort: 15006 }\n  calls: [${calls.join(', ')}]`,
+    );
+    docs.push(
+      `apiVersion: sidecast.io/v1\nkind: EventRoute\nmetadata: { name: created-${i} }\nspec:\n  service: svc-${i}\n  match: { method: POST, path: "/things/{id}", status: [201] }\n  event: { type: acme.thing.created.v1, topic: "acme/svc-${i}/thing/{path.id}/created/v1", subject: "{response.body.id}" }`,
+    );
+    docs.push(
+      `apiVersion: sidecast.io/v1\nkind: Subscription\nmetadata: { name: sub-${i} }\nspec:\n  service: svc-${(i + 7) % n}\n  topics: ["acme/svc-${i}/>"]\n  delivery: { path: /events, timeout: 5s }`,
+    );
   }
   return docs.join('\n---\n');
 }
@@ -24,7 +32,10 @@ const time = (fn: () => unknown, reps: number): number => {
 };
 
 envoyRoot(); // load the protos once, outside the measurements
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 for (const n of sizes.length ? sizes : [10, 100, 1000]) {
   const text = meshText(n);
   const reps = n >= 1000 ? 3 : n >= 100 ? 10 : 50;
@@ -36,7 +47,12 @@ for (const n of sizes.length ? sizes : [10, 100, 1000]) {
   const tr = time(() => (fleet = translate(config)), reps);
   let resources = 0;
   let bytes = 0;
-  for (const types of fleet.values()) for (const names of types.values()) for (const b of names.values()) (resources++, (bytes += b.length));
+  for (const types of fleet.values())
+    for (const names of types.values())
+      for (const b of names.values()) {
+        resources++;
+        bytes += b.length;
+      }
   const version = time(() => resourcesVersion(fleet), reps);
   console.log(
     `N=${n} services: ${resources} resources, ${(bytes / 1024).toFixed(0)} KiB | yaml parse (baseline) ${baseline.toFixed(1)} ms | ` +

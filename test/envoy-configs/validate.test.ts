@@ -11,7 +11,13 @@ import { parse, parseAllDocuments } from 'yaml';
 import { configFromObject } from '../../broker-bridge/config.js';
 import { ProtoCheckError } from '../../proto/check.js';
 import { envoyChecker, TYPE } from '../../proto/envoy.js';
-import { emitterConfig, groupOf, loadMesh, translate, type FleetResources } from '../../xds-server/mesh/index.js';
+import {
+  emitterConfig,
+  groupOf,
+  loadMesh,
+  translate,
+  type FleetResources,
+} from '../../xds-server/mesh/index.js';
 import { ISTIO_SCHEMAS } from './istio-shapes.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -32,17 +38,26 @@ const documents = (file: string): Json[] => {
 const rel = (f: string) => relative(REPO, f);
 
 /** Encodes with the strict checker, then decodes the bytes (Any expanded and checked again). */
-const checkEnvoy = (type: string, json: unknown, where: string): Json => envoyChecker().decode(type, envoyChecker().encode(type, json, where), where);
+const checkEnvoy = (type: string, json: unknown, where: string): Json =>
+  envoyChecker().decode(type, envoyChecker().encode(type, json, where), where);
 
-const emitterSchema = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(REPO, 'common/emitter-config.schema.json'), 'utf8')));
+const emitterSchema = new Ajv2020({ allErrors: true, strict: false }).compile(
+  JSON.parse(readFileSync(join(REPO, 'common/emitter-config.schema.json'), 'utf8')),
+);
 const bank = loadMesh(join(REPO, 'examples/bank/mesh.yaml'));
-const bankEmitter = (service: string) => emitterConfig(bank, bank.services.find((s) => s.name === service)!);
+const bankEmitter = (service: string) =>
+  emitterConfig(
+    bank,
+    bank.services.find((s) => s.name === service)!,
+  );
 
 function wasmFilters(bootstrap: Json): Json[] {
   const out: Json[] = [];
   for (const l of bootstrap.static_resources?.listeners ?? [])
     for (const chain of l.filter_chains ?? [])
-      for (const f of chain.filters ?? []) for (const h of f.typed_config?.http_filters ?? []) if (h.typed_config?.['@type'] === TYPE.wasm) out.push(h.typed_config);
+      for (const f of chain.filters ?? [])
+        for (const h of f.typed_config?.http_filters ?? [])
+          if (h.typed_config?.['@type'] === TYPE.wasm) out.push(h.typed_config);
   return out;
 }
 
@@ -113,7 +128,10 @@ describe('envoy-configs/', () => {
       expect(docs.length).toBeGreaterThan(0);
       for (const d of docs) {
         const schema = ISTIO_SCHEMAS[d.kind];
-        if (!schema) throw new Error(`${file}: kind ${d.kind} has no shape check; add it to test/envoy-configs/istio-shapes.ts`);
+        if (!schema)
+          throw new Error(
+            `${file}: kind ${d.kind} has no shape check; add it to test/envoy-configs/istio-shapes.ts`,
+          );
         const check = ajv.compile(schema);
         expect(check(d) ? [] : check.errors).toEqual([]);
       }
@@ -122,13 +140,20 @@ describe('envoy-configs/', () => {
 
   it('istio WasmPlugin: fail-open inbound emitter, pluginConfig = the bank rules, bridge cluster declared', () => {
     const [p] = documents(join(CONFIGS, 'istio/wasmplugin-event-emitter.yaml'));
-    expect(p!.spec).toMatchObject({ failStrategy: 'FAIL_OPEN', pluginName: 'event-emitter', type: 'HTTP', match: [{ mode: 'SERVER' }] });
+    expect(p!.spec).toMatchObject({
+      failStrategy: 'FAIL_OPEN',
+      pluginName: 'event-emitter',
+      type: 'HTTP',
+      match: [{ mode: 'SERVER' }],
+    });
     const config = p!.spec.pluginConfig;
     expect(emitterSchema(config) ? [] : emitterSchema.errors).toEqual([]);
     expect(config.rules).toEqual(bankEmitter('accounts').rules);
     const host = /^outbound\|(\d+)\|\|(.+)$/.exec(config.bridge.cluster);
     expect(host).not.toBeNull();
-    const rules = documents(join(CONFIGS, 'istio/bridge-destination.yaml')).filter((d) => d.kind === 'DestinationRule');
+    const rules = documents(join(CONFIGS, 'istio/bridge-destination.yaml')).filter(
+      (d) => d.kind === 'DestinationRule',
+    );
     expect(rules.map((r) => r.spec.host)).toContain(host![2]);
   });
 
@@ -146,27 +171,41 @@ describe('envoy-configs/', () => {
           const src = v.split(':')[0]!;
           if (!src.startsWith('.')) continue; // named volume
           const path = resolve(dirname(composeFile), src);
-          if (rel(path) === 'build/event-emitter.wasm') expect(existsSync(join(REPO, 'filters/event-emitter'))).toBe(true);
+          if (rel(path) === 'build/event-emitter.wasm')
+            expect(existsSync(join(REPO, 'filters/event-emitter'))).toBe(true);
           else expect([name, rel(path), existsSync(path)]).toEqual([name, rel(path), true]);
         }
-      expect(existsSync(resolve(dirname(composeFile), compose['x-node'].build.context, compose['x-node'].build.dockerfile))).toBe(true);
+      expect(
+        existsSync(
+          resolve(dirname(composeFile), compose['x-node'].build.context, compose['x-node'].build.dockerfile),
+        ),
+      ).toBe(true);
     });
 
     it('runs entry points that exist', () => {
       for (const s of Object.values(services)) {
         const cmd = ((s.command ?? []) as string[]).join(' ');
-        for (const [, path] of cmd.matchAll(/(?:\/app\/|tsx )([\w/.-]+\.ts)/g)) expect([path, existsSync(join(REPO, path!))]).toEqual([path, true]);
+        for (const [, path] of cmd.matchAll(/(?:\/app\/|tsx )([\w/.-]+\.ts)/g))
+          expect([path, existsSync(join(REPO, path!))]).toEqual([path, true]);
       }
     });
 
     it('gives each sidecar a node the xds-server maps to its service, and a valid bootstrap', () => {
-      const sidecars = Object.entries(services).filter(([, s]) => String(s.image).startsWith('envoyproxy/envoy:'));
+      const sidecars = Object.entries(services).filter(([, s]) =>
+        String(s.image).startsWith('envoyproxy/envoy:'),
+      );
       expect(sidecars.map(([n]) => n).sort()).toEqual(mesh.services.map((s) => `${s.name}-sidecar`).sort());
       for (const [name, s] of sidecars) {
         const app = name.replace(/-sidecar$/, '');
         expect(s.network_mode).toBe(`service:${app}`);
-        const override = parse((s.command as string[])[(s.command as string[]).indexOf('--config-yaml') + 1]!) as Json;
-        const node = { ...bootstrap!.node, ...override.node, metadata: { ...bootstrap!.node.metadata, ...override.node.metadata } };
+        const override = parse(
+          (s.command as string[])[(s.command as string[]).indexOf('--config-yaml') + 1]!,
+        ) as Json;
+        const node = {
+          ...bootstrap!.node,
+          ...override.node,
+          metadata: { ...bootstrap!.node.metadata, ...override.node.metadata },
+        };
         checkEnvoy(BOOTSTRAP, { ...bootstrap, node }, `${name} bootstrap`);
         expect(groupOf(node)).toBe(app);
         expect(fleet.has(app)).toBe(true);
@@ -182,12 +221,18 @@ describe('envoy-configs/', () => {
     });
 
     it('uses the bank example EventRoute and Subscriptions unchanged', () => {
-      expect(mesh.eventRoutes.map(({ name, service, rule }) => ({ name, service, rule }))).toEqual(bank.eventRoutes.map(({ name, service, rule }) => ({ name, service, rule })));
+      expect(mesh.eventRoutes.map(({ name, service, rule }) => ({ name, service, rule }))).toEqual(
+        bank.eventRoutes.map(({ name, service, rule }) => ({ name, service, rule })),
+      );
       expect(mesh.subscriptions).toEqual(bank.subscriptions);
     });
 
     it('bridge.yaml is a valid broker-bridge config listening on the compose network', () => {
-      const cfg = configFromObject(parse(readFileSync(join(CONFIGS, 'compose/bridge.yaml'), 'utf8')), 'bridge.yaml', '/data');
+      const cfg = configFromObject(
+        parse(readFileSync(join(CONFIGS, 'compose/bridge.yaml'), 'utf8')),
+        'bridge.yaml',
+        '/data',
+      );
       expect(cfg.broker.url).toBe('nats://nats:4222');
       expect(cfg.http).toMatchObject({ host: '0.0.0.0', port: mesh.mesh.bridge.port });
     });
@@ -198,19 +243,34 @@ describe('envoy-configs/', () => {
 function references(fleet: FleetResources, group: string): string[] {
   const types = fleet.get(group)!;
   const names = (t: string) => new Set(types.get(t)?.keys() ?? []);
-  const decoded = (t: string) => [...(types.get(t) ?? new Map<string, Uint8Array>())].map(([n, b]) => [n, envoyChecker().decode(t.split('/')[1]!, b, `${group} ${n}`) as Json] as const);
+  const decoded = (t: string) =>
+    [...(types.get(t) ?? new Map<string, Uint8Array>())].map(
+      ([n, b]) => [n, envoyChecker().decode(t.split('/')[1]!, b, `${group} ${n}`) as Json] as const,
+    );
   const missing: string[] = [];
-  const need = (set: Set<string>, name: string, what: string) => set.has(name) || missing.push(`${what} ${name}`);
+  const need = (set: Set<string>, name: string, what: string) =>
+    set.has(name) || missing.push(`${what} ${name}`);
   for (const [, l] of decoded(TYPE.listener)) {
-    const hcms = l.api_listener ? [l.api_listener.api_listener] : l.filter_chains.flatMap((c: Json) => c.filters.map((f: Json) => f.typed_config));
+    const hcms = l.api_listener
+      ? [l.api_listener.api_listener]
+      : l.filter_chains.flatMap((c: Json) => c.filters.map((f: Json) => f.typed_config));
     for (const hcm of hcms) {
       need(names(TYPE.route), hcm.rds.route_config_name, 'route config');
-      for (const f of hcm.http_filters) if (f.config_discovery) need(names(TYPE.extensionConfig), f.name, 'ECDS resource');
+      for (const f of hcm.http_filters)
+        if (f.config_discovery) need(names(TYPE.extensionConfig), f.name, 'ECDS resource');
     }
   }
-  for (const [, r] of decoded(TYPE.route)) for (const vh of r.virtual_hosts) for (const route of vh.routes) need(names(TYPE.cluster), route.route.cluster, 'cluster');
-  for (const [n, c] of decoded(TYPE.cluster)) if (c.type === 'EDS') need(names(TYPE.endpoint), n, 'load assignment');
-  for (const [, e] of decoded(TYPE.extensionConfig)) need(names(TYPE.cluster), JSON.parse(e.typed_config.config.configuration.value).bridge.cluster, 'bridge cluster');
+  for (const [, r] of decoded(TYPE.route))
+    for (const vh of r.virtual_hosts)
+      for (const route of vh.routes) need(names(TYPE.cluster), route.route.cluster, 'cluster');
+  for (const [n, c] of decoded(TYPE.cluster))
+    if (c.type === 'EDS') need(names(TYPE.endpoint), n, 'load assignment');
+  for (const [, e] of decoded(TYPE.extensionConfig))
+    need(
+      names(TYPE.cluster),
+      JSON.parse(e.typed_config.config.configuration.value).bridge.cluster,
+      'bridge cluster',
+    );
   return missing;
 }
 
@@ -224,7 +284,9 @@ describe('xds-server output for examples/bank/mesh.yaml', () => {
         if (!Object.values(TYPE).includes(type as never)) continue; // sidecast.v1.Subscription: test/xds-mesh
         for (const [name, bytes] of byName) {
           const json = envoyChecker().decode(type.split('/')[1]!, bytes, `${group} ${name}`);
-          expect(Buffer.from(envoyChecker().encode(type.split('/')[1]!, json, `${group} ${name}`))).toEqual(Buffer.from(bytes));
+          expect(Buffer.from(envoyChecker().encode(type.split('/')[1]!, json, `${group} ${name}`))).toEqual(
+            Buffer.from(bytes),
+          );
           checked++;
         }
       }
@@ -232,7 +294,8 @@ describe('xds-server output for examples/bank/mesh.yaml', () => {
   });
 
   it('every reference inside a group resolves (routes, clusters, endpoints, ECDS, bridge)', () => {
-    for (const group of fleet.keys()) if (group !== 'sidecast-bridge') expect([group, references(fleet, group)]).toEqual([group, []]);
+    for (const group of fleet.keys())
+      if (group !== 'sidecast-bridge') expect([group, references(fleet, group)]).toEqual([group, []]);
   });
 
   it('the ECDS emitter JSON of every service passes the emitter schema', () => {
@@ -263,7 +326,12 @@ describe('the strict checker catches what Envoy would NACK', () => {
       b.static_resources.clusters[1].conect_timeout = b.static_resources.clusters[1].connect_timeout;
     });
     expect(e.message).toContain('static-emitter.yaml');
-    expect(e.issues).toEqual([{ path: 'static_resources.clusters[1].conect_timeout', reason: expect.stringContaining('did you mean "connect_timeout"') }]);
+    expect(e.issues).toEqual([
+      {
+        path: 'static_resources.clusters[1].conect_timeout',
+        reason: expect.stringContaining('did you mean "connect_timeout"'),
+      },
+    ]);
   });
 
   it('a typo inside an Any names the Any type on the path', () => {
@@ -279,23 +347,31 @@ describe('the strict checker catches what Envoy would NACK', () => {
     const e = errorOf((b) => {
       hcm(b).http_filters[0].typed_config.config.fail_opne = true;
     });
-    expect(e.issues[0]!.path).toMatch(/typed_config\(envoy\.extensions\.filters\.http\.wasm\.v3\.Wasm\)\.config\.fail_opne$/);
+    expect(e.issues[0]!.path).toMatch(
+      /typed_config\(envoy\.extensions\.filters\.http\.wasm\.v3\.Wasm\)\.config\.fail_opne$/,
+    );
   });
 
   it('mistyped values, bad enums, bad durations, unknown @type, PGV rules', () => {
     const e = errorOf((b) => {
-      b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = 'http';
+      b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value =
+        'http';
       b.static_resources.clusters[0].type = 'STATICK';
       b.static_resources.clusters[1].connect_timeout = '1 second';
-      hcm(b).http_filters[1].typed_config['@type'] = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Routr';
+      hcm(b).http_filters[1].typed_config['@type'] =
+        'type.googleapis.com/envoy.extensions.filters.http.router.v3.Routr';
       b.static_resources.listeners[0].name = 7;
       delete b.static_resources.clusters[1].name;
     });
     const byPath = Object.fromEntries(e.issues.map((i) => [i.path, i.reason]));
     expect(byPath).toEqual({
-      'static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value': 'expected uint32, got "http"',
-      'static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address': 'one of port_value, named_port is required',
-      'static_resources.clusters[0].type': expect.stringContaining('invalid envoy.config.cluster.v3.Cluster.DiscoveryType value "STATICK"'),
+      'static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value':
+        'expected uint32, got "http"',
+      'static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address':
+        'one of port_value, named_port is required',
+      'static_resources.clusters[0].type': expect.stringContaining(
+        'invalid envoy.config.cluster.v3.Cluster.DiscoveryType value "STATICK"',
+      ),
       'static_resources.clusters[1].connect_timeout': 'expected a duration like "1.5s", got "1 second"',
       'static_resources.listeners[0].filter_chains[0].filters[0].typed_config(envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager).http_filters[1].typed_config':
         expect.stringContaining('not known'),
@@ -312,7 +388,12 @@ describe('the strict checker catches what Envoy would NACK', () => {
     bad.spec.phase = 'STAT';
     expect(check(bad)).toBe(false);
     expect(check.errors!.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`)).toEqual(
-      expect.arrayContaining([expect.stringContaining('/spec must NOT have additional properties {"additionalProperty":"failStratgy"}'), expect.stringContaining('/spec/phase must be equal to one of the allowed values')]),
+      expect.arrayContaining([
+        expect.stringContaining(
+          '/spec must NOT have additional properties {"additionalProperty":"failStratgy"}',
+        ),
+        expect.stringContaining('/spec/phase must be equal to one of the allowed values'),
+      ]),
     );
   });
 });

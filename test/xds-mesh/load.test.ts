@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { loadMesh, MeshConfigError, parseMesh, type MeshIssue } from '../../xds-server/mesh/index.js';
+import { BANK_FILE } from './bank.js';
 
-const BANK = new URL('../../examples/bank/mesh.yaml', import.meta.url).pathname;
 
-const header = (kind: string, name: string) => `apiVersion: sidecast.io/v1\nkind: ${kind}\nmetadata: { name: ${name} }\n`;
-const service = (name: string, extra = '') => `${header('Service', name)}spec:\n  endpoints: ["127.0.0.1:9000"]\n${extra}`;
+const header = (kind: string, name: string) =>
+  `apiVersion: sidecast.io/v1\nkind: ${kind}\nmetadata: { name: ${name} }\n`;
+const service = (name: string, extra = '') =>
+  `${header('Service', name)}spec:\n  endpoints: ["127.0.0.1:9000"]\n${extra}`;
 
 /** The issues a config produces (fails the test if it loads). */
 function issuesOf(text: string, file = 'mesh.yaml'): MeshIssue[] {
@@ -22,7 +24,7 @@ function issuesOf(text: string, file = 'mesh.yaml'): MeshIssue[] {
 
 describe('mesh config loading', () => {
   it('loads the bank example', () => {
-    const c = loadMesh(BANK);
+    const c = loadMesh(BANK_FILE);
     expect(c.mesh.name).toBe('bank');
     expect(c.mesh.bridge).toMatchObject({ host: '127.0.0.1', port: 8090, path: '/v1/events' });
     expect(c.services.map((s) => s.name)).toEqual(['accounts', 'analytics', 'audit', 'notifications']);
@@ -41,7 +43,10 @@ describe('mesh config loading', () => {
       },
     });
     const withDlq = c.subscriptions.find((s) => s.delivery.deadLetterTopic);
-    expect(withDlq?.delivery).toMatchObject({ orderByKey: true, deadLetterTopic: 'acme/bank/dlq/notifications' });
+    expect(withDlq?.delivery).toMatchObject({
+      orderByKey: true,
+      deadLetterTopic: 'acme/bank/dlq/notifications',
+    });
     expect(c.subscriptions.map((s) => s.service).sort()).toEqual(['analytics', 'audit', 'notifications']);
   });
 
@@ -49,10 +54,19 @@ describe('mesh config loading', () => {
     const text = `${service('a')}---\n${header('EventRoute', 'r')}spec:\n  service: a\n  match: { path: /x }\n  event:\n    type: t\n    topic: a/b\n    subjet: "{response.body.id}"\n`;
     const [issue, ...rest] = issuesOf(text, 'conf/bank.yaml');
     expect(rest).toEqual([]);
-    expect(issue).toMatchObject({ file: 'conf/bank.yaml', document: 2, kind: 'EventRoute', name: 'r', field: 'spec.event.subjet', line: 16 });
+    expect(issue).toMatchObject({
+      file: 'conf/bank.yaml',
+      document: 2,
+      kind: 'EventRoute',
+      name: 'r',
+      field: 'spec.event.subjet',
+      line: 16,
+    });
     expect(issue!.message).toContain('unknown field');
     expect(issue!.message).toContain('subject');
-    expect(String(new MeshConfigError([issue!]).message)).toContain('conf/bank.yaml:16, document 2 (EventRoute r), field spec.event.subjet');
+    expect(String(new MeshConfigError([issue!]).message)).toContain(
+      'conf/bank.yaml:16, document 2 (EventRoute r), field spec.event.subjet',
+    );
   });
 
   it('reports every problem at once: types, required fields, durations, enums', () => {
@@ -71,7 +85,9 @@ describe('mesh config loading', () => {
   });
 
   it('checks the envelope: apiVersion, kind, metadata.name', () => {
-    const got = issuesOf(`apiVersion: v1\nkind: Servce\nmetadata: { name: Bad_Name }\nspec: {}\n`).map((i) => `${i.field}: ${i.message}`);
+    const got = issuesOf(`apiVersion: v1\nkind: Servce\nmetadata: { name: Bad_Name }\nspec: {}\n`).map(
+      (i) => `${i.field}: ${i.message}`,
+    );
     expect(got).toEqual(
       expect.arrayContaining([
         'apiVersion: must be "sidecast.io/v1"',
@@ -92,7 +108,9 @@ describe('mesh config loading', () => {
     expect(got).toEqual(
       expect.arrayContaining([
         '1 spec.calls[0]: service "ghost" is not defined by any Service document',
-        expect.stringMatching(/^2 metadata.name: duplicate Service "a" \(first defined in mesh.yaml document 1\)/),
+        expect.stringMatching(
+          /^2 metadata.name: duplicate Service "a" \(first defined in mesh.yaml document 1\)/,
+        ),
         '3 spec.service: service "nobody" is not defined by any Service document',
         expect.stringMatching(/^3 spec.event.topic: invalid topic .*empty level/),
         '3 spec.event.subject: {path.idd} is not a parameter of match.path /accounts/{id}',
@@ -115,11 +133,17 @@ describe('mesh config loading', () => {
     const got = issuesOf(text).map((i) => `${i.field}: ${i.message}`);
     expect(got).toEqual(['spec.match: needs routeName or path (or both)']);
     const text2 = `${service('a')}---\n${header('EventRoute', 'r')}spec:\n  service: a\n  match: { routeName: create }\n  event: { type: t, topic: a/b, deadline: 500ms }\n`;
-    expect(issuesOf(text2).map((i) => `${i.field}: ${i.message}`)).toEqual(['spec.event.deadline: only applies when delivery is "guaranteed"']);
+    expect(issuesOf(text2).map((i) => `${i.field}: ${i.message}`)).toEqual([
+      'spec.event.deadline: only applies when delivery is "guaranteed"',
+    ]);
     const text3 = `${service('a')}---\n${header('EventRoute', 'r')}spec:\n  service: a\n  match: { path: /x, headers: [{ name: x-a, exact: b, present: true }] }\n  event: { type: t, topic: a/b, data: { from: none, redact: [x] } }\n`;
-    expect(issuesOf(text3).map((i) => `${i.field}: ${i.message}`)).toEqual(['spec.match.headers[0]: give exactly one of exact, present']);
+    expect(issuesOf(text3).map((i) => `${i.field}: ${i.message}`)).toEqual([
+      'spec.match.headers[0]: give exactly one of exact, present',
+    ]);
     const text4 = text3.replace(', present: true', '');
-    expect(issuesOf(text4).map((i) => `${i.field}: ${i.message}`)).toEqual(['spec.event.data: field and redact need from: request_body or response_body']);
+    expect(issuesOf(text4).map((i) => `${i.field}: ${i.message}`)).toEqual([
+      'spec.event.data: field and redact need from: request_body or response_body',
+    ]);
   });
 
   describe('directories', () => {
@@ -135,7 +159,11 @@ describe('mesh config loading', () => {
       writeFileSync(join(dir, 'empty.yaml'), '# nothing yet\n');
       const c = loadMesh(dir);
       expect(c.services.map((s) => s.name)).toEqual(['a', 'b']);
-      expect(c.files.map((f) => f.slice(dir.length))).toEqual(['/empty.yaml', '/services/a.yaml', '/services/b.yml']);
+      expect(c.files.map((f) => f.slice(dir.length))).toEqual([
+        '/empty.yaml',
+        '/services/a.yaml',
+        '/services/b.yml',
+      ]);
     });
 
     it('says what is wrong with a missing path', () => {

@@ -1,14 +1,20 @@
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { MeshConfigError, watchMesh, type FleetResources, type MeshWatcher } from '../../xds-server/mesh/index.js';
-
-const BANK = readFileSync(new URL('../../examples/bank/mesh.yaml', import.meta.url), 'utf8');
+import {
+  MeshConfigError,
+  watchMesh,
+  type FleetResources,
+  type MeshWatcher,
+} from '../../xds-server/mesh/index.js';
+import { BANK, edit } from './bank.js';
 
 /** Records callbacks; `next()` resolves with the next one (the test timeout bounds the wait). */
 function recorder() {
-  const events: ({ kind: 'change'; version: string; resources: FleetResources } | { kind: 'error'; error: Error })[] = [];
+  const events: (
+    { kind: 'change'; version: string; resources: FleetResources } | { kind: 'error'; error: Error }
+  )[] = [];
   let wake: (() => void) | undefined;
   const push = (e: (typeof events)[number]) => {
     events.push(e);
@@ -46,17 +52,21 @@ describe('watchMesh', () => {
     expect(v1).toMatch(/^[0-9a-f]{16}$/);
 
     // A bad edit: reported with file and field, last good resources still served.
-    writeFileSync(file, BANK.replace('port: 8090', 'port: "eighty"'));
+    writeFileSync(file, edit(BANK, ['port: 8090', 'port: "eighty"']));
     const bad = await rec.next(2);
     expect(bad.kind).toBe('error');
     const err = (bad as { error: Error }).error;
     expect(err).toBeInstanceOf(MeshConfigError);
-    expect((err as MeshConfigError).issues[0]).toMatchObject({ file, kind: 'Mesh', field: 'spec.bridge.port' });
+    expect((err as MeshConfigError).issues[0]).toMatchObject({
+      file,
+      kind: 'Mesh',
+      field: 'spec.bridge.port',
+    });
     expect(watcher.current()).toMatchObject({ version: v1, error: err });
     expect(watcher.current().resources).toBe(first.kind === 'change' ? first.resources : undefined);
 
     // An editor-style save (write elsewhere, rename over): picked up, error cleared.
-    writeFileSync(join(dir, '.mesh.yaml.tmp'), BANK.replace('8084', '8094'));
+    writeFileSync(join(dir, '.mesh.yaml.tmp'), edit(BANK, ['8084', '8094']));
     renameSync(join(dir, '.mesh.yaml.tmp'), file);
     const good = await rec.next(3);
     expect(good.kind).toBe('change');
@@ -75,7 +85,10 @@ describe('watchMesh', () => {
     // A comment-only edit then a real one: only the real one is reported.
     writeFileSync(join(dir, 'a.yaml'), `# just a comment\n${BANK}`);
     watcher.reload();
-    writeFileSync(join(dir, 'b.yaml'), 'apiVersion: sidecast.io/v1\nkind: Service\nmetadata: { name: ledger }\nspec: { endpoints: ["127.0.0.1:8085"] }\n');
+    writeFileSync(
+      join(dir, 'b.yaml'),
+      'apiVersion: sidecast.io/v1\nkind: Service\nmetadata: { name: ledger }\nspec: { endpoints: ["127.0.0.1:8085"] }\n',
+    );
     const second = await rec.next(2);
     expect(second.kind).toBe('change');
     expect((second as { resources: FleetResources }).resources.has('ledger')).toBe(true);

@@ -198,7 +198,9 @@ function localApp(service: ServiceSpec): HostPort[] {
 
 /** Where others reach a service: its sidecar's inbound port when it declares one (so its emitter sees the call). */
 function viaSidecar(service: ServiceSpec): HostPort[] {
-  return service.sidecar.set ? service.endpoints.map((e) => ({ host: e.host, port: service.sidecar.inboundPort })) : service.endpoints;
+  return service.sidecar.set
+    ? service.endpoints.map((e) => ({ host: e.host, port: service.sidecar.inboundPort }))
+    : service.endpoints;
 }
 
 /** Through the subscriber's sidecar when it has one configured, else straight to its first endpoint. */

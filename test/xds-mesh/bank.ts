@@ -1,0 +1,15 @@
+// The bank example's text and a strict way to derive variants of it in tests.
+import { readFileSync } from 'node:fs';
+
+export const BANK_FILE = new URL('../../examples/bank/mesh.yaml', import.meta.url).pathname;
+export const BANK = readFileSync(BANK_FILE, 'utf8');
+
+/** Applies exact text replacements; throws when one finds nothing, so no test passes on an unedited file. */
+export function edit(text: string, ...pairs: [from: string, to: string][]): string {
+  for (const [from, to] of pairs) {
+    if (!text.includes(from))
+      throw new Error(`test edit: ${JSON.stringify(from)} not found in the mesh text`);
+    text = text.replace(from, to);
+  }
+  return text;
+}
