@@ -83,6 +83,13 @@ describe('plugin lifecycle', () => {
     expect(result(plugin, 'log', 'get_pairs 0')).toBe('0 ptr0');
   });
 
+  test('§2.4 proxy_done from a context that is not a root waiting after on_done(false) is NotFound', async () => {
+    const { plugin } = await opsPlugin({ configure: ['done'], request_headers: ['done'] });
+    plugin.stream().requestHeaders(REQ);
+    expect(result(plugin, 'configure', 'done')).toBe('1');
+    expect(result(plugin, 'request_headers', 'done')).toBe('1');
+  });
+
   test('§2.4 root shutdown: on_done true ⇒ on_delete at once', async () => {
     const { plugin } = await opsPlugin({});
     plugin.shutdown();

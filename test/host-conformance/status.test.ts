@@ -74,14 +74,14 @@ describe('status mapping', () => {
     }
   });
 
-  test('§2.6 get_buffer_bytes clamps to the buffer; start past the end ⇒ Ok, ptr 0, len 0; start+len overflow ⇒ BadArgument', async () => {
+  test('§2.6 get_buffer_bytes clamps to the buffer; start past the end ⇒ Ok, ptr 0, len 0 (also for start near 2^32: cpp-host\'s overflow check uses 64-bit words)', async () => {
     const { plugin } = await opsPlugin({ request_body: ['get_buffer 0 2 100', 'get_buffer 0 50 10', 'get_buffer 0 4294967295 2'] });
     const s = plugin.stream();
     s.requestHeaders(REQ);
     s.requestBody('abcdef', { endOfStream: true });
     expect(result(plugin, 'request_body', 'get_buffer 0 2')).toBe('0 cdef');
     expect(result(plugin, 'request_body', 'get_buffer 0 50')).toBe('0 ptr0');
-    expect(result(plugin, 'request_body', 'get_buffer 0 4294967295')).toMatch(/^2/);
+    expect(result(plugin, 'request_body', 'get_buffer 0 4294967295')).toBe('0 ptr0');
   });
 
   test('§2.6 the request body is NotFound outside body callbacks; buffer type > 8 is BadArgument', async () => {

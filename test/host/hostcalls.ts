@@ -28,7 +28,7 @@ export interface BufferRef {
 
 type Fn = (...args: never[]) => number | void;
 
-const WASI_ERRNO = { SUCCESS: 0, BADF: 8, INVAL: 28, NOSYS: 52 } as const;
+const WASI_ERRNO = { SUCCESS: 0, BADF: 8, INVAL: 28, NOSYS: 52, NOTSUP: 58 } as const;
 
 function mapOf(ctx: Context, type: number, mutable: boolean): HeaderMap | null {
   const root = ctx.kind === 'vm' ? undefined : ctx.root;
@@ -198,13 +198,14 @@ function proxyImports(vm: () => WasmVm): Record<string, Fn> {
     },
     proxy_get_buffer_bytes(type: number, start: number, maxLen: number, ptrPtr: number, lenPtr: number) {
       if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
-      start >>>= 0;
-      maxLen >>>= 0;
-      if (start + maxLen > 0xffffffff) return WasmResult.BadArgument;
       const buf = bufferOf(ctx(), type);
       if (!buf) return WasmResult.NotFound;
+      // cpp-host's overflow check (start > start + length) works on 64-bit words: with wasm32
+      // arguments it never fires, so a start past the end simply reads nothing.
       const data = buf.get();
-      return out(start >= data.length ? Buffer.alloc(0) : data.subarray(start, Math.min(data.length, start + maxLen)), ptrPtr, lenPtr);
+      start >>>= 0;
+      const end = Math.min(data.length, start + (maxLen >>> 0));
+      return out(start >= end ? Buffer.alloc(0) : data.subarray(start, end), ptrPtr, lenPtr);
     },
     proxy_set_buffer_bytes(type: number, start: number, len: number, dp: number, dl: number) {
       if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
@@ -352,8 +353,9 @@ function proxyImports(vm: () => WasmVm): Record<string, Fn> {
       return WasmResult.Ok;
     },
     proxy_done() {
-      const root = vm().rootOf(ctx());
-      if (!root || !root.pendingDone) return WasmResult.NotFound;
+      // WasmBase::done(context): only a root context waiting after on_done() == false qualifies.
+      const root = ctx();
+      if (root.kind !== 'root' || !root.pendingDone) return WasmResult.NotFound;
       root.pendingDone = false;
       // Deferred so that proxy_on_delete does not run inside proxy_done (cpp-host WasmBase::done).
       vm().defer(() => root.plugin.deleteRoot(root));
@@ -381,11 +383,20 @@ function wasiImports(vm: () => WasmVm): Record<string, Fn> {
       return WASI_ERRNO.SUCCESS;
     },
     fd_read: () => WASI_ERRNO.NOSYS,
-    fd_seek: () => WASI_ERRNO.NOSYS,
-    fd_close: () => WASI_ERRNO.NOSYS,
+    // cpp-host logs these two as errors and reports success.
+    fd_seek() {
+      vm().services.log(vm(), vm().effective, LogLevel.Error, 'wasi_unstable fd_seek');
+      return WASI_ERRNO.SUCCESS;
+    },
+    fd_close() {
+      vm().services.log(vm(), vm().effective, LogLevel.Error, 'wasi_unstable fd_close');
+      return WASI_ERRNO.SUCCESS;
+    },
     fd_fdstat_get(fd: number, ptr: number) {
-      if (fd > 2) return WASI_ERRNO.BADF;
-      mem().write(ptr, Buffer.from([2, ...new Array<number>(23).fill(0)])); // character device, no rights
+      if (fd !== 1 && fd !== 2) return WASI_ERRNO.BADF;
+      const stat = Buffer.alloc(24);
+      stat.writeBigUint64LE(64n, 8); // fs_rights_base = FD_WRITE; filetype and flags 0
+      mem().write(ptr, stat);
       return WASI_ERRNO.SUCCESS;
     },
     environ_sizes_get(countPtr: number, sizePtr: number) {
@@ -412,7 +423,8 @@ function wasiImports(vm: () => WasmVm): Record<string, Fn> {
     clock_time_get(id: number, _precision: bigint, ptr: number) {
       if (id === 0) mem().writeU64(ptr, vm().services.nowNs());
       else if (id === 1) mem().writeU64(ptr, vm().services.monotonicNs());
-      else return WASI_ERRNO.INVAL;
+      else return WASI_ERRNO.NOTSUP; // process/thread CPU clocks are not supported
+
       return WASI_ERRNO.SUCCESS;
     },
     random_get(ptr: number, len: number) {
@@ -422,7 +434,7 @@ function wasiImports(vm: () => WasmVm): Record<string, Fn> {
     },
     proc_exit(code: number) {
       // Envoy logs and returns; it does not stop the VM (§1.3).
-      vm().services.log(vm(), vm().effective, LogLevel.Error, `wasi proc_exit(${code}) called; Envoy ignores it`, true);
+      vm().services.log(vm(), vm().effective, LogLevel.Error, `wasi_unstable proc_exit (code ${code}): logged and ignored, as Envoy does`, true);
     },
     poll_oneoff: () => WASI_ERRNO.NOSYS,
   };
