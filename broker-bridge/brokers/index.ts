@@ -2,6 +2,7 @@
 // bridge running on one broker never loads the client libraries of the others.
 
 import type { EmbeddedBrokerOptions } from './embedded/index.js';
+import type { MqttAdapterOptions } from './mqtt/options.js';
 import type { NatsAdapterOptions } from './nats/options.js';
 import type { RabbitMqAdapterOptions } from './rabbitmq/options.js';
 import type { BrokerAdapter } from './types.js';
@@ -11,9 +12,10 @@ export interface BrokerOptions {
   embedded?: EmbeddedBrokerOptions;
   nats?: Omit<NatsAdapterOptions, 'servers'>;
   rabbitmq?: Omit<RabbitMqAdapterOptions, 'url'>;
+  mqtt?: Omit<MqttAdapterOptions, 'url'>;
 }
 
-export const BROKER_SCHEMES = ['embedded', 'nats', 'amqp', 'amqps'] as const;
+export const BROKER_SCHEMES = ['embedded', 'nats', 'amqp', 'amqps', 'mqtt', 'mqtts', 'ws', 'wss'] as const;
 
 export async function createBroker(url: string, options: BrokerOptions = {}): Promise<BrokerAdapter> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
@@ -30,6 +32,13 @@ export async function createBroker(url: string, options: BrokerOptions = {}): Pr
     case 'amqps': {
       const { RabbitMqAdapter } = await import('./rabbitmq/adapter.js');
       return new RabbitMqAdapter({ ...options.rabbitmq, url });
+    }
+    case 'mqtt':
+    case 'mqtts':
+    case 'ws':
+    case 'wss': {
+      const { MqttAdapter } = await import('./mqtt/adapter.js');
+      return new MqttAdapter({ ...options.mqtt, url });
     }
     default:
       throw new Error(
