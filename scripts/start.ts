@@ -1,8 +1,100 @@
-// The main job. Until the xds-server and broker-bridge land, it only reports the built filters.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// The main job (`npm start`): the bank example end to end on one machine. Starts the xds-server
+// watching examples/bank/mesh.yaml, a broker-bridge (embedded broker unless SIDECAST_BROKER_URL
+// says otherwise) that takes its subscriptions from that xds-server, and the bank's sample
+// services on the endpoints the mesh file declares; then prints where everything listens and the
+// curl that publishes an event. Edit the mesh file while it runs: subscriptions follow live.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pino } from 'pino';
+import { attachDelivery } from '../broker-bridge/delivery/index.js';
+import { createBridge, loadBridgeConfig } from '../broker-bridge/index.js';
+import { startAccounts } from '../examples/bank/services/accounts.js';
+import { startAnalytics, startAudit, startNotifications } from '../examples/bank/services/event-logger.js';
+import type { RunningService } from '../examples/bank/services/http-service.js';
+import { loadMesh } from '../xds-server/mesh/index.js';
+import { startXdsServer } from '../xds-server/index.js';
 
-const build = new URL('../build/', import.meta.url).pathname;
-const wasm = existsSync(build) ? readdirSync(build).filter((f) => f.endsWith('.wasm')) : [];
-if (wasm.length === 0) console.log('sidecast: no filters built yet (filters/<name>/asconfig.json)');
-for (const f of wasm) console.log(`sidecast: ${join(build, f)} (${statSync(join(build, f)).size} bytes)`);
+const env = process.env;
+const meshPath = resolve(env.SIDECAST_MESH ?? 'examples/bank/mesh.yaml');
+const xdsGrpc = env.SIDECAST_XDS_GRPC ?? '127.0.0.1:18000';
+const xdsAdmin = env.SIDECAST_XDS_ADMIN ?? '127.0.0.1:18001';
+const logger = pino({ level: env.LOG_LEVEL ?? 'warn' });
+const say = (line: string) => console.log(line);
+
+const SERVICES: Record<string, (port: number, log: (line: string) => void) => Promise<RunningService>> = {
+  accounts: startAccounts,
+  notifications: startNotifications,
+  audit: startAudit,
+  analytics: startAnalytics,
+};
+
+async function main(): Promise<void> {
+  const mesh = loadMesh(meshPath);
+  const services: RunningService[] = [];
+  for (const s of mesh.services) {
+    const start = SERVICES[s.name];
+    const ep = s.endpoints[0];
+    if (start && ep) services.push(await start(ep.port, (line) => say(`  [${s.name}] ${line.replace(/^\w+: /, '')}`)));
+  }
+
+  const xds = await startXdsServer({ mesh: meshPath, grpcAddress: xdsGrpc, adminAddress: xdsAdmin, logger: logger.child({ component: 'xds-server' }) });
+
+  const config = loadBridgeConfig(env.SIDECAST_BRIDGE_CONFIG);
+  if (!env.SIDECAST_BRIDGE_CONFIG) {
+    // The demo: the bridge listens where the mesh says sidecars reach it, and takes events without tokens.
+    config.http = { host: mesh.mesh.bridge.host, port: env.SIDECAST_HTTP_PORT ? config.http.port : mesh.mesh.bridge.port };
+    if (env.SIDECAST_ALLOW_UNAUTHENTICATED === undefined) config.auth.allowUnauthenticated = true;
+    // State of the demo lives in .sidecast-data/ (git-ignored), not ./data.
+    if (!env.SIDECAST_BROKER_URL) config.broker.url = `embedded://${resolve('.sidecast-data/broker')}`;
+    if (!env.SIDECAST_SPOOL_DIR) config.spool.dir = resolve('.sidecast-data/spool');
+  }
+  const bridge = await createBridge(config, { logger: logger.child({ component: 'bridge' }) });
+  await bridge.start();
+  const delivery = await attachDelivery(bridge, { xds: { server: `127.0.0.1:${xds.grpcPort}`, nodeId: 'sidecast-bridge-0' } });
+
+  const ingest = `http://${config.http.host}:${bridge.ports.http}/v1/events`;
+  const event = {
+    specversion: '1.0',
+    id: 'demo-1',
+    source: '//bank.example/accounts',
+    type: 'acme.bank.account.opened.v1',
+    topic: 'acme/bank/account/opened/v1',
+    partitionkey: 'acc-1',
+    subject: 'acc-1',
+    datacontenttype: 'application/json',
+    data: { id: 'acc-1', owner: 'Ada' },
+  };
+  say('');
+  say(`sidecast is running — bank example from ${meshPath}`);
+  say(`  xds-server   grpc 127.0.0.1:${xds.grpcPort} (ADS, delta + SotW)   admin http://${xdsAdmin}/debug/syncz`);
+  say(`  bridge       ingest ${ingest}   broker ${config.broker.url}${bridge.ports.admin ? `   admin http://127.0.0.1:${bridge.ports.admin}/metrics` : ''}`);
+  for (const s of services) say(`  ${s.name.padEnd(12)} ${s.url}`);
+  say(`  subscriptions from xDS: ${delivery.status().subscriptions.map((s) => `${s.name} (${s.topics.join(', ')} → ${s.url})`).join('; ') || 'none yet'}`);
+  if (config.auth.allowUnauthenticated) say('  (ingest accepts unauthenticated events: local demo only)');
+  say('');
+  say('Publish an "account opened" event (as the accounts sidecar would after POST /accounts → 201):');
+  say(`  curl -s ${ingest} -H 'content-type: application/cloudevents+json' -d '${JSON.stringify(event)}'`);
+  say('notifications, audit and analytics log it below. Edit the mesh file to add or drop subscriptions; Ctrl-C stops.');
+  say('');
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await bridge.stop();
+    await xds.close();
+    await Promise.all(services.map((s) => s.close()));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+if (!existsSync(meshPath)) {
+  console.error(`sidecast: mesh config ${meshPath} not found; run from the repository root or set SIDECAST_MESH`);
+  process.exit(1);
+}
+main().catch((e: Error) => {
+  console.error(`sidecast: ${e.message}`);
+  process.exit(1);
+});
