@@ -129,9 +129,12 @@ export class XdsStream {
     const now = performance.now();
     if (req.responseNonce) this.settle(ts, req);
     // Subscription changes are applied whatever the nonce (a stale nonce must not lose them).
-    if ('resourceNames' in req) ts.applySotwNames(req.resourceNames, now);
-    else ts.applyDelta(req.subscribe, req.unsubscribe, req.initialVersions, now);
-    this.markDirty([req.typeUrl], now);
+    const changed =
+      'resourceNames' in req
+        ? ts.applySotwNames(req.resourceNames, now)
+        : ts.applyDelta(req.subscribe, req.unsubscribe, req.initialVersions, now);
+    // A plain ACK/NACK changes nothing to send (a config change meanwhile already marked the type).
+    if (changed) this.markDirty([req.typeUrl], now);
   }
 
   private settle(ts: TypeState, req: SotwRequest | DeltaRequest): void {

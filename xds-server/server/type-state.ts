@@ -62,8 +62,11 @@ export class TypeState {
     private readonly legacyWildcard: boolean,
   ) {}
 
-  /** SotW: the request's name list replaces the subscription (always applied, whatever the nonce). */
-  applySotwNames(resourceNames: string[], now: number): void {
+  /**
+   * SotW: the request's name list replaces the subscription (always applied, whatever the nonce).
+   * Returns whether anything may now need sending (false for a plain ACK/NACK).
+   */
+  applySotwNames(resourceNames: string[], now: number): boolean {
     const first = !this.seen;
     this.seen = true;
     if (first) this.firstRequestAt = now;
@@ -73,18 +76,23 @@ export class TypeState {
       this.rules.wildcard &&
       (resourceNames.includes('*') || (!this.everNamed && this.legacyWildcard && resourceNames.length === 0));
     const next = new Set(resourceNames.filter((n) => n !== '*'));
-    for (const n of next) if (!this.names.has(n)) this.subscribeName(n);
-    for (const n of this.names) if (!next.has(n)) this.unsubscribeName(n);
+    let changed = first || wasWildcard !== this.wildcard;
+    for (const n of next) if (!this.names.has(n)) changed = this.subscribeName(n);
+    for (const n of this.names) if (!next.has(n)) changed = this.unsubscribeName(n);
     if (wasWildcard && !this.wildcard) this.dropUnwanted();
+    return changed;
   }
 
-  /** Delta: subscribe/unsubscribe deltas; the first request may carry what the client already holds. */
+  /**
+   * Delta: subscribe/unsubscribe deltas; the first request may carry what the client already holds.
+   * Returns whether anything may now need sending (false for a plain ACK/NACK).
+   */
   applyDelta(
     subscribe: string[],
     unsubscribe: string[],
     initialVersions: Map<string, string>,
     now: number,
-  ): void {
+  ): boolean {
     const first = !this.seen;
     this.seen = true;
     if (first) {
@@ -113,6 +121,7 @@ export class TypeState {
       if (this.wildcard) this.forced.add(n);
       else this.sent.delete(n);
     }
+    return first || subscribe.length > 0 || unsubscribe.length > 0;
   }
 
   /** After a cluster change every subscribed endpoint set is re-sent (Envoy needs a CLA to finish warming). */
@@ -120,15 +129,17 @@ export class TypeState {
     this.forceAll = true;
   }
 
-  private subscribeName(n: string): void {
+  private subscribeName(n: string): true {
     this.names.add(n);
     this.forced.add(n);
+    return true;
   }
 
-  private unsubscribeName(n: string): void {
+  private unsubscribeName(n: string): true {
     this.names.delete(n);
     this.forced.delete(n);
     this.sent.delete(n);
+    return true;
   }
 
   private dropUnwanted(): void {

@@ -1,0 +1,222 @@
+// xDS fan-out benchmark: N concurrent ADS streams (delta or SotW) from load child processes on
+// loopback, one endpoint change → time until every stream has ACKed it, heap per idle stream,
+// server CPU per push, and re-sends after a NACK. Ratios are against the 1k-stream run of the
+// same protocol, measured in this run.
+//   npx tsx test/bench/xds-fanout.ts [--sizes 1000,5000,10000] [--protocols delta,sotw]
+//                                    [--children 2] [--channels 4] [--changes 3] [--write-docs]
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { TYPE } from '../../proto/envoy.js';
+import { SnapshotCache } from '../../xds-server/cache/snapshot-cache.js';
+import type { AckEvent } from '../../xds-server/server/stream.js';
+import { XdsServer } from '../../xds-server/server/xds-server.js';
+import { cluster, endpoints } from '../xds-server/fixtures.js';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1000,5000,10000' },
+    protocols: { type: 'string', default: 'delta,sotw' },
+    children: { type: 'string', default: '2' },
+    channels: { type: 'string', default: '4' },
+    changes: { type: 'string', default: '3' },
+    'write-docs': { type: 'boolean', default: false },
+  },
+});
+const CLUSTERS = 20;
+const CHANGE_TIMEOUT_MS = 120_000;
+const NACK_GRACE_MS = 1000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const names = Array.from({ length: CLUSTERS }, (_, i) => `svc-${i}`);
+
+function groupResources(endpointPort: number) {
+  return new Map([
+    [TYPE.cluster, new Map(names.map((n) => [n, cluster(n)]))],
+    [TYPE.endpoint, new Map(names.map((n, i) => [n, endpoints(n, [i === 0 ? endpointPort : 10_000 + i])]))],
+  ]);
+}
+
+function heapAfterGc(): number {
+  for (let i = 0; i < 3; i++) gc();
+  return process.memoryUsage().heapUsed;
+}
+
+interface Result {
+  protocol: string;
+  streams: number;
+  connectS: number;
+  heapKbPerStream: number;
+  p50Ms: number;
+  p99Ms: number;
+  allAckedMs: number;
+  cpuUsPerPush: number;
+  cpuMsPerChange: number;
+  resendsAfterNack: number;
+  incomplete: number;
+}
+
+async function pushesTotal(server: XdsServer): Promise<number> {
+  return (await server.metrics.pushes.get()).values.reduce((a, v) => a + v.value, 0);
+}
+
+/** Publishes a change and waits until `n` streams replied to it (ack or nack); returns per-stream latencies. */
+async function change(
+  server: XdsServer,
+  cache: SnapshotCache,
+  port: number,
+  n: number,
+  event: 'ack' | 'nack',
+) {
+  const latencies: number[] = [];
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  let version = '';
+  const onReply = (e: AckEvent) => {
+    if (e.typeUrl !== TYPE.endpoint || e.version !== version) return;
+    latencies.push(performance.now() - t0);
+    if (latencies.length === n) done();
+  };
+  server.events.on(event, onReply);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  cache.setGroup('bench', groupResources(port));
+  version = cache.get('bench', TYPE.endpoint).version;
+  await Promise.race([all, sleep(CHANGE_TIMEOUT_MS)]);
+  const cpu = process.cpuUsage(cpu0);
+  server.events.off(event, onReply);
+  return { latencies, cpuUs: cpu.user + cpu.system };
+}
+
+async function scenario(protocol: string, n: number): Promise<Result> {
+  const cache = new SnapshotCache();
+  let port = 20_000;
+  cache.setGroup('bench', groupResources(port));
+  const server = new XdsServer({
+    cache,
+    groupOf: (node) => node.cluster,
+    newStreamsPerSecond: 5000,
+    newStreamBurst: 5000,
+  });
+  const address = `127.0.0.1:${await server.listen('127.0.0.1:0')}`;
+  const heap0 = heapAfterGc();
+
+  const childCount = Number(args.children);
+  const t0 = performance.now();
+  const children: ChildProcess[] = [];
+  const ready: Promise<void>[] = [];
+  for (let c = 0; c < childCount; c++) {
+    const share = Math.floor(n / childCount) + (c < n % childCount ? 1 : 0);
+    const child = fork(
+      new URL('./xds-fanout-load.ts', import.meta.url).pathname,
+      [address, protocol, String(share), args.channels!, names.join(','), `load${c}`],
+      {
+        execArgv: ['--import', 'tsx'],
+        stdio: 'inherit',
+      },
+    );
+    children.push(child);
+    ready.push(new Promise((r) => child.on('message', (m: { ready?: boolean }) => m.ready && r())));
+  }
+  await Promise.all(ready);
+  const connectS = (performance.now() - t0) / 1000;
+  await sleep(500);
+  const heapKbPerStream = (heapAfterGc() - heap0) / n / 1024;
+
+  const latencies: number[] = [];
+  let cpuUs = 0;
+  let allAckedMs = 0;
+  let incomplete = 0;
+  for (let i = 0; i < Number(args.changes); i++) {
+    const r = await change(server, cache, ++port, n, 'ack');
+    latencies.push(...r.latencies);
+    cpuUs += r.cpuUs;
+    allAckedMs = Math.max(allAckedMs, r.latencies.length === n ? Math.max(...r.latencies) : Infinity);
+    incomplete += n - r.latencies.length;
+  }
+
+  // NACK: every stream rejects the next change; nothing may be re-sent until a newer one exists.
+  for (const c of children) c.send({ cmd: 'nack', on: true });
+  await sleep(100);
+  const nacked = await change(server, cache, ++port, n, 'nack');
+  incomplete += n - nacked.latencies.length;
+  const before = await pushesTotal(server);
+  await sleep(NACK_GRACE_MS);
+  const resendsAfterNack = (await pushesTotal(server)) - before;
+  for (const c of children) c.send({ cmd: 'nack', on: false });
+  await sleep(100);
+  const recovered = await change(server, cache, ++port, n, 'ack'); // a newer version does go out
+  incomplete += n - recovered.latencies.length;
+
+  for (const c of children) c.send({ cmd: 'exit' });
+  await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
+  await server.close();
+  latencies.sort((a, b) => a - b);
+  const changes = Number(args.changes);
+  return {
+    protocol,
+    streams: n,
+    connectS,
+    heapKbPerStream,
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
+    allAckedMs,
+    cpuUsPerPush: cpuUs / (n * changes),
+    cpuMsPerChange: cpuUs / changes / 1000,
+    resendsAfterNack,
+    incomplete,
+  };
+}
+
+const results: Result[] = [];
+for (const protocol of args.protocols!.split(',')) {
+  for (const n of args.sizes!.split(',').map(Number)) {
+    const r = await scenario(protocol, n);
+    results.push(r);
+    console.log(JSON.stringify(r));
+  }
+}
+
+const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
+const header =
+  '| protocol | streams | connect+sync s | heap/idle stream KB | p50 ms | p99 ms | all ACKed ms | server CPU µs/push | CPU ms/change | re-sends after NACK | missing replies | p99 × vs 1k | CPU/push × vs 1k |\n' +
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+const rows = results.map((r) => {
+  const base = results.find((b) => b.protocol === r.protocol && b.streams === 1000);
+  const ratio = (a: number, b: number | undefined) => (b ? f(a / b, 2) : '—');
+  return `| ${r.protocol} | ${r.streams} | ${f(r.connectS)} | ${f(r.heapKbPerStream)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${f(r.allAckedMs)} | ${f(r.cpuUsPerPush)} | ${f(r.cpuMsPerChange)} | ${r.resendsAfterNack} | ${r.incomplete} | ${ratio(r.p99Ms, base?.p99Ms)} | ${ratio(r.cpuUsPerPush, base?.cpuUsPerPush)} |`;
+});
+const table = [
+  `Measured ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ` +
+    `load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join('/')} at the end (the machine is shared: read ratios, not absolutes); ` +
+    `${args.children} load processes × ${args.channels} channels on loopback; ${CLUSTERS} clusters + ${CLUSTERS} CLAs per node, one CLA changed per push; ` +
+    `${args.changes} changes per row (latencies pooled).`,
+  '',
+  header,
+  ...rows,
+].join('\n');
+console.log(`\n${table}`);
+
+if (args['write-docs']) {
+  const doc = new URL('../../docs/xds-server.md', import.meta.url).pathname;
+  const text = readFileSync(doc, 'utf8');
+  const begin = '<!-- xds-fanout:begin -->';
+  const end = '<!-- xds-fanout:end -->';
+  const i = text.indexOf(begin);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i)
+    throw new Error(`${doc}: markers ${begin} … ${end} not found; add them where the figures belong`);
+  writeFileSync(doc, `${text.slice(0, i + begin.length)}\n${table}\n${text.slice(j)}`);
+  console.log(`figures written to ${doc}`);
+}
