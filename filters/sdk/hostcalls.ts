@@ -12,6 +12,11 @@ import {
 } from "./memory";
 import { decodePairs, putPairs } from "./pairs";
 
+/** Status plus the u32 the host wrote to retA (token, queue id) when the call succeeded. */
+function u32Result(s: WasmResult): U32Result {
+  return new U32Result(s, s == WasmResult.Ok ? load<u32>(retA) : 0);
+}
+
 // ---------------------------------------------------------------- header maps
 
 /** Value of the first `key` header in `map` (keys are case-insensitive); null if absent or unavailable. */
@@ -213,8 +218,22 @@ export function httpCall(
   const b = putBytes(body);
   const bl = putLen;
   const t = putPairs(trailers);
-  const s = <WasmResult>env.proxy_http_call(u, ul, h, hl, b, bl, t, putLen, timeoutMs, retA);
-  return new U32Result(s, s == WasmResult.Ok ? load<u32>(retA) : 0);
+  return u32Result(<WasmResult>env.proxy_http_call(u, ul, h, hl, b, bl, t, putLen, timeoutMs, retA));
+}
+
+// upstream, service, method and initial metadata, as (ptr, len) pairs: the common head of
+// proxy_grpc_call and proxy_grpc_stream.
+const grpcHead: usize = memory.data(32, 8);
+
+function putGrpcHead(upstream: string, service: string, method: string, metadata: Array<HeaderPair>): void {
+  store<u32>(grpcHead, <u32>putString(upstream));
+  store<u32>(grpcHead, <u32>putLen, 4);
+  store<u32>(grpcHead, <u32>putString(service), 8);
+  store<u32>(grpcHead, <u32>putLen, 12);
+  store<u32>(grpcHead, <u32>putString(method), 16);
+  store<u32>(grpcHead, <u32>putLen, 20);
+  store<u32>(grpcHead, <u32>putPairs(metadata), 24);
+  store<u32>(grpcHead, <u32>putLen, 28);
 }
 
 export function grpcCall(
@@ -222,30 +241,23 @@ export function grpcCall(
   timeoutMs: u32,
 ): U32Result {
   resetExchange();
-  const u = putString(upstream);
-  const ul = putLen;
-  const sv = putString(service);
-  const sl = putLen;
-  const m = putString(method);
-  const ml = putLen;
-  const md = putPairs(metadata);
-  const mdl = putLen;
+  putGrpcHead(upstream, service, method, metadata);
   const msg = putBytes(message);
-  const s = <WasmResult>env.proxy_grpc_call(u, ul, sv, sl, m, ml, md, mdl, msg, putLen, timeoutMs, retA);
-  return new U32Result(s, s == WasmResult.Ok ? load<u32>(retA) : 0);
+  const h = grpcHead;
+  return u32Result(<WasmResult>env.proxy_grpc_call(
+    load<u32>(h), load<u32>(h, 4), load<u32>(h, 8), load<u32>(h, 12), load<u32>(h, 16), load<u32>(h, 20),
+    load<u32>(h, 24), load<u32>(h, 28), msg, putLen, timeoutMs, retA,
+  ));
 }
 
 export function grpcStream(upstream: string, service: string, method: string, metadata: Array<HeaderPair>): U32Result {
   resetExchange();
-  const u = putString(upstream);
-  const ul = putLen;
-  const sv = putString(service);
-  const sl = putLen;
-  const m = putString(method);
-  const ml = putLen;
-  const md = putPairs(metadata);
-  const s = <WasmResult>env.proxy_grpc_stream(u, ul, sv, sl, m, ml, md, putLen, retA);
-  return new U32Result(s, s == WasmResult.Ok ? load<u32>(retA) : 0);
+  putGrpcHead(upstream, service, method, metadata);
+  const h = grpcHead;
+  return u32Result(<WasmResult>env.proxy_grpc_stream(
+    load<u32>(h), load<u32>(h, 4), load<u32>(h, 8), load<u32>(h, 12), load<u32>(h, 16), load<u32>(h, 20),
+    load<u32>(h, 24), load<u32>(h, 28), retA,
+  ));
 }
 
 export function grpcSend(token: u32, message: ArrayBuffer | null, endStream: bool): WasmResult {
@@ -286,8 +298,7 @@ export function setSharedData(key: string, value: ArrayBuffer | null, cas: u32 =
 export function registerSharedQueue(name: string): U32Result {
   resetExchange();
   const n = putString(name);
-  const s = <WasmResult>env.proxy_register_shared_queue(n, putLen, retA);
-  return new U32Result(s, s == WasmResult.Ok ? load<u32>(retA) : 0);
+  return u32Result(<WasmResult>env.proxy_register_shared_queue(n, putLen, retA));
 }
 
 /** Finds queue `name` of VM `vmId` ("" = own vm_id); status NotFound until someone registers it. */
@@ -296,8 +307,7 @@ export function resolveSharedQueue(vmId: string, name: string): U32Result {
   const v = putString(vmId);
   const vl = putLen;
   const n = putString(name);
-  const s = <WasmResult>env.proxy_resolve_shared_queue(v, vl, n, putLen, retA);
-  return new U32Result(s, s == WasmResult.Ok ? load<u32>(retA) : 0);
+  return u32Result(<WasmResult>env.proxy_resolve_shared_queue(v, vl, n, putLen, retA));
 }
 
 export function enqueueSharedQueue(queueId: u32, value: ArrayBuffer | null): WasmResult {

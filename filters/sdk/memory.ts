@@ -88,7 +88,8 @@ export function hostAlloc(size: usize): usize {
     recvUsed += aligned;
     return p;
   }
-  if (pinnedCount >= MAX_PINNED || size > <usize>0x3fff_ffff) return 0;
+  // Beyond ~768 MiB the GC's allocator would abort (trap) rather than fail: refuse instead.
+  if (pinnedCount >= MAX_PINNED || size > <usize>0x3000_0000) return 0;
   const p = __pin(__new(size, idof<ArrayBuffer>()));
   unchecked((pinned[pinnedCount++] = p));
   return p;
