@@ -108,4 +108,25 @@ describe('plugin lifecycle', () => {
       return p.logs.filter((l) => l.message.startsWith('tick done =>')).map((l) => l.message.split('=> ')[1]);
     }
   });
+
+  test('§2.1 a config-only update reuses the worker VM: new root (create → vm_start → configure), then the old root is done and deleted', async () => {
+    const host = await ProxyWasmHost.load(OPS_WASM, { trace: true });
+    const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: script({ configure: ['log 2 v1'] }) });
+    const vm = plugin.vm(0);
+    const mark = host.trace.length;
+    plugin.reconfigure(script({ configure: ['log 2 v2'] }));
+    expect(plugin.vm(0)).toBe(vm);
+    const w0 = host.trace.slice(mark).filter((t) => t.vm === 'worker0' && t.fn !== 'malloc').map((t) => `${t.fn}(${t.args.join(',')})`);
+    expect(w0).toEqual(['proxy_on_context_create(2,0)', 'proxy_on_vm_start(2,0)', `proxy_on_configure(2,${script({ configure: ['log 2 v2'] }).length})`, 'proxy_on_done(1)', 'proxy_on_delete(1)']);
+    expect(plugin.logs.filter((l) => l.vm === 'worker0' && /^v\d$/.test(l.message)).map((l) => l.message)).toEqual(['v1', 'v2']);
+    const s = plugin.stream();
+    s.requestHeaders(REQ, { endOfStream: true });
+    expect(host.trace.filter((t) => t.fn === 'proxy_on_context_create').at(-1)?.args).toEqual([3, 2]);
+  });
+
+  test('§2.1 a rejected config update (canary says false) keeps the old configuration', async () => {
+    const { plugin } = await opsPlugin({ configure: ['log 2 ok'] });
+    expect(() => plugin.reconfigure(script({ configure: ['return 0'] }))).toThrow(PluginRejectedError);
+    expect(plugin.rootContextId(0)).toBe(1);
+  });
 });

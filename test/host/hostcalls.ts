@@ -58,7 +58,7 @@ function bufferOf(ctx: Context, type: number): BufferRef | null {
     case BufferType.VmConfiguration:
       return { get: () => vm.vmConfig };
     case BufferType.PluginConfiguration:
-      return root?.configuring ? { get: () => root.plugin.pluginConfig } : null;
+      return root?.configuring ? { get: () => root.pluginConfig } : null;
     case BufferType.HttpRequestBody:
     case BufferType.HttpResponseBody:
       return ctx.kind === 'stream' ? ctx.stream.getBody(type) : null;

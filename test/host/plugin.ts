@@ -58,6 +58,11 @@ export class PluginRejectedError extends Error {
   }
 }
 
+function configBytes(c: string | Uint8Array | object | undefined): Buffer {
+  if (c === undefined) return Buffer.alloc(0);
+  return typeof c === 'string' || c instanceof Uint8Array ? Buffer.from(c) : Buffer.from(JSON.stringify(c));
+}
+
 interface Worker {
   vm: WasmVm;
   root: RootContext | null;
@@ -70,7 +75,8 @@ export class Plugin {
   readonly rootId: string;
   readonly vmId: string;
   readonly vmConfig: Buffer;
-  readonly pluginConfig: Buffer;
+  /** The current plugin configuration (reconfigure() replaces it). */
+  pluginConfig: Buffer;
   readonly failurePolicy: FailurePolicy;
   readonly allowOnHeadersStopIteration: boolean;
   readonly bufferLimitBytes: number;
@@ -88,8 +94,7 @@ export class Plugin {
     this.rootId = opts.rootId ?? '';
     this.vmId = opts.vmId ?? '';
     this.vmConfig = Buffer.from(opts.vmConfig ?? '');
-    const pc = opts.pluginConfig;
-    this.pluginConfig = pc === undefined ? Buffer.alloc(0) : typeof pc === 'string' || pc instanceof Uint8Array ? Buffer.from(pc) : Buffer.from(JSON.stringify(pc));
+    this.pluginConfig = configBytes(opts.pluginConfig);
     this.failurePolicy = opts.failurePolicy ?? 'fail_closed';
     this.allowOnHeadersStopIteration = opts.allowOnHeadersStopIteration ?? false;
     this.bufferLimitBytes = opts.bufferLimitBytes ?? 1024 * 1024;
@@ -100,8 +105,36 @@ export class Plugin {
 
   /** Canary then workers; throws PluginRejectedError like Envoy's NACK. */
   start(workers: number): void {
+    this.runCanary(this.pluginConfig);
+    for (let w = 0; w < workers; w++) {
+      const vm = this.newVm(`worker${w}`);
+      this.workers.push({ vm, root: vm.failed ? null : this.startRoot(vm, this.pluginConfig), reloads: 0 });
+    }
+  }
+
+  /**
+   * A configuration-only update (e.g. a new ECDS config with the same code and vm config): after a
+   * canary accepts it, every worker VM is REUSED (module globals survive) and gets a NEW root
+   * context (create → on_vm_start → on_configure); then the old root gets on_done → on_delete
+   * (or waits for proxy_done). Streams already open keep their old root. Rejection leaves the old
+   * configuration in place and throws PluginRejectedError (Envoy NACKs).
+   */
+  reconfigure(pluginConfig: string | Uint8Array | object): void {
+    const config = configBytes(pluginConfig);
+    this.runCanary(config);
+    this.pluginConfig = config;
+    for (const w of this.workers) {
+      if (w.vm.failed) continue;
+      const old = w.root;
+      w.root = this.startRoot(w.vm, config);
+      if (old) this.retireRoot(old);
+    }
+  }
+
+  /** The throw-away canary: a fresh VM that must start and accept `config`. */
+  private runCanary(config: Buffer): void {
     const canary = this.newVm('canary');
-    const root = canary.failed ? null : this.startRoot(canary);
+    const root = canary.failed ? null : this.startRoot(canary, config);
     if (!root) {
       throw new PluginRejectedError(`plugin "${this.name}" (root_id "${this.rootId}") rejected: ${canary.failed ? `VM failed: ${canary.failed}` : 'proxy_on_vm_start or proxy_on_configure returned false'}`, this.logs);
     }
@@ -110,10 +143,6 @@ export class Plugin {
     root.deleted = true;
     this.host.calls.cancelOwnedBy(root);
     this.host.forgetVm(canary);
-    for (let w = 0; w < workers; w++) {
-      const vm = this.newVm(`worker${w}`);
-      this.workers.push({ vm, root: vm.failed ? null : this.startRoot(vm), reloads: 0 });
-    }
   }
 
   private newVm(label: string): WasmVm {
@@ -121,8 +150,8 @@ export class Plugin {
   }
 
   /** on_context_create(root, 0) → on_vm_start → on_configure; null if either returns false or traps. */
-  private startRoot(vm: WasmVm): RootContext | null {
-    const root = new RootContext(vm, vm.allocContextId(), this);
+  private startRoot(vm: WasmVm, config: Buffer): RootContext | null {
+    const root = new RootContext(vm, vm.allocContextId(), this, config);
     vm.contexts.set(root.id, root);
     vm.roots.set(this.rootId, root);
     vm.call(root, 'proxy_on_context_create', root.id, 0);
@@ -130,7 +159,7 @@ export class Plugin {
     vm.drain();
     if (vm.failed || started === 0) return null;
     root.configuring = true;
-    const configured = vm.call(root, 'proxy_on_configure', root.id, this.pluginConfig.length);
+    const configured = vm.call(root, 'proxy_on_configure', root.id, config.length);
     root.configuring = false;
     vm.drain();
     if (vm.failed || configured === 0) return null;
@@ -156,7 +185,7 @@ export class Plugin {
     w.reloads++;
     const vm = this.newVm(`worker${index}#reload${w.reloads}`);
     w.vm = vm;
-    w.root = vm.failed ? null : this.startRoot(vm);
+    w.root = vm.failed ? null : this.startRoot(vm, this.pluginConfig);
     w.failedAtMs = vm.failed || !w.root ? now : undefined;
   }
 
@@ -198,13 +227,15 @@ export class Plugin {
 
   /** Plugin removal / shutdown: on_done per root; true ⇒ on_delete now, false ⇒ after proxy_done. */
   shutdown(): void {
-    for (const root of this.roots()) {
-      const vm = root.vm;
-      const done = vm.call(root, 'proxy_on_done', root.id);
-      if (done === 0 && !vm.failed) root.pendingDone = true;
-      else this.deleteRoot(root);
-      vm.drain();
-    }
+    for (const root of this.roots()) this.retireRoot(root);
+  }
+
+  private retireRoot(root: RootContext): void {
+    const vm = root.vm;
+    const done = vm.call(root, 'proxy_on_done', root.id);
+    if (done === 0 && !vm.failed) root.pendingDone = true;
+    else this.deleteRoot(root);
+    vm.drain();
   }
 
   deleteRoot(root: RootContext): void {

@@ -36,6 +36,8 @@ export class RootContext {
     readonly vm: WasmVm,
     readonly id: number,
     readonly plugin: Plugin,
+    /** The plugin configuration this root was configured with (buffer PluginConfiguration). */
+    readonly pluginConfig: Buffer,
   ) {}
   get root(): RootContext {
     return this;
