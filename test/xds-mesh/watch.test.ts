@@ -95,6 +95,18 @@ describe('watchMesh', () => {
     expect(rec.events).toHaveLength(2);
   });
 
+  it('applies a change after maxWaitMs even while the quiet period has not come', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sidecast-watch-'));
+    const file = join(dir, 'mesh.yaml');
+    writeFileSync(file, BANK);
+    const rec = recorder();
+    // A debounce longer than the test timeout: only the max wait can deliver the edit.
+    watcher = watchMesh(file, rec.onChange, rec.onError, { debounceMs: 120_000, maxWaitMs: 50 });
+    await rec.next(1);
+    writeFileSync(file, edit(BANK, ['8084', '8094']));
+    expect((await rec.next(2)).kind).toBe('change');
+  });
+
   it('reports a missing path through onError and serves nothing', () => {
     dir = mkdtempSync(join(tmpdir(), 'sidecast-watch-'));
     const rec = recorder();

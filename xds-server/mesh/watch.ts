@@ -21,7 +21,7 @@ export interface MeshState {
 
 export interface MeshWatcher {
   current(): MeshState;
-  /** Re-reads now (skipping the debounce); resolves when done. */
+  /** Re-reads now, skipping the debounce. */
   reload(): void;
   close(): void;
 }
@@ -29,6 +29,8 @@ export interface MeshWatcher {
 export interface WatchOptions {
   /** Quiet time after the last file event before reloading (editors write in bursts). Default 100 ms. */
   debounceMs?: number;
+  /** Longest a change waits while edits keep arriving (a generator rewriting files). Default 2000 ms. */
+  maxWaitMs?: number;
 }
 
 /** Deterministic version of a FleetResources: sha256 over group, type, name and bytes in sorted order. */
@@ -55,11 +57,13 @@ export function watchMesh(
   const target = resolve(path);
   const state: MeshState = {};
   const debounceMs = options.debounceMs ?? 100;
+  const maxWaitMs = options.maxWaitMs ?? 2000;
   let timer: NodeJS.Timeout | undefined;
+  let firstEventAt: number | undefined;
 
   const reload = () => {
     clearTimeout(timer);
-    timer = undefined;
+    timer = firstEventAt = undefined;
     let config: MeshConfig;
     let resources: FleetResources;
     try {
@@ -94,7 +98,8 @@ export function watchMesh(
     watcher = watch(watched, { recursive: isDir, persistent: false }, (_event, file) => {
       if (!isDir && file !== null && file !== name) return;
       clearTimeout(timer);
-      timer = setTimeout(reload, debounceMs);
+      firstEventAt ??= Date.now();
+      timer = setTimeout(reload, Math.max(0, Math.min(debounceMs, firstEventAt + maxWaitMs - Date.now())));
     });
     watcher.on('error', (e) =>
       onError(new Error(`watching ${watched} failed: ${e.message}; config changes are no longer picked up`)),
