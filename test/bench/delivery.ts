@@ -24,6 +24,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const BATCH = 64;
+/** Comma-separated subset of direct,embedded,nats (default all). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'direct,embedded,nats').split(','));
 const now = () => performance.timeOrigin + performance.now();
 
 interface Report {
@@ -170,9 +172,11 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sidecast-bench-'));
   const results: Result[] = [];
   try {
-    results.push(await direct(sub));
-    results.push(await throughBroker('embedded', new EmbeddedBroker(dir), sub));
-    if (await natsReachable()) results.push(await throughBroker('nats-jetstream', new NatsAdapter({ servers: 'nats://127.0.0.1:4222' }), sub));
+    results.push(await direct(sub)); // always: the baseline the others are compared with
+    if (ONLY.has('embedded')) results.push(await throughBroker('embedded', new EmbeddedBroker(dir), sub));
+    if (!ONLY.has('nats')) {
+      // not selected
+    } else if (await natsReachable()) results.push(await throughBroker('nats-jetstream', new NatsAdapter({ servers: 'nats://127.0.0.1:4222' }), sub));
     else console.log('SKIPPED nats-jetstream: nothing on 127.0.0.1:4222 (scripts/ensure-services.sh starts it)');
   } finally {
     sub.stop();
