@@ -121,6 +121,19 @@ describe('stream control and misc host calls', () => {
   });
 });
 
+describe('abort', () => {
+  test('a throw in filter code goes to sdk_abort: logged at critical with message and place, then the VM traps', async () => {
+    const { p } = await setup();
+    const s = p.stream();
+    s.requestHeaders({ ...REQUEST, 'x-throw': '1' }, { endOfStream: true });
+    expect(p.vm().failed).not.toBeNull();
+    expect(p.messages('critical')).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^wasm abort: probe asked to throw at test\/sdk\/probes\/sdk-services\.ts:\d+:\d+$/)]),
+    );
+    expect(s.localReply).toMatchObject({ status: 503, byEnvoy: true }); // fail_closed (default policy)
+  });
+});
+
 describe('root lifecycle', () => {
   test('ticks reach the root; on_done=false defers teardown until the root calls proxy_done', async () => {
     const { host, p } = await setup();

@@ -103,6 +103,7 @@ class ServicesStream extends HttpContext {
       this.sendLocalResponse(403, "denied by probe", String.UTF8.encode("denied"), [new HeaderPair("x-denied", "yes")]);
       return FilterHeadersStatus.StopIteration;
     }
+    if (requestHeaders.has("x-throw")) throw new Error("probe asked to throw"); // ⇒ sdk_abort
     if (requestHeaders.has("x-close")) {
       this.closeRequest();
       return FilterHeadersStatus.StopIteration;
