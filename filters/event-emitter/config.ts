@@ -39,6 +39,8 @@ export class Rule {
   /** The CloudEvent type as a JSON string (quoted, escaped). */
   typeJson: ArrayBuffer = new ArrayBuffer(0);
   topic: Template = new Template("");
+  /** The topic as a JSON string when the template has no placeholders (checked once, here). */
+  topicJson: ArrayBuffer | null = null;
   subject: Template | null = null;
   partitionkey: Template | null = null;
   dataFrom: DataFrom = DataFrom.None;
@@ -432,6 +434,7 @@ function checkEvent(c: Checker, node: JNode | null, where: string, rule: Rule): 
     const problem = topicProblem(changetype<usize>(String.UTF8.encode(sample)), String.UTF8.byteLength(sample), false);
     if (codePoints(topic.text) > 1024) c.fail(where + ".topic", "is longer than 1024 characters");
     else if (problem !== null) c.fail(where + ".topic", '"' + topic.text + '" is not a valid topic: ' + problem);
+    else if (topic.uses == 0 && String.UTF8.byteLength(topic.text) <= 1024) rule.topicJson = jsonString(topic.text);
   }
   rule.subject = template(c, node, "subject", where, rule, false);
   rule.partitionkey = template(c, node, "partitionkey", where, rule, false);

@@ -190,7 +190,8 @@ export class EventWriter {
 
   /** Builds the event of `rule` into `out`; false (nothing written) when the topic is invalid. */
   build(cfg: EmitterConfig, rule: Rule, ex: Exchange, m: RuleMetrics, nowNs: u64): bool {
-    if (!this.render(rule.topic, rule, ex, true) || topicProblem(this.val.ptr, this.val.len) !== null) return false;
+    const literalTopic = rule.topicJson;
+    if (literalTopic === null && (!this.render(rule.topic, rule, ex, true) || topicProblem(this.val.ptr, this.val.len) !== null)) return false;
     const out = this.out;
     out.reset();
     out.bytes(EVENT_START);
@@ -205,7 +206,8 @@ export class EventWriter {
     rfc3339Into(out, nowNs);
     out.byte(0x22);
     out.bytes(TOPIC);
-    quotedInto(out, this.val.ptr, this.val.len);
+    if (literalTopic !== null) out.bytes(literalTopic);
+    else quotedInto(out, this.val.ptr, this.val.len);
     this.optional(SUBJECT, rule.subject, rule, ex);
     this.optional(PARTITIONKEY, rule.partitionkey, rule, ex);
     this.headerAttr(TRACEPARENT_ATTR, TRACEPARENT, ex);

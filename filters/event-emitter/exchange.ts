@@ -53,9 +53,7 @@ export class BodyCopy {
 export let foundPtr: usize = 0;
 export let foundLen: i32 = 0;
 
-export function findPair(block: ArrayBuffer, name: usize, nameLen: i32): bool {
-  const p = changetype<usize>(block);
-  const len = block.byteLength;
+export function findPair(p: usize, len: i32, name: usize, nameLen: i32): bool {
   if (len < 4) return false;
   const n = <i32>load<u32>(p);
   let data = 4 + n * 8;
@@ -74,13 +72,14 @@ export function findPair(block: ArrayBuffer, name: usize, nameLen: i32): bool {
   return false;
 }
 
-export function findPairBytes(block: ArrayBuffer, name: ArrayBuffer): bool {
-  return findPair(block, changetype<usize>(name), name.byteLength);
-}
+/** No body wanted: shared, never changes (BodyCopy.add ignores a copy that is not Open). */
+const NO_BODY = new BodyCopy();
 
 export class Exchange {
-  /** Request headers, pairs format (a private copy). */
-  headers: ArrayBuffer;
+  /** Request headers in the pairs format: the host's block while matching, then a private copy. */
+  private headers: ArrayBuffer | null = null;
+  private hp: usize = 0;
+  private hl: i32 = 0;
   methodPtr: usize = 0;
   methodLen: i32 = 0;
   /** :path without query string. */
@@ -89,23 +88,46 @@ export class Exchange {
   routeName: ArrayBuffer | null = null;
   status: i32 = 0;
   responseType: ArrayBuffer | null = null;
-  requestBody: BodyCopy = new BodyCopy();
-  responseBody: BodyCopy = new BodyCopy();
+  requestBody: BodyCopy = NO_BODY;
+  responseBody: BodyCopy = NO_BODY;
 
-  constructor(headers: ArrayBuffer) {
-    this.headers = headers;
-    if (findPairBytes(headers, METHOD)) {
+  /** Reads the pairs block at [p, p+len) in place (valid until the next host call). */
+  view(p: usize, len: i32): void {
+    this.hp = p;
+    this.hl = len;
+    this.methodLen = this.pathLen = 0;
+    if (this.header(METHOD)) {
       this.methodPtr = foundPtr;
       this.methodLen = foundLen;
     }
-    if (findPairBytes(headers, PATH)) {
+    if (this.header(PATH)) {
       this.pathPtr = foundPtr;
       this.pathLen = pathEnd(foundPtr, foundLen);
     }
   }
 
+  /** A new exchange over a private copy of this one's block (kept for the rest of the stream). */
+  keep(): Exchange {
+    const copy = new ArrayBuffer(this.hl);
+    memory.copy(changetype<usize>(copy), this.hp, <usize>this.hl);
+    const ex = new Exchange();
+    ex.headers = copy;
+    ex.view(changetype<usize>(copy), this.hl);
+    ex.routeName = this.routeName;
+    return ex;
+  }
+
   header(name: ArrayBuffer): bool {
-    return findPairBytes(this.headers, name);
+    return findPair(this.hp, this.hl, changetype<usize>(name), name.byteLength);
+  }
+
+  wantRequestBody(cap: i32): void {
+    this.requestBody = new BodyCopy();
+    this.requestBody.want(cap);
+  }
+  wantResponseBody(cap: i32): void {
+    this.responseBody = new BodyCopy();
+    this.responseBody.want(cap);
   }
 }
 

@@ -11,11 +11,11 @@ import { ByteBuf } from "./bytes";
 import { configError, EmitterConfig, parseConfig, Rule } from "./config";
 import { bridgeHeaders, Delivery } from "./delivery";
 import { EventWriter } from "./event";
-import { BodyCopy, BodyState, Exchange } from "./exchange";
+import { BodyCopy, BodyState, Exchange, foundLen, foundPtr } from "./exchange";
 import { fractionOfKey } from "./ids";
 import { callStatus, ReplyCursor, Result } from "./ingest-reply";
 import { keepPeek, peekBuffer, peekHeader, peekLen, peekPairs, peekProperty, peekPtr } from "./host";
-import { mayMatch, requestMatches } from "./match";
+import { mayMatch, pathMayMatch, requestMatches } from "./match";
 import { Drop, EmitterMetrics, RuleMetrics } from "./metrics";
 
 const ROUTE_NAME_PROPERTY = String.UTF8.encode("xds\0route_name");
@@ -29,6 +29,8 @@ export class EmitterRoot extends RootContext {
   metrics: EmitterMetrics = new EmitterMetrics();
   delivery: Delivery | null = null;
   writer: EventWriter = new EventWriter();
+  /** Reused to match every request against the rules without allocating. */
+  probe: Exchange = new Exchange();
   guaranteedHeaders: Array<HeaderPair> = [];
 
   onConfigure(configurationSize: u32): bool {
@@ -120,16 +122,20 @@ export class EmitterStream extends HttpContext {
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     const cfg = this.cfg;
-    if (!mayMatch(cfg) || !peekPairs(MapType.HttpRequestHeaders)) return FilterHeadersStatus.Continue;
-    const ex = new Exchange(keepPeek());
-    if (cfg.needRouteName && peekProperty(ROUTE_NAME_PROPERTY)) ex.routeName = keepPeek();
+    if (!mayMatch(cfg)) return FilterHeadersStatus.Continue;
+    // Matching reads the host's header block in place; it is copied only when a rule matches.
+    const probe = this.emitter.probe;
+    probe.routeName = cfg.needRouteName && peekProperty(ROUTE_NAME_PROPERTY) ? keepPeek() : null;
+    if (!peekPairs(MapType.HttpRequestHeaders)) return FilterHeadersStatus.Continue;
+    probe.view(peekPtr, peekLen);
+    if (!pathMayMatch(cfg, probe)) return FilterHeadersStatus.Continue;
     let cand: u64 = 0;
     let bodyCap = -1;
     const rules = cfg.rules;
     for (let i = 0; i < rules.length; i++) {
       const r = unchecked(rules[i]);
-      if (!requestMatches(r, ex)) continue;
-      if (r.sampling < 1.0 && this.sample(ex) >= r.sampling) {
+      if (!requestMatches(r, probe)) continue;
+      if (r.sampling < 1.0 && this.sample(probe) >= r.sampling) {
         unchecked(this.emitter.metrics.rules[i]).sampledOut.increment();
         continue;
       }
@@ -137,10 +143,11 @@ export class EmitterStream extends HttpContext {
       if (r.needsRequestBody() && r.maxBodyBytes > bodyCap) bodyCap = r.maxBodyBytes;
     }
     if (cand == 0) return FilterHeadersStatus.Continue;
+    const ex = probe.keep();
     this.ex = ex;
     this.candidates = cand;
     if (bodyCap >= 0) {
-      ex.requestBody.want(bodyCap);
+      ex.wantRequestBody(bodyCap);
       if (endOfStream) ex.requestBody.add(0, 0, true);
     }
     return FilterHeadersStatus.Continue;
@@ -148,8 +155,7 @@ export class EmitterStream extends HttpContext {
 
   /** Sampling draw: by Idempotency-Key when present, so a retried call is sampled the same way. */
   private sample(ex: Exchange): f64 {
-    const key = ex.header(IDEMPOTENCY_KEY);
-    return key ? fractionOfKey(peekPtr, peekLen) : this.emitter.writer.ids.fraction();
+    return ex.header(IDEMPOTENCY_KEY) ? fractionOfKey(foundPtr, foundLen) : this.emitter.writer.ids.fraction();
   }
 
   onRequestBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
@@ -194,7 +200,7 @@ export class EmitterStream extends HttpContext {
     }
     if (bodyCap >= 0) {
       if (peekHeader(MapType.HttpResponseHeaders, CONTENT_TYPE)) ex.responseType = keepPeek();
-      ex.responseBody.want(bodyCap);
+      ex.wantResponseBody(bodyCap);
       if (endOfStream) ex.responseBody.add(0, 0, true);
     }
     if (bodyCap < 0 || endOfStream) return this.emit() ? FilterHeadersStatus.StopIteration : FilterHeadersStatus.Continue;

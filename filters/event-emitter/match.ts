@@ -26,17 +26,23 @@ function firstSegmentIn(segs: Array<ArrayBuffer>, p: usize, n: i32): bool {
 }
 
 /**
- * The cheap test every request takes first: one header read per configured dimension (method,
- * first path segment), compared in place. False ⇒ no rule can match; the filter does nothing more.
+ * The cheap test every request takes first, with ONE header read: the method when every rule
+ * names methods, else the first path segment when every rule's path starts with a literal.
+ * False ⇒ no rule can match; the filter does nothing more for this request.
  */
 export function mayMatch(cfg: EmitterConfig): bool {
   if (cfg.methods.length > 0) {
-    if (!peekHeader(MapType.HttpRequestHeaders, METHOD) || !containsBytes(cfg.methods, peekPtr, peekLen)) return false;
+    return peekHeader(MapType.HttpRequestHeaders, METHOD) && containsBytes(cfg.methods, peekPtr, peekLen);
   }
   if (cfg.firstSegments.length > 0) {
-    if (!peekHeader(MapType.HttpRequestHeaders, PATH) || !firstSegmentIn(cfg.firstSegments, peekPtr, peekLen)) return false;
+    return peekHeader(MapType.HttpRequestHeaders, PATH) && firstSegmentIn(cfg.firstSegments, peekPtr, peekLen);
   }
   return true;
+}
+
+/** The first-segment test on a captured exchange (after mayMatch checked the method). */
+export function pathMayMatch(cfg: EmitterConfig, ex: Exchange): bool {
+  return cfg.firstSegments.length == 0 || firstSegmentIn(cfg.firstSegments, ex.pathPtr, ex.pathLen);
 }
 
 /** :authority without the port (IPv6 literals keep their brackets). */

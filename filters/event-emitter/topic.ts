@@ -23,6 +23,14 @@ export function topicProblem(p: usize, n: i32, checkLength: bool = true): string
       continue;
     }
     if (c == 0x2a || c == 0x3e) return 'a level contains "*" or ">" (wildcards belong in subscriptions only)';
+    if (c < 0x80) {
+      // ASCII fast path (the usual topic).
+      if (c == 0x20 || (c >= 0x09 && c <= 0x0d)) return "a level contains whitespace";
+      if (c < 0x20 || c == 0x7f) return "a level contains a control character";
+      levelLen++;
+      i++;
+      continue;
+    }
     const len = utf8SeqLen(p, i, n);
     if (len == 0) return "it is not valid UTF-8";
     const cp = utf8Decode(p, i, len);

@@ -6,12 +6,14 @@
 // Requests are driven straight into the module's exports by a minimal host that answers imports
 // from tables (so the figures are the module's own work; Envoy's hostcalls cost more, equally for
 // both rows). Batches (64 events) are answered 200 at once, as a healthy bridge would.
-// Run: npx tsx test/bench/emitter.ts   (REQUESTS=100000 by default; ONLY=a|b|c for one scenario)
+// Run: npx tsx test/bench/emitter.ts   (REQUESTS=100000 by default; ONLY=a|b|c for one scenario, TABLE=A|B for one
+// host, PROFILE=1 to keep function names for node --cpu-prof)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ProxyWasmHost } from '../host/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REQUESTS = Number(process.env.REQUESTS ?? 100_000);
@@ -186,6 +188,26 @@ function nsPerRequest(run: () => void): number {
   return Number(process.hrtime.bigint() - t0) / REQUESTS;
 }
 
+/** The same scenario through the Envoy-faithful test host (test/host): stream bookkeeping, header
+ * maps and hostcall validation cost what they cost there, for both filters alike. */
+async function loadInTestHost(file: string, s: Scenario) {
+  const host = await ProxyWasmHost.load(file, { logLevel: 'error' });
+  host.cluster('sidecast_bridge');
+  const plugin = await host.createPlugin({ name: 'bench', pluginConfig: CONFIG });
+  const body = s.responseBody ?? '';
+  return {
+    plugin,
+    request(): void {
+      const st = plugin.stream();
+      st.requestHeaders(s.request, { endOfStream: true });
+      st.responseHeaders(s.response, { endOfStream: body.length === 0 });
+      if (body.length) st.responseBody(body, { endOfStream: true });
+      st.end();
+      for (const call of host.pendingCalls) call.respond({ status: 200 });
+    },
+  };
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const TARGETS = [1.2, 2, 4];
 
@@ -193,30 +215,38 @@ const dir = mkdtempSync(join(tmpdir(), 'emitter-bench-'));
 try {
   const noopFile = releaseBuild(dir, join(ROOT, 'test/bench/fixtures/noop-filter.ts'), 'noop-filter');
   const emitterFile = releaseBuild(dir, join(ROOT, 'filters/event-emitter/index.ts'), 'event-emitter');
-  console.log(`event-emitter per-request cost vs the no-op SDK filter (${REQUESTS} requests × ${ROUNDS} rounds, median, same run)`);
-  console.log('scenario'.padEnd(50) + 'no-op ns'.padStart(10) + 'emitter ns'.padStart(12) + 'ratio'.padStart(8) + 'target'.padStart(8) + '  memory pages (after warm-up → after all rounds)');
-  SCENARIOS.forEach((s, i) => {
-    if (process.env.ONLY && !s.name.startsWith(`(${process.env.ONLY})`)) return; // e.g. ONLY=b for profiling
-    const noop = load(noopFile);
-    const emitter = load(emitterFile);
-    noop.use(s);
-    emitter.use(s);
-    const a: number[] = [];
-    const b: number[] = [];
-    emitter.request(); // warm-up so the first batch, buffers and metrics exist
-    for (let k = 0; k < 1000; k++) emitter.request();
-    const pagesStart = emitter.exports.memory.buffer.byteLength / 65536;
-    for (let round = 0; round < ROUNDS; round++) {
-      a.push(nsPerRequest(noop.request));
-      b.push(nsPerRequest(emitter.request));
+  const table = async (title: string, make: (file: string, s: Scenario) => Promise<{ request(): void; pages(): number }>) => {
+    console.log(`\n${title} (${REQUESTS} requests × ${ROUNDS} rounds, median, same run)`);
+    console.log('scenario'.padEnd(50) + 'no-op ns'.padStart(10) + 'emitter ns'.padStart(12) + 'ratio'.padStart(8) + 'target'.padStart(8) + '  emitter memory pages: warm → end');
+    for (const [i, s] of SCENARIOS.entries()) {
+      if (process.env.ONLY && !s.name.startsWith(`(${process.env.ONLY})`)) continue; // e.g. ONLY=b for profiling
+      const noop = await make(noopFile, s);
+      const emitter = await make(emitterFile, s);
+      for (let k = 0; k < 1000; k++) emitter.request(); // warm-up: first batch, buffers, metrics exist
+      const pagesStart = emitter.pages();
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        a.push(nsPerRequest(noop.request));
+        b.push(nsPerRequest(emitter.request));
+      }
+      const ratio = median(b) / median(a);
+      const target = TARGETS[i]!;
+      console.log(
+        s.name.padEnd(50) + median(a).toFixed(0).padStart(10) + median(b).toFixed(0).padStart(12) + (ratio.toFixed(2) + '×').padStart(8) + `≤${target}×`.padStart(8) +
+          `  ${pagesStart} → ${emitter.pages()} after ${(ROUNDS * REQUESTS * 1.1 + 1000).toLocaleString('en')} requests${ratio > target ? '  (above target)' : ''}`,
+      );
     }
-    const pagesEnd = emitter.exports.memory.buffer.byteLength / 65536;
-    const ratio = median(b) / median(a);
-    const target = TARGETS[i]!;
-    console.log(
-      s.name.padEnd(50) + median(a).toFixed(0).padStart(10) + median(b).toFixed(0).padStart(12) + (ratio.toFixed(2) + '×').padStart(8) + (`≤${target}×`).padStart(8) +
-        `  ${pagesStart} → ${pagesEnd} (${(ROUNDS * REQUESTS * 1.1).toLocaleString('en')} requests)${ratio > target ? '  ABOVE TARGET' : ''}`,
-    );
+  };
+  const only = process.env.TABLE; // A or B: one table only (profiling)
+  if (only !== 'B') await table('A. module only: table-driven host, no-op = SDK filter with an idle HTTP context', async (file, s) => {
+    const d = load(file);
+    d.use(s);
+    return { request: d.request, pages: () => d.exports.memory.buffer.byteLength / 65536 };
+  });
+  if (only !== 'A') await table('B. through the Envoy-faithful test host (test/host), same no-op filter', async (file, s) => {
+    const d = await loadInTestHost(file, s);
+    return { request: d.request, pages: () => d.plugin.vm().memory.memory.buffer.byteLength / 65536 };
   });
   const size = statSync(emitterFile).size;
   console.log(`release .wasm: ${size} B = ${(size / 1024).toFixed(1)} KiB (target ≤ 150 KiB); no-op filter ${statSync(noopFile).size} B`);
