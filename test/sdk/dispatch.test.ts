@@ -3,7 +3,7 @@
 // wrapper traps on statuses Envoy returns in normal operation. Probe: test/sdk/probes/sdk-dispatch.ts.
 import { describe, expect, test } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
-import { ProxyWasmHost } from '../host/index.js';
+import { LogLevel, ProxyWasmHost } from '../host/index.js';
 
 const PROBE = fileURLToPath(new URL('../../build/sdk-probes/sdk-dispatch.wasm', import.meta.url));
 
@@ -99,17 +99,28 @@ describe('properties', () => {
 });
 
 describe('lifecycle and logging', () => {
-  test('on_log reaches the HTTP context; debug strings are not even built at level info', async () => {
+  test('on_log reaches the HTTP context; at level info the guarded debug string is not even built', async () => {
     const { p } = await plugin('alpha', 'info');
-    roundTrip(p);
+    const { out } = roundTrip(p);
     expect(p.messages('info').some((m) => m.startsWith('alpha on_log ') && m.endsWith(' /accounts/7'))).toBe(true);
-    expect(p.logs.some((l) => l.message.startsWith('alpha debug'))).toBe(false);
+    expect(out['x-r-debug-built']).toBe('no');
   });
 
-  test('at level debug the guarded debug line is written', async () => {
+  test('at level debug the guarded debug line is built and written', async () => {
     const { p } = await plugin('alpha', 'debug');
+    const { out } = roundTrip(p);
+    expect(out['x-r-debug-built']).toBe('yes');
+    expect(p.logs.filter((l) => l.level === 'debug').map((l) => l.message)).toContain('alpha debug: path /accounts/7');
+  });
+
+  test('a log level changed at runtime (Envoy admin /logging) is picked up within 64 streams, without ticks', async () => {
+    const { host, p } = await plugin('alpha', 'info');
     roundTrip(p);
-    expect(p.messages('debug')).toContain('alpha debug: path /accounts/7');
+    host.logLevel = LogLevel.Debug;
+    const debugAfter: boolean[] = [];
+    for (let i = 0; i < 64; i++) debugAfter.push(roundTrip(p).out['x-r-debug-built'] === 'yes');
+    expect(debugAfter[0]).toBe(false); // the cached level still says info
+    expect(debugAfter.at(-1)).toBe(true);
   });
 
   test('metrics defined at configure time count every request', async () => {

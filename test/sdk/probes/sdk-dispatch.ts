@@ -34,6 +34,7 @@ class AlphaStream extends HttpContext {
   missing: string = "";
   missingI64: i64 = 0;
   input: string = "";
+  debugBuilt: bool = false;
   constructor(id: u32, public readonly alpha: AlphaRoot) {
     super(id, alpha);
   }
@@ -51,7 +52,10 @@ class AlphaStream extends HttpContext {
     requestHeaders.add("x-added", "1");
     requestHeaders.replace("x-replaced", "r");
     requestHeaders.remove("x-remove-me");
-    if (log.enabled(LogLevel.Debug)) log.debug("alpha debug: path " + this.path);
+    if (log.enabled(LogLevel.Debug)) {
+      this.debugBuilt = true; // observable: proves the string below was (not) built
+      log.debug("alpha debug: path " + this.path);
+    }
     return FilterHeadersStatus.Continue;
   }
   onResponseHeaders(n: u32, eos: bool): FilterHeadersStatus {
@@ -61,6 +65,7 @@ class AlphaStream extends HttpContext {
     responseHeaders.add("x-r-missing-property", this.missing);
     responseHeaders.add("x-r-missing-i64", this.missingI64.toString());
     responseHeaders.add("x-r-in", this.input);
+    responseHeaders.add("x-r-debug-built", this.debugBuilt ? "yes" : "no");
     // Outside the request-header window: Envoy answers BadArgument / nothing; the SDK must not trap.
     const late = requestHeaders.get(":path");
     responseHeaders.add("x-r-late-get", late === null ? "null" : late);
