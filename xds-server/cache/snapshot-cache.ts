@@ -43,9 +43,8 @@ export class SnapshotCache {
     for (const typeUrl of new Set([...current.keys(), ...types.keys()])) {
       const before = current.get(typeUrl);
       const after = buildTypeSnapshot(typeUrl, types.get(typeUrl) ?? new Map(), before, now);
-      if (after.resources.size === 0 && !before) continue;
-      next.set(typeUrl, after);
-      if (after !== before) changed.add(typeUrl);
+      if (after !== before && (before || after.resources.size)) changed.add(typeUrl);
+      if (after.resources.size) next.set(typeUrl, after); // empty types read as the shared empty snapshot
     }
     if (next.size) this.groups.set(group, next);
     else this.groups.delete(group);
