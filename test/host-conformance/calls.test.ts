@@ -20,8 +20,9 @@ describe('proxy_http_call validation', () => {
     [':method=GET,:authority=a', ':path'],
     [':method=GET,:path=/x,host=a', ':authority'],
   ])('§2.8 headers %s without %s are BadArgument', async (headers) => {
-    const { host, plugin } = await opsPlugin({ configure: [call('c', headers)] }, { host: {} });
-    void host;
+    const { host } = await opsPlugin({});
+    host.cluster('c');
+    const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: `configure: ${call('c', headers)}` });
     expect(result(plugin, 'configure', 'http_call')).toBe('2 0');
   });
 

@@ -60,11 +60,10 @@ describe('properties', () => {
   });
 
   test('§1.5 encodings: int64 8 bytes LE, double IEEE LE, bool 1 byte, timestamp ns, map and list as pairs', async () => {
-    const { host, plugin } = await opsPlugin(
+    const { plugin } = await opsPlugin(
       { request_headers: ['get_property source%00port', 'get_property x%00ratio', 'get_property connection%00mtls', 'get_property request%00time', 'get_property request%00headers', 'get_property x%00list'] },
       { host: { startTimeMs: 1_700_000_000_000 } },
     );
-    void host;
     plugin.stream({ properties: { 'source.port': 5555, 'x.ratio': 0.5, 'connection.mtls': true, 'x.list': ['a', 'b'] } }).requestHeaders({ a: '1', b: '2' });
     const d = Buffer.alloc(8);
     d.writeDoubleLE(0.5);

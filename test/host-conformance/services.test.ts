@@ -28,9 +28,8 @@ describe('shared data', () => {
 
   test('§2.11 another vm_id does not see the data', async () => {
     const host = await ProxyWasmHost.load(OPS_WASM);
-    const a = await host.createPlugin({ rootId: 'ops', vmId: 'one', pluginConfig: script({ configure: ['set_shared k v 0'] }) });
+    await host.createPlugin({ rootId: 'ops', vmId: 'one', pluginConfig: script({ configure: ['set_shared k v 0'] }) });
     const b = await host.createPlugin({ rootId: 'ops', vmId: 'two', pluginConfig: script({ configure: ['get_shared k'] }) });
-    void a;
     expect(result(b, 'configure', 'get_shared k')).toBe('1');
   });
 });

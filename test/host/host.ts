@@ -168,7 +168,7 @@ export class ProxyWasmHost implements HostServices {
 
   /** @internal used by Plugin */
   createVm(plugin: Plugin, label: string): WasmVm {
-    const vm = WasmVm.create(this, this.module, this.info, this.abi, { label, vmId: plugin.vmId, vmConfig: plugin.vmConfig, env: plugin.env, onCreated: (v) => this.vms.set(v, plugin) });
+    const vm = WasmVm.create(this, this.module, this.info, { label, vmId: plugin.vmId, vmConfig: plugin.vmConfig, env: plugin.env, onCreated: (v) => this.vms.set(v, plugin) });
     return vm;
   }
   /** @internal */

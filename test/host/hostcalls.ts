@@ -12,7 +12,6 @@ import {
   WASI_IMPORTS,
   WASI_MODULES,
   WasmResult,
-  type AbiMarker,
 } from './abi.js';
 import { GuestMemoryError } from './memory.js';
 import { decodePairs, type HeaderMap } from './pairs.js';
@@ -139,7 +138,7 @@ function proxyImports(vm: () => WasmVm): Record<string, Fn> {
     },
     proxy_close_stream(type: number) {
       if (type >>> 0 > StreamType.Upstream) return WasmResult.BadArgument;
-      if (type === StreamType.HttpRequest || type === StreamType.HttpResponse) streamOf()?.closeStream(type);
+      if (type === StreamType.HttpRequest || type === StreamType.HttpResponse) streamOf()?.closeStream();
       return WasmResult.Ok;
     },
 
@@ -455,7 +454,7 @@ function guard(vm: () => WasmVm, name: string, fn: Fn, wasi: boolean): Fn {
 }
 
 /** The import object for one VM. Only ABI 0.2.1 is accepted at load time (checkLoadable). */
-export function buildImports(vm: () => WasmVm, info: ModuleInfo, _abi: AbiMarker, memory?: WebAssembly.Memory): WebAssembly.Imports {
+export function buildImports(vm: () => WasmVm, info: ModuleInfo, memory?: WebAssembly.Memory): WebAssembly.Imports {
   const proxy = proxyImports(vm);
   const wasi = wasiImports(vm);
   const env: Record<string, Fn | WebAssembly.Memory> = {};

@@ -276,8 +276,8 @@ export class Stream {
     this.vm.defer(() => this.resume(d));
   }
 
-  closeStream(type: StreamType): void {
-    void type;
+  /** Either direction resets the whole HTTP stream (Envoy resetStream()). */
+  closeStream(): void {
     this.responseCodeDetails ??= 'wasm_close_stream';
     this.vm.defer(() => this.reset(this.responseCodeDetails ?? 'wasm_close_stream'));
   }
@@ -306,7 +306,7 @@ export class Stream {
   }
 
   /** CHECK_FAIL: the VM is failed ⇒ fail-open passes, otherwise a 503 once. Returns true if handled. */
-  private checkFail(d: Direction): boolean {
+  private checkFail(): boolean {
     if (this.mode === 'bypass') return true;
     if (this.mode === 'normal' && !this.vm.failed) return false;
     if (this.plugin.failurePolicy === 'fail_open') return true;
@@ -315,7 +315,6 @@ export class Stream {
       this.responseCodeDetails = 'wasm_fail_stream';
       this.localResponse({ status: 503, body: '', headers: [], details: 'wasm_fail_stream', grpcStatus: 14, byEnvoy: true });
     }
-    void d;
     return true;
   }
 
@@ -335,7 +334,7 @@ export class Stream {
     const phase = d.phases.headers;
     if (this.inactive(d)) return this.skip(phase);
     if (d.side === 'request') this.ensureContextIfActive();
-    if (this.checkFail(d)) {
+    if (this.checkFail()) {
       if (!this.localReply || d.side === 'response') d.flush();
       return this.record(phase, this.localReply && d.side === 'request' ? 'StopAllIterationAndWatermark' : 'Continue');
     }
@@ -345,7 +344,7 @@ export class Stream {
     this.vm.nextIterationStopped = false;
     const fn = d.side === 'request' ? 'proxy_on_request_headers' : 'proxy_on_response_headers';
     const raw = this.vm.call(ctx, fn, ctx.id, d.headers!.size, d.ended);
-    if (this.checkFail(d)) return this.afterFail(d, phase, 'StopAllIterationAndWatermark', raw);
+    if (this.checkFail()) return this.afterFail(d, phase, 'StopAllIterationAndWatermark', raw);
     const status = this.convertHeaders(raw);
     if (status === 'Continue' || status === 'ContinueAndEndStream') d.flush();
     else if (status === 'StopIteration') d.stopped = 'headers';
@@ -379,7 +378,7 @@ export class Stream {
     const phase = d.phases.body;
     if (this.inactive(d)) return this.skip(phase);
     d.ended = eos;
-    if (this.checkFail(d)) {
+    if (this.checkFail()) {
       if (!(d.side === 'request' && this.localReply)) {
         d.buffered = Buffer.concat([d.buffered, data]);
         d.flush();
@@ -421,7 +420,7 @@ export class Stream {
     d.inBodyCallback = false;
     const chunk = d.chunk ?? Buffer.alloc(0);
     d.chunk = null;
-    if (this.checkFail(d)) {
+    if (this.checkFail()) {
       if (!d.buffering) d.buffered = Buffer.concat([d.buffered, chunk]);
       return this.afterFail(d, phase, 'StopIterationNoBuffer', raw);
     }
@@ -445,7 +444,7 @@ export class Stream {
     if (this.inactive(d)) return this.skip(phase);
     d.ended = true;
     d.trailers = trailers;
-    if (this.checkFail(d)) {
+    if (this.checkFail()) {
       if (!(d.side === 'request' && this.localReply)) d.flush();
       return this.record(phase, 'Continue');
     }
@@ -465,7 +464,7 @@ export class Stream {
     this.vm.nextIterationStopped = false;
     const fn = d.side === 'request' ? 'proxy_on_request_trailers' : 'proxy_on_response_trailers';
     const raw = this.vm.call(ctx, fn, ctx.id, d.trailers!.size);
-    if (this.checkFail(d)) return this.afterFail(d, phase, 'StopIteration', raw);
+    if (this.checkFail()) return this.afterFail(d, phase, 'StopIteration', raw);
     const status: TrailersStatus = raw === undefined || (raw === 0 && !this.vm.nextIterationStopped) ? 'Continue' : 'StopIteration';
     this.record(phase, status, raw);
     if (status === 'Continue') d.flush();

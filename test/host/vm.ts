@@ -1,6 +1,6 @@
 // One Wasm VM (one instance, one linear memory) as cpp-host's WasmBase: context ids, the current
 // and effective context, restricted windows, after-VM-call actions, and failure on trap.
-import { INITIALIZE_ALLOWED, LogLevel, MALLOC_ALLOWED, type AbiMarker } from './abi.js';
+import { INITIALIZE_ALLOWED, LogLevel, MALLOC_ALLOWED } from './abi.js';
 import { GuestMemory } from './memory.js';
 import type { ModuleInfo } from './wasm-module.js';
 import type { Stream } from './stream.js';
@@ -106,13 +106,12 @@ export class WasmVm {
     services: HostServices,
     module: WebAssembly.Module,
     info: ModuleInfo,
-    abi: AbiMarker,
     opts: { label: string; vmId: string; vmConfig: Buffer; env: Record<string, string>; onCreated?: (vm: WasmVm) => void },
   ): WasmVm {
     let vm: WasmVm | undefined;
     const importedMemory = info.imports.find((i) => i.kind === 'memory');
     const memoryImport = importedMemory?.memory ? new WebAssembly.Memory(importedMemory.memory) : undefined;
-    const imports = buildImports(() => vm!, info, abi, memoryImport);
+    const imports = buildImports(() => vm!, info, memoryImport);
     // Synchronous instantiation (fine in Node for any size) keeps plugin.stream() synchronous for FAIL_RELOAD.
     const instance = new WebAssembly.Instance(module, imports);
     const memory = memoryImport ?? (Object.values(instance.exports).find((e) => e instanceof WebAssembly.Memory) as WebAssembly.Memory);
