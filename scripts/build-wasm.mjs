@@ -23,7 +23,10 @@ function newest(dir) {
 }
 
 const asc = join(root, 'node_modules', '.bin', 'asc');
-const sdkTime = Math.max(newest(join(root, 'filters', 'sdk')), statSync(join(root, 'filters', 'asconfig.base.json')).mtimeMs);
+const sdkTime = Math.max(
+  newest(join(root, 'filters', 'sdk')),
+  statSync(join(root, 'filters', 'asconfig.base.json')).mtimeMs,
+);
 const jobs = [];
 for (const name of readdirSync(join(root, 'filters'))) {
   const cfg = join(root, 'filters', name, 'asconfig.json');
@@ -46,7 +49,15 @@ for (const [dir, outDir] of [
     jobs.push({
       srcTime,
       file,
-      args: [join(dir, f), '--config', join(root, 'filters', 'asconfig.base.json'), '--target', 'debug', '--outFile', file],
+      args: [
+        join(dir, f),
+        '--config',
+        join(root, 'filters', 'asconfig.base.json'),
+        '--target',
+        'debug',
+        '--outFile',
+        file,
+      ],
     });
   }
 }
@@ -58,9 +69,13 @@ for (const job of jobs) {
   try {
     execFileSync(asc, job.args, { stdio: 'inherit', cwd: root });
   } catch {
-    console.error(`build-wasm: asc failed for ${relative(root, job.file)}; the compiler's messages above name the file and line`);
+    console.error(
+      `build-wasm: asc failed for ${relative(root, job.file)}; the compiler's messages above name the file and line`,
+    );
     process.exit(1);
   }
   built++;
 }
-console.log(`build-wasm: ${built} module(s) built, ${jobs.length - built} up to date, in ${relative(process.cwd(), out) || '.'}/`);
+console.log(
+  `build-wasm: ${built} module(s) built, ${jobs.length - built} up to date, in ${relative(process.cwd(), out) || '.'}/`,
+);

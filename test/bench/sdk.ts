@@ -18,7 +18,19 @@ type Exports = Record<string, (...a: number[]) => number> & { memory: WebAssembl
 
 function releaseBuild(dir: string, source: string, name: string): string {
   const out = join(dir, `${name}.wasm`);
-  execFileSync(join(ROOT, 'node_modules', '.bin', 'asc'), [source, '--config', join(ROOT, 'filters', 'asconfig.base.json'), '--target', 'release', '--outFile', out], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(
+    join(ROOT, 'node_modules', '.bin', 'asc'),
+    [
+      source,
+      '--config',
+      join(ROOT, 'filters', 'asconfig.base.json'),
+      '--target',
+      'release',
+      '--outFile',
+      out,
+    ],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
   return out;
 }
 
@@ -29,10 +41,16 @@ function releaseBuild(dir: string, source: string, name: string): string {
 function load(file: string, rootId: string, pluginConfig = '') {
   const te = new TextEncoder();
   const requestHeaders = new Map(
-    Object.entries({ ':method': 'GET', ':path': '/health/live', ':authority': 'svc', 'user-agent': 'bench' }).map(([k, v]) => [k, te.encode(v)]),
+    Object.entries({
+      ':method': 'GET',
+      ':path': '/health/live',
+      ':authority': 'svc',
+      'user-agent': 'bench',
+    }).map(([k, v]) => [k, te.encode(v)]),
   );
   const rootIdBytes = te.encode(rootId);
   const configBytes = te.encode(pluginConfig);
+  // eslint-disable-next-line prefer-const -- assigned once, after the imports that close over it exist
   let ex!: Exports;
   let buf: ArrayBuffer | undefined;
   let u8 = new Uint8Array(0);
@@ -62,14 +80,20 @@ function load(file: string, rootId: string, pluginConfig = '') {
   const env: Record<string, (...a: never[]) => number> = {
     proxy_log: () => 0,
     proxy_get_log_level: (p: number) => (mem(), dv.setUint32(p, 2, true), 0),
-    proxy_get_property: (p: number, n: number, rp: number, rl: number) => (ascii(p, n) === 'plugin_root_id' ? give(rootIdBytes, rp, rl) : 1),
-    proxy_get_buffer_bytes: (t: number, _s: number, _m: number, rp: number, rl: number) => (t === 7 ? give(configBytes, rp, rl) : 1),
+    proxy_get_property: (p: number, n: number, rp: number, rl: number) =>
+      ascii(p, n) === 'plugin_root_id' ? give(rootIdBytes, rp, rl) : 1,
+    proxy_get_buffer_bytes: (t: number, _s: number, _m: number, rp: number, rl: number) =>
+      t === 7 ? give(configBytes, rp, rl) : 1,
     proxy_get_header_map_value: (_m: number, kp: number, kn: number, rp: number, rl: number) => {
       const v = requestHeaders.get(ascii(kp, kn));
       return v === undefined ? 1 : give(v, rp, rl);
     },
     proxy_add_header_map_value: () => 0,
-    proxy_define_metric: (_t: number, _p: number, _n: number, r: number) => (mem(), dv.setUint32(r, (metricId += 4), true), 0),
+    proxy_define_metric: (_t: number, _p: number, _n: number, r: number) => (
+      mem(),
+      dv.setUint32(r, (metricId += 4), true),
+      0
+    ),
     proxy_increment_metric: () => 0,
     proxy_set_effective_context: () => 0,
   };
@@ -78,13 +102,17 @@ function load(file: string, rootId: string, pluginConfig = '') {
   const imports = { env: {} as Record<string, unknown> };
   for (const imp of readModuleInfo(bytes).imports) {
     const fn = env[imp.name];
-    if (!fn) throw new Error(`${file}: the bench host does not provide ${imp.module}.${imp.name}; add it to test/bench/sdk.ts`);
+    if (!fn)
+      throw new Error(
+        `${file}: the bench host does not provide ${imp.module}.${imp.name}; add it to test/bench/sdk.ts`,
+      );
     imports.env[imp.name] = fn;
   }
   ex = new WebAssembly.Instance(module, imports as WebAssembly.Imports).exports as unknown as Exports;
   ex._initialize!();
   ex.proxy_on_context_create!(1, 0);
-  if (!ex.proxy_on_vm_start!(1, 0) || !ex.proxy_on_configure!(1, configBytes.length)) throw new Error(`${file}: configure failed`);
+  if (!ex.proxy_on_vm_start!(1, 0) || !ex.proxy_on_configure!(1, configBytes.length))
+    throw new Error(`${file}: configure failed`);
   let id = 1;
   return {
     exports: ex,
@@ -122,13 +150,22 @@ try {
     { name: 'hello-headers (counter + response header)', file: hello, rootId: 'hello-headers' },
   ].map((r) => ({ ...r, driver: load(r.file, r.rootId), samples: [] as number[] }));
   // Interleave rounds so that machine noise hits every row alike.
-  for (let round = 0; round < ROUNDS; round++) for (const r of rows) r.samples.push(nsPerRequest(r.driver.request));
+  for (let round = 0; round < ROUNDS; round++)
+    for (const r of rows) r.samples.push(nsPerRequest(r.driver.request));
   const base = median(rows[0]!.samples);
-  console.log(`SDK per-request overhead (${REQUESTS} requests × ${ROUNDS} rounds, median; 6 module calls per request)`);
+  console.log(
+    `SDK per-request overhead (${REQUESTS} requests × ${ROUNDS} rounds, median; 6 module calls per request)`,
+  );
   console.log('variant'.padEnd(46) + 'ns/request'.padStart(11) + 'ratio'.padStart(8) + '  .wasm (release)');
   for (const r of rows) {
     const ns = median(r.samples);
-    console.log(r.name.padEnd(46) + ns.toFixed(0).padStart(11) + (ns / base).toFixed(2).padStart(7) + '×' + `  ${statSync(r.file).size} B`);
+    console.log(
+      r.name.padEnd(46) +
+        ns.toFixed(0).padStart(11) +
+        (ns / base).toFixed(2).padStart(7) +
+        '×' +
+        `  ${statSync(r.file).size} B`,
+    );
   }
   for (const r of rows) {
     const pages = r.driver.exports.memory.buffer.byteLength / 65536;

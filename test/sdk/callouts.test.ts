@@ -39,7 +39,9 @@ describe('http_call', () => {
   test('the response is delivered to the issuing stream, which edits its paused request and resumes it', async () => {
     const { host, p } = await setup();
     const s = p.stream();
-    expect(s.requestHeaders({ ...REQUEST, 'x-call': 'bridge' }, { endOfStream: true })).toBe('StopAllIterationAndWatermark');
+    expect(s.requestHeaders({ ...REQUEST, 'x-call': 'bridge' }, { endOfStream: true })).toBe(
+      'StopAllIterationAndWatermark',
+    );
     expect(s.upstream.headers).toBeUndefined();
     const [call] = await host.waitForCalls(1);
     expect(call!.path).toBe('/check');
@@ -78,7 +80,9 @@ describe('http_call', () => {
   test('an unknown cluster is a BadArgument status returned to the caller, not a trap', async () => {
     const { p } = await setup();
     const s = p.stream();
-    expect(s.requestHeaders({ ...REQUEST, 'x-call': 'no_such_cluster' }, { endOfStream: true })).toBe('Continue');
+    expect(s.requestHeaders({ ...REQUEST, 'x-call': 'no_such_cluster' }, { endOfStream: true })).toBe(
+      'Continue',
+    );
     s.responseHeaders({ ':status': '200' }, { endOfStream: true });
     expect(s.downstream.headers?.get('x-r-call-status')?.toString()).toBe('2');
     expect(p.vm().failed).toBeNull();
@@ -92,7 +96,9 @@ describe('http_call', () => {
     s.end();
     const [call] = await host.waitForCalls(1);
     call!.respond({ status: 204 });
-    expect(p.messages('info')).toContain(`root got response token ${call!.token} status 204 headers 1 pending 0`);
+    expect(p.messages('info')).toContain(
+      `root got response token ${call!.token} status 204 headers 1 pending 0`,
+    );
   });
 
   test('calls issued by the root from on_tick come back to the root', async () => {
@@ -102,7 +108,10 @@ describe('http_call', () => {
     expect(call!.path).toBe('/tick');
     call!.respond({ status: 200 });
     expect(p.messages('info')).toEqual(
-      expect.arrayContaining([`root tick call status 0 token ${call!.token}`, `root got response token ${call!.token} status 200 headers 1 pending 0`]),
+      expect.arrayContaining([
+        `root tick call status 0 token ${call!.token}`,
+        `root got response token ${call!.token} status 200 headers 1 pending 0`,
+      ]),
     );
   });
 });
@@ -111,9 +120,15 @@ describe('gRPC', () => {
   test('unary call: metadata, message and close reach the issuing stream, which then resumes', async () => {
     const { host, p } = await setup();
     const s = p.stream();
-    expect(s.requestHeaders({ ...REQUEST, 'x-grpc': 'grpc_echo' }, { endOfStream: true })).toBe('StopAllIterationAndWatermark');
+    expect(s.requestHeaders({ ...REQUEST, 'x-grpc': 'grpc_echo' }, { endOfStream: true })).toBe(
+      'StopAllIterationAndWatermark',
+    );
     const call = host.grpcCalls.at(-1)!;
-    expect([call.service, call.method, call.sent.map(String)]).toEqual(['sidecast.test.Echo', 'Say', ['hello']]);
+    expect([call.service, call.method, call.sent.map(String)]).toEqual([
+      'sidecast.test.Echo',
+      'Say',
+      ['hello'],
+    ]);
     expect(call.metadata.get('x-md')?.toString()).toBe('1');
     call.receiveInitialMetadata({ 'x-reply-md': 'md-value' });
     call.receive('world');
@@ -139,7 +154,11 @@ describe('gRPC', () => {
     expect(call.sent.map(String)).toEqual(['one', 'two']);
     s.responseHeaders({ ':status': '200' }, { endOfStream: true });
     const out = s.downstream.headers!.toObject();
-    expect([out['x-r-stream-status'], out['x-r-send-status'], out['x-r-close-status']]).toEqual(['0', '0', '0']);
+    expect([out['x-r-stream-status'], out['x-r-send-status'], out['x-r-close-status']]).toEqual([
+      '0',
+      '0',
+      '0',
+    ]);
     expect(out['x-r-grpc-close']).toBe('14 unavailable');
   });
 

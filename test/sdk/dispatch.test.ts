@@ -15,7 +15,10 @@ async function plugin(rootId: string, logLevel: 'info' | 'debug' = 'info', plugi
 
 function roundTrip(p: Awaited<ReturnType<typeof plugin>>['p'], request: Record<string, string> = {}) {
   const s = p.stream({ properties: { 'xds.route_name': 'accounts_create' } });
-  s.requestHeaders({ ':method': 'GET', ':path': '/accounts/7', ':authority': 'bank', 'x-remove-me': 'x', ...request }, { endOfStream: true });
+  s.requestHeaders(
+    { ':method': 'GET', ':path': '/accounts/7', ':authority': 'bank', 'x-remove-me': 'x', ...request },
+    { endOfStream: true },
+  );
   s.responseHeaders({ ':status': '200', 'content-type': 'text/plain' }, { endOfStream: true });
   s.end();
   const out = s.downstream.headers!.toObject();
@@ -48,7 +51,9 @@ describe('root context dispatch by plugin_root_id', () => {
 
   test('onConfigure returning false rejects the configuration (Envoy NACKs it)', async () => {
     const host = await ProxyWasmHost.load(PROBE);
-    await expect(host.createPlugin({ rootId: 'alpha', pluginConfig: 'reject' })).rejects.toThrow(/configuration rejected on request/);
+    await expect(host.createPlugin({ rootId: 'alpha', pluginConfig: 'reject' })).rejects.toThrow(
+      /configuration rejected on request/,
+    );
   });
 });
 
@@ -102,7 +107,9 @@ describe('lifecycle and logging', () => {
   test('on_log reaches the HTTP context; at level info the guarded debug string is not even built', async () => {
     const { p } = await plugin('alpha', 'info');
     const { out } = roundTrip(p);
-    expect(p.messages('info').some((m) => m.startsWith('alpha on_log ') && m.endsWith(' /accounts/7'))).toBe(true);
+    expect(p.messages('info').some((m) => m.startsWith('alpha on_log ') && m.endsWith(' /accounts/7'))).toBe(
+      true,
+    );
     expect(out['x-r-debug-built']).toBe('no');
   });
 
@@ -110,7 +117,9 @@ describe('lifecycle and logging', () => {
     const { p } = await plugin('alpha', 'debug');
     const { out } = roundTrip(p);
     expect(out['x-r-debug-built']).toBe('yes');
-    expect(p.logs.filter((l) => l.level === 'debug').map((l) => l.message)).toContain('alpha debug: path /accounts/7');
+    expect(p.logs.filter((l) => l.level === 'debug').map((l) => l.message)).toContain(
+      'alpha debug: path /accounts/7',
+    );
   });
 
   test('a log level changed at runtime (Envoy admin /logging) is picked up within 64 streams, without ticks', async () => {

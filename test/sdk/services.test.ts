@@ -10,7 +10,12 @@ const REQUEST = { ':method': 'POST', ':path': '/accounts', ':authority': 'bank' 
 
 async function setup(workers = 1) {
   const host = await ProxyWasmHost.load(PROBE, { startTimeMs: Date.UTC(2026, 0, 2, 3, 4, 5) });
-  const p = await host.createPlugin({ name: 'services', rootId: 'services', vmConfig: 'vm-config-text', workers });
+  const p = await host.createPlugin({
+    name: 'services',
+    rootId: 'services',
+    vmConfig: 'vm-config-text',
+    workers,
+  });
   return { host, p };
 }
 
@@ -91,7 +96,12 @@ describe('stream control and misc host calls', () => {
     const s = p.stream();
     s.requestHeaders({ ...REQUEST, 'x-deny': '1' }, { endOfStream: true });
     expect(s.upstream.headers).toBeUndefined();
-    expect(s.localReply).toMatchObject({ status: 403, body: 'denied', details: 'denied_by_probe', byEnvoy: false });
+    expect(s.localReply).toMatchObject({
+      status: 403,
+      body: 'denied',
+      details: 'denied_by_probe',
+      byEnvoy: false,
+    });
     expect(s.localReply?.headers['x-denied']).toBe('yes');
   });
 
@@ -128,7 +138,11 @@ describe('abort', () => {
     s.requestHeaders({ ...REQUEST, 'x-throw': '1' }, { endOfStream: true });
     expect(p.vm().failed).not.toBeNull();
     expect(p.messages('critical')).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^wasm abort: probe asked to throw at test\/sdk\/probes\/sdk-services\.ts:\d+:\d+$/)]),
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^wasm abort: probe asked to throw at test\/sdk\/probes\/sdk-services\.ts:\d+:\d+$/,
+        ),
+      ]),
     );
     expect(s.localReply).toMatchObject({ status: 503, byEnvoy: true }); // fail_closed (default policy)
   });
@@ -143,6 +157,8 @@ describe('root lifecycle', () => {
     expect(p.messages('info')).toContain('services root on_done: finishing later');
     expect(p.messages('info')).not.toContain('services root on_delete');
     host.advance(100);
-    expect(p.messages('info')).toEqual(expect.arrayContaining([`services root finishing: done() ${WasmResult.Ok}`, 'services root on_delete']));
+    expect(p.messages('info')).toEqual(
+      expect.arrayContaining([`services root finishing: done() ${WasmResult.Ok}`, 'services root on_delete']),
+    );
   });
 });

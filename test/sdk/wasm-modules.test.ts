@@ -23,7 +23,8 @@ function wasmFilesUnder(dir: string): string[] {
 /** Modules named invalid-*.wasm are deliberately broken host probes: Envoy must refuse them. */
 const isInvalidProbe = (file: string): boolean => basename(file).startsWith('invalid-');
 /** Release build of a filter: build/<name>.wasm (not .debug.wasm, not a probe). */
-const isRelease = (file: string): boolean => relative(BUILD, file) === basename(file) && !file.endsWith('.debug.wasm');
+const isRelease = (file: string): boolean =>
+  relative(BUILD, file) === basename(file) && !file.endsWith('.debug.wasm');
 
 const PROXY_CALLBACKS = Object.keys(MODULE_EXPORTS).filter((n) => n.startsWith('proxy_'));
 
@@ -38,24 +39,35 @@ function violations(info: ModuleInfo): string[] {
         : (WASI_MODULES as readonly string[]).includes(imp.module)
           ? WASI_IMPORTS[imp.name]
           : undefined;
-    if (imp.kind !== 'function') found.push(`imports ${imp.kind} ${name}: export the memory instead, import nothing else`);
-    else if (want === undefined) found.push(`imports ${name}, which Envoy does not provide (AssemblyScript runtime import? build with filters/asconfig.base.json)`);
+    if (imp.kind !== 'function')
+      found.push(`imports ${imp.kind} ${name}: export the memory instead, import nothing else`);
+    else if (want === undefined)
+      found.push(
+        `imports ${name}, which Envoy does not provide (AssemblyScript runtime import? build with filters/asconfig.base.json)`,
+      );
     else if (imp.sig !== want) found.push(`imports ${name} as (${imp.sig}) but the host defines (${want})`);
   }
   const exported = new Map(info.exports.map((e) => [e.name, e]));
   const expectFn = (name: string, why: string): void => {
     const e = exported.get(name);
     if (e === undefined || e.kind !== 'function') found.push(`missing export ${name} (${why})`);
-    else if (e.sig !== MODULE_EXPORTS[name]) found.push(`export ${name} has signature (${e.sig}), cpp-host requires (${MODULE_EXPORTS[name]})`);
+    else if (e.sig !== MODULE_EXPORTS[name])
+      found.push(`export ${name} has signature (${e.sig}), cpp-host requires (${MODULE_EXPORTS[name]})`);
   };
-  if (!exported.has('proxy_abi_version_0_2_1')) found.push('missing export proxy_abi_version_0_2_1 (ABI marker)');
-  if (!exported.has('malloc') && !exported.has('proxy_on_memory_allocate')) found.push('missing allocator export malloc / proxy_on_memory_allocate');
+  if (!exported.has('proxy_abi_version_0_2_1'))
+    found.push('missing export proxy_abi_version_0_2_1 (ABI marker)');
+  if (!exported.has('malloc') && !exported.has('proxy_on_memory_allocate'))
+    found.push('missing allocator export malloc / proxy_on_memory_allocate');
   expectFn('_initialize', 'build with --exportStart _initialize');
   for (const name of PROXY_CALLBACKS) {
-    if (name !== 'proxy_on_memory_allocate') expectFn(name, 'add `export * from "../sdk/exports";` to the entry file');
+    if (name !== 'proxy_on_memory_allocate')
+      expectFn(name, 'add `export * from "../sdk/exports";` to the entry file');
   }
   if (exported.has('_start')) found.push('exports _start: Envoy would call it as well as _initialize');
-  if (info.hasStartSection) found.push('has a start section: top-level code would run with no context (use --exportStart _initialize)');
+  if (info.hasStartSection)
+    found.push(
+      'has a start section: top-level code would run with no context (use --exportStart _initialize)',
+    );
   return found;
 }
 
@@ -91,7 +103,8 @@ describe('built proxy-wasm modules', () => {
   test('the build produced every filter and every SDK probe (npm test runs scripts/build-wasm.mjs --if-stale first)', () => {
     const expected: string[] = [];
     for (const name of readdirSync(join(ROOT, 'filters'))) {
-      if (existsSync(join(ROOT, 'filters', name, 'asconfig.json'))) expected.push(`${name}.wasm`, `${name}.debug.wasm`);
+      if (existsSync(join(ROOT, 'filters', name, 'asconfig.json')))
+        expected.push(`${name}.wasm`, `${name}.debug.wasm`);
     }
     for (const probe of readdirSync(join(ROOT, 'test', 'sdk', 'probes')).filter((f) => f.endsWith('.ts'))) {
       expected.push(join('sdk-probes', probe.replace(/\.ts$/, '.wasm')));
@@ -129,7 +142,9 @@ describe('built proxy-wasm modules', () => {
 
   test('the SDK probes together import every ABI 0.2.1 host function (so every signature above was checked)', () => {
     const imported = new Set(
-      wasmFilesUnder(join(BUILD, 'sdk-probes')).flatMap((f) => readModuleInfo(readFileSync(f)).imports.map((i) => i.name)),
+      wasmFilesUnder(join(BUILD, 'sdk-probes')).flatMap((f) =>
+        readModuleInfo(readFileSync(f)).imports.map((i) => i.name),
+      ),
     );
     expect(Object.keys(PROXY_IMPORTS_0_2_1).filter((n) => !imported.has(n))).toEqual([]);
   });
@@ -137,12 +152,18 @@ describe('built proxy-wasm modules', () => {
   test('filters/sdk/imports.ts declares every ABI 0.2.1 host function, and nothing else', () => {
     const source = readFileSync(join(ROOT, 'filters', 'sdk', 'imports.ts'), 'utf8');
     const declared = [...source.matchAll(/@external\("(\w+)", "(\w+)"\)/g)].map((m) => `${m[1]}.${m[2]}`);
-    expect(declared.sort()).toEqual(Object.keys(PROXY_IMPORTS_0_2_1).map((n) => `env.${n}`).sort());
+    expect(declared.sort()).toEqual(
+      Object.keys(PROXY_IMPORTS_0_2_1)
+        .map((n) => `env.${n}`)
+        .sort(),
+    );
   });
 
   test('the rules catch what AssemblyScript emits by default (env.abort, no ABI marker, no _initialize)', async () => {
     const asc = await import('assemblyscript/asc');
-    const out = await asc.compileString('export function f(x: i32): i32 { assert(x > 0); return x; }', { optimizeLevel: 0 });
+    const out = await asc.compileString('export function f(x: i32): i32 { assert(x > 0); return x; }', {
+      optimizeLevel: 0,
+    });
     expect(out.error).toBeNull();
     const found = violations(readModuleInfo(out.binary!));
     expect(found).toEqual(
