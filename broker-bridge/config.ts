@@ -41,7 +41,11 @@ export interface BridgeConfig {
 export function defaultConfig(dataDir = './data'): BridgeConfig {
   return {
     broker: { url: `embedded://${path.resolve(dataDir, 'broker')}`, options: {} },
-    spool: { dir: path.resolve(dataDir, 'spool'), maxBytes: 256 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024 },
+    spool: {
+      dir: path.resolve(dataDir, 'spool'),
+      maxBytes: 256 * 1024 * 1024,
+      segmentBytes: 16 * 1024 * 1024,
+    },
     http: { host: '127.0.0.1', port: 8090 },
     grpc: { host: '127.0.0.1', port: 8091 },
     admin: { host: '127.0.0.1', port: 9090 },
@@ -113,7 +117,13 @@ const FILE_SCHEMA = {
     publisher: {
       type: 'object',
       additionalProperties: false,
-      properties: { maxBatch: positive, replayBatch: positive, backoffInitialMs: positive, backoffMaxMs: positive, retryAfterSeconds: positive },
+      properties: {
+        maxBatch: positive,
+        replayBatch: positive,
+        backoffInitialMs: positive,
+        backoffMaxMs: positive,
+        retryAfterSeconds: positive,
+      },
     },
     shutdownTimeoutMs: positive,
   },
@@ -125,7 +135,10 @@ function explain(errors: ErrorObject[], source: string): string {
   return errors
     .map((e) => {
       const at = e.instancePath || '(top level)';
-      const extra = e.keyword === 'additionalProperties' ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"` : '';
+      const extra =
+        e.keyword === 'additionalProperties'
+          ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"`
+          : '';
       return `${source}: ${at} ${e.message}${extra}`;
     })
     .join('\n');
@@ -146,21 +159,37 @@ function readTls(t: TlsFiles | undefined, base: string, field: string): TlsMater
       throw new Error(`${field}.${name}: cannot read ${f}: ${(e as Error).message}`);
     }
   };
-  return { key: read(t.keyFile, 'keyFile'), cert: read(t.certFile, 'certFile'), ...(t.caFile ? { ca: read(t.caFile, 'caFile') } : {}) };
+  return {
+    key: read(t.keyFile, 'keyFile'),
+    cert: read(t.certFile, 'certFile'),
+    ...(t.caFile ? { ca: read(t.caFile, 'caFile') } : {}),
+  };
 }
 
 /** Builds a config from a parsed file object (paths resolve against `base`). Throws naming every bad field. */
 export function configFromObject(obj: unknown, source: string, base = process.cwd()): BridgeConfig {
   if (obj === null || obj === undefined) obj = {};
-  if (!validateFile(obj)) throw new Error(`invalid bridge config:\n${explain(validateFile.errors ?? [], source)}`);
+  if (!validateFile(obj))
+    throw new Error(`invalid bridge config:\n${explain(validateFile.errors ?? [], source)}`);
   const f = obj as Record<string, Record<string, unknown> | null | undefined>;
   const cfg = defaultConfig(path.resolve(base, 'data'));
   if (f.broker?.url) cfg.broker.url = f.broker.url as string;
   if (f.broker?.options) cfg.broker.options = f.broker.options as BrokerOptions;
-  if (f.spool) cfg.spool = { ...cfg.spool, ...f.spool, dir: path.resolve(base, (f.spool.dir as string | undefined) ?? cfg.spool.dir) };
-  if (f.http) cfg.http = { ...cfg.http, ...f.http, tls: readTls(f.http.tls as TlsFiles | undefined, base, 'http.tls') };
+  if (f.spool)
+    cfg.spool = {
+      ...cfg.spool,
+      ...f.spool,
+      dir: path.resolve(base, (f.spool.dir as string | undefined) ?? cfg.spool.dir),
+    };
+  if (f.http)
+    cfg.http = { ...cfg.http, ...f.http, tls: readTls(f.http.tls as TlsFiles | undefined, base, 'http.tls') };
   if (f.grpc === null) cfg.grpc = null;
-  else if (f.grpc) cfg.grpc = { ...cfg.grpc!, ...f.grpc, tls: readTls(f.grpc.tls as TlsFiles | undefined, base, 'grpc.tls') };
+  else if (f.grpc)
+    cfg.grpc = {
+      ...cfg.grpc!,
+      ...f.grpc,
+      tls: readTls(f.grpc.tls as TlsFiles | undefined, base, 'grpc.tls'),
+    };
   if (f.admin === null) cfg.admin = null;
   else if (f.admin) cfg.admin = { ...cfg.admin!, ...f.admin };
   if (f.limits) cfg.limits = { ...cfg.limits, ...f.limits };
@@ -175,7 +204,10 @@ export function configFromObject(obj: unknown, source: string, base = process.cw
  * SIDECAST_BROKER_URL, SIDECAST_HTTP_PORT, SIDECAST_GRPC_PORT, SIDECAST_ADMIN_PORT,
  * SIDECAST_SPOOL_DIR, SIDECAST_ALLOW_UNAUTHENTICATED=true.
  */
-export function loadBridgeConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): BridgeConfig {
+export function loadBridgeConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): BridgeConfig {
   let cfg: BridgeConfig;
   if (file) {
     let text: string;
@@ -198,7 +230,8 @@ export function loadBridgeConfig(file: string | undefined, env: NodeJS.ProcessEn
     const v = env[name];
     if (v === undefined || v === '') return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name}=${JSON.stringify(v)} is not a port number`);
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      throw new Error(`${name}=${JSON.stringify(v)} is not a port number`);
     return n;
   };
   if (env.SIDECAST_BROKER_URL) cfg.broker.url = env.SIDECAST_BROKER_URL;
@@ -208,7 +241,8 @@ export function loadBridgeConfig(file: string | undefined, env: NodeJS.ProcessEn
   if (cfg.admin) cfg.admin.port = port('SIDECAST_ADMIN_PORT') ?? cfg.admin.port;
   if (env.SIDECAST_ALLOW_UNAUTHENTICATED !== undefined) {
     const v = env.SIDECAST_ALLOW_UNAUTHENTICATED;
-    if (v !== 'true' && v !== 'false') throw new Error(`SIDECAST_ALLOW_UNAUTHENTICATED=${JSON.stringify(v)} must be "true" or "false"`);
+    if (v !== 'true' && v !== 'false')
+      throw new Error(`SIDECAST_ALLOW_UNAUTHENTICATED=${JSON.stringify(v)} must be "true" or "false"`);
     cfg.auth.allowUnauthenticated = v === 'true';
   }
   return cfg;

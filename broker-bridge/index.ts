@@ -99,7 +99,10 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
           publisher?.kick();
           return;
         } catch (e) {
-          logger.warn({ broker: broker.kind, err: (e as Error).message, retryInMs: delay }, 'broker connect failed; ingest goes to the spool meanwhile');
+          logger.warn(
+            { broker: broker.kind, err: (e as Error).message, retryInMs: delay },
+            'broker connect failed; ingest goes to the spool meanwhile',
+          );
           await new Promise((r) => setTimeout(r, delay));
           delay = Math.min(delay * 2, 10_000);
         }
@@ -117,11 +120,18 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
     spoolDepth: () => spool?.depth ?? 0,
 
     async start() {
-      spool = await Spool.open(config.spool.dir, { maxBytes: config.spool.maxBytes, segmentBytes: config.spool.segmentBytes });
+      spool = await Spool.open(config.spool.dir, {
+        maxBytes: config.spool.maxBytes,
+        segmentBytes: config.spool.segmentBytes,
+      });
       const s = spool;
       publisher = new Publisher(broker, s, metrics, logger, config.publisher);
-      metrics.watch(() => s, () => broker.isConnected());
-      if (s.depth > 0) logger.info({ spoolDepth: s.depth }, 'spool holds events from an earlier run; replaying');
+      metrics.watch(
+        () => s,
+        () => broker.isConnected(),
+      );
+      if (s.depth > 0)
+        logger.info({ spoolDepth: s.depth }, 'spool holds events from an earlier run; replaying');
       connectInBackground();
       // Wait briefly for the broker so a healthy start publishes directly from the first event.
       let timer: NodeJS.Timeout | undefined;
@@ -135,7 +145,11 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
         const g = createGrpcIngest(service, auth);
         const address = `${config.grpc.host}:${config.grpc.port}`;
         ports.grpc = await new Promise<number>((resolve, reject) =>
-          g.bindAsync(address, grpcCredentials(config.grpc!.tls), (err, port) => (err ? reject(new Error(`grpc ingest cannot listen on ${address}: ${err.message}`)) : resolve(port))),
+          g.bindAsync(address, grpcCredentials(config.grpc!.tls), (err, port) =>
+            err
+              ? reject(new Error(`grpc ingest cannot listen on ${address}: ${err.message}`))
+              : resolve(port),
+          ),
         );
         grpcServer = g;
       }

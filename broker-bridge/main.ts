@@ -12,17 +12,29 @@ import { createBridge, loadBridgeConfig } from './index.js';
 const logger = pino({ name: 'sidecast-bridge', level: process.env.LOG_LEVEL ?? 'info' });
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, xds: { type: 'string' }, 'node-id': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string', short: 'c' },
+      xds: { type: 'string' },
+      'node-id': { type: 'string' },
+    },
+  });
   const config = loadBridgeConfig(values.config ?? process.env.SIDECAST_BRIDGE_CONFIG);
-  if (config.auth.allowUnauthenticated) logger.warn('unauthenticated ingest is enabled (auth.allowUnauthenticated); use it for local development only');
+  if (config.auth.allowUnauthenticated)
+    logger.warn(
+      'unauthenticated ingest is enabled (auth.allowUnauthenticated); use it for local development only',
+    );
   const bridge = await createBridge(config, { logger });
   await bridge.start();
   const xds = values.xds ?? process.env.SIDECAST_XDS_SERVER;
   if (xds) {
-    const nodeId = values['node-id'] ?? process.env.SIDECAST_BRIDGE_NODE_ID ?? `sidecast-bridge-${hostname()}`;
+    const nodeId =
+      values['node-id'] ?? process.env.SIDECAST_BRIDGE_NODE_ID ?? `sidecast-bridge-${hostname()}`;
     await attachDelivery(bridge, { xds: { server: xds, nodeId } });
   } else {
-    logger.warn('no xds-server given (--xds / SIDECAST_XDS_SERVER): ingest only, nothing is delivered to subscribers');
+    logger.warn(
+      'no xds-server given (--xds / SIDECAST_XDS_SERVER): ingest only, nothing is delivered to subscribers',
+    );
   }
   let stopping = false;
   const stop = (signal: string): void => {

@@ -76,12 +76,17 @@ export class Authenticator {
         throw new Error(`${where}.topics: ${(e as Error).message}`);
       }
       for (const t of p.tokens ?? []) {
-        if (this.byToken.has(hash(t))) throw new Error(`${where}.tokens: token already used by producer "${this.byToken.get(hash(t))!.name}"`);
+        if (this.byToken.has(hash(t)))
+          throw new Error(
+            `${where}.tokens: token already used by producer "${this.byToken.get(hash(t))!.name}"`,
+          );
         this.byToken.set(hash(t), producer);
       }
       for (const id of p.identities ?? []) this.byIdentity.set(id, producer);
     });
-    this.anonymous = cfg.allowUnauthenticated ? new Producer('anonymous', cfg.anonymousTopics ?? ['>']) : null;
+    this.anonymous = cfg.allowUnauthenticated
+      ? new Producer('anonymous', cfg.anonymousTopics ?? ['>'])
+      : null;
   }
 
   /** The producer behind a request; throws 401 (no or bad credentials) or 403 (unknown identity). */
@@ -90,7 +95,11 @@ export class Authenticator {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(c.authorization);
       if (!m) throw new IngestRequestError(401, 'Authorization header is not "Bearer <token>"');
       const p = this.byToken.get(hash(m[1]!));
-      if (!p) throw new IngestRequestError(401, 'bearer token is not known to this bridge (auth.producers[].tokens)');
+      if (!p)
+        throw new IngestRequestError(
+          401,
+          'bearer token is not known to this bridge (auth.producers[].tokens)',
+        );
       return p;
     }
     if (c.peerCertificate && Object.keys(c.peerCertificate).length > 0) {
@@ -99,9 +108,15 @@ export class Authenticator {
         const p = this.byIdentity.get(id);
         if (p) return p;
       }
-      throw new IngestRequestError(403, `client certificate identities ${JSON.stringify(ids)} match no producer (auth.producers[].identities)`);
+      throw new IngestRequestError(
+        403,
+        `client certificate identities ${JSON.stringify(ids)} match no producer (auth.producers[].identities)`,
+      );
     }
     if (this.anonymous) return this.anonymous;
-    throw new IngestRequestError(401, 'no credentials: send "Authorization: Bearer <token>" or a client certificate (unauthenticated ingest is disabled)');
+    throw new IngestRequestError(
+      401,
+      'no credentials: send "Authorization: Bearer <token>" or a client certificate (unauthenticated ingest is disabled)',
+    );
   }
 }

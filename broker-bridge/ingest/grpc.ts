@@ -23,14 +23,21 @@ const STATUS_OF: Record<IngestRequestError['status'], grpc.status> = {
 
 function types() {
   const root = sidecastRoot();
-  return { batch: root.lookupType('io.cloudevents.v1.CloudEventBatch'), response: root.lookupType('sidecast.v1.PublishResponse') };
+  return {
+    batch: root.lookupType('io.cloudevents.v1.CloudEventBatch'),
+    response: root.lookupType('sidecast.v1.PublishResponse'),
+  };
 }
 
 /** Encodes results as sidecast.v1.PublishResponse. */
 export function encodeResults(results: EventResult[]): Buffer {
   const { response } = types();
   const msg = response.fromObject({
-    results: results.map((r) => (r.status === 'accepted' ? { id: r.id, status: 'ACCEPTED' } : { id: r.id, status: 'REJECTED', reason: r.reason })),
+    results: results.map((r) =>
+      r.status === 'accepted'
+        ? { id: r.id, status: 'ACCEPTED' }
+        : { id: r.id, status: 'REJECTED', reason: r.reason },
+    ),
   });
   return Buffer.from(response.encode(msg).finish());
 }
@@ -46,7 +53,11 @@ export function grpcCredentials(tls?: GrpcTls): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
   const key = Buffer.from(tls.key);
   const cert = Buffer.from(tls.cert);
-  return grpc.ServerCredentials.createSsl(tls.ca ? Buffer.from(tls.ca) : null, [{ private_key: key, cert_chain: cert }], tls.ca !== undefined);
+  return grpc.ServerCredentials.createSsl(
+    tls.ca ? Buffer.from(tls.ca) : null,
+    [{ private_key: key, cert_chain: cert }],
+    tls.ca !== undefined,
+  );
 }
 
 export function createGrpcIngest(service: IngestService, auth: Authenticator): grpc.Server {
@@ -66,16 +77,28 @@ export function createGrpcIngest(service: IngestService, auth: Authenticator): g
     void (async () => {
       try {
         if (call.request.length > service.limits.maxBatchBytes) {
-          throw new IngestRequestError(413, `CloudEventBatch of ${call.request.length} bytes is over the ${service.limits.maxBatchBytes}-byte limit (limits.maxBatchBytes); split it`);
+          throw new IngestRequestError(
+            413,
+            `CloudEventBatch of ${call.request.length} bytes is over the ${service.limits.maxBatchBytes}-byte limit (limits.maxBatchBytes); split it`,
+          );
         }
         const token = call.metadata.get('authorization')[0];
         const cert = call.getAuthContext()?.sslPeerCertificate as PeerCertificate | undefined;
-        const producer = auth.identify({ authorization: typeof token === 'string' ? token : undefined, peerCertificate: cert });
+        const producer = auth.identify({
+          authorization: typeof token === 'string' ? token : undefined,
+          peerCertificate: cert,
+        });
         let decoded: { events?: ProtoCloudEvent[] };
         try {
-          decoded = batch.toObject(batch.decode(call.request), { oneofs: true, longs: Number }) as typeof decoded;
+          decoded = batch.toObject(batch.decode(call.request), {
+            oneofs: true,
+            longs: Number,
+          }) as typeof decoded;
         } catch (e) {
-          throw new IngestRequestError(400, `request is not a valid io.cloudevents.v1.CloudEventBatch protobuf: ${(e as Error).message}`);
+          throw new IngestRequestError(
+            400,
+            `request is not a valid io.cloudevents.v1.CloudEventBatch protobuf: ${(e as Error).message}`,
+          );
         }
         const events = (decoded.events ?? []).map((e, i) => structuredFromProto(e, `event #${i}`));
         callback(null, encodeResults(await service.ingest(producer, events, 'grpc')));

@@ -25,11 +25,15 @@ export function eventsFromHttp(headers: IncomingHttpHeaders, body: Buffer): unkn
   const type = mediaType(headers['content-type']);
   if (type === CONSTANTS.MIME_CE_BATCH) {
     const parsed = parseJson(body, 'batch body');
-    if (!Array.isArray(parsed)) throw malformed(`batch body must be a JSON array of CloudEvents, got ${typeof parsed === 'object' ? (parsed === null ? 'null' : 'an object') : typeof parsed}`);
+    if (!Array.isArray(parsed))
+      throw malformed(
+        `batch body must be a JSON array of CloudEvents, got ${typeof parsed === 'object' ? (parsed === null ? 'null' : 'an object') : typeof parsed}`,
+      );
     return parsed;
   }
   if (type === CONSTANTS.MIME_CE_JSON) return [parseJson(body, 'structured-mode body')];
-  if (headers['ce-specversion'] !== undefined || headers['ce-id'] !== undefined) return [binaryModeEvent(headers, type, body)];
+  if (headers['ce-specversion'] !== undefined || headers['ce-id'] !== undefined)
+    return [binaryModeEvent(headers, type, body)];
   throw new IngestRequestError(
     415,
     `content-type ${JSON.stringify(headers['content-type'] ?? '')} is not supported: send ${CONSTANTS.MIME_CE_BATCH}, ${CONSTANTS.MIME_CE_JSON}, or binary mode (ce-* headers)`,
@@ -49,7 +53,8 @@ function headerValue(name: string, v: string | string[] | undefined): string {
 function binaryModeEvent(headers: IncomingHttpHeaders, type: string, body: Buffer): Record<string, unknown> {
   const ev: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(headers)) {
-    if (name.startsWith(CONSTANTS.EXTENSIONS_PREFIX)) ev[name.slice(CONSTANTS.EXTENSIONS_PREFIX.length)] = headerValue(name, v);
+    if (name.startsWith(CONSTANTS.EXTENSIONS_PREFIX))
+      ev[name.slice(CONSTANTS.EXTENSIONS_PREFIX.length)] = headerValue(name, v);
   }
   const contentType = headers['content-type'];
   if (contentType) ev.datacontenttype = contentType;

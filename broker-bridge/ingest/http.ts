@@ -18,22 +18,38 @@ export interface TlsOptions {
 
 export const INGEST_PATH = '/v1/events';
 
-function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(tooLarge(`request body of ${declared} bytes is over the ${limit}-byte limit (limits.maxBatchBytes); split the batch`));
+  if (declared > limit)
+    return Promise.reject(
+      tooLarge(
+        `request body of ${declared} bytes is over the ${limit}-byte limit (limits.maxBatchBytes); split the batch`,
+      ),
+    );
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        reject(tooLarge(`request body is over the ${limit}-byte limit (limits.maxBatchBytes); split the batch`));
+        reject(
+          tooLarge(`request body is over the ${limit}-byte limit (limits.maxBatchBytes); split the batch`),
+        );
         req.pause();
         return;
       }
@@ -49,7 +65,10 @@ export function verifiedClientCertificate(socket: TLSSocket): PeerCertificate | 
   const cert = socket.getPeerCertificate();
   if (!cert || Object.keys(cert).length === 0) return null;
   if (!socket.authorized) {
-    throw new IngestRequestError(401, `client certificate is not trusted (${String(socket.authorizationError)}); it must chain to the configured CA (tls.ca)`);
+    throw new IngestRequestError(
+      401,
+      `client certificate is not trusted (${String(socket.authorizationError)}); it must chain to the configured CA (tls.ca)`,
+    );
   }
   return cert;
 }
@@ -57,8 +76,15 @@ export function verifiedClientCertificate(socket: TLSSocket): PeerCertificate | 
 export function createHttpIngest(service: IngestService, auth: Authenticator, tls?: TlsOptions): http.Server {
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = (req.url ?? '/').split('?')[0];
-    if (url !== INGEST_PATH) return send(res, 404, { error: `no such path ${url}; events go to POST ${INGEST_PATH}` });
-    if (req.method !== 'POST') return send(res, 405, { error: `${req.method} not allowed; use POST ${INGEST_PATH}` }, { allow: 'POST' });
+    if (url !== INGEST_PATH)
+      return send(res, 404, { error: `no such path ${url}; events go to POST ${INGEST_PATH}` });
+    if (req.method !== 'POST')
+      return send(
+        res,
+        405,
+        { error: `${req.method} not allowed; use POST ${INGEST_PATH}` },
+        { allow: 'POST' },
+      );
     try {
       const peerCertificate = tls?.ca ? verifiedClientCertificate(req.socket as TLSSocket) : null;
       const producer = auth.identify({ authorization: req.headers.authorization, peerCertificate });
@@ -68,7 +94,8 @@ export function createHttpIngest(service: IngestService, auth: Authenticator, tl
       send(res, 200, { results });
     } catch (e) {
       if (e instanceof IngestRequestError) {
-        const headers: Record<string, string> = e.retryAfter !== undefined ? { 'retry-after': String(e.retryAfter) } : {};
+        const headers: Record<string, string> =
+          e.retryAfter !== undefined ? { 'retry-after': String(e.retryAfter) } : {};
         // Close the connection on 413 so an unread body does not linger.
         if (e.status === 413) headers.connection = 'close';
         return send(res, e.status, { error: e.message }, headers);
@@ -78,5 +105,14 @@ export function createHttpIngest(service: IngestService, auth: Authenticator, tl
   };
   const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => void handler(req, res);
   if (!tls) return http.createServer(listener);
-  return https.createServer({ key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: false }, listener);
+  return https.createServer(
+    {
+      key: tls.key,
+      cert: tls.cert,
+      ca: tls.ca,
+      requestCert: tls.ca !== undefined,
+      rejectUnauthorized: false,
+    },
+    listener,
+  );
 }

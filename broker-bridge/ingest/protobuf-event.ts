@@ -61,10 +61,14 @@ function attributeValue(v: AttributeValue): unknown {
   }
 }
 
-const undecodable = (e: ProtoCloudEvent, reason: string): Undecodable => new Undecodable({ ok: false, id: e.id ?? '', code: 'malformed', reason });
+const undecodable = (e: ProtoCloudEvent, reason: string): Undecodable =>
+  new Undecodable({ ok: false, id: e.id ?? '', code: 'malformed', reason });
 
 /** The structured-mode object, or a rejection when the protobuf event cannot be expressed as one. */
-export function structuredFromProto(e: ProtoCloudEvent, where: string): Record<string, unknown> | Undecodable {
+export function structuredFromProto(
+  e: ProtoCloudEvent,
+  where: string,
+): Record<string, unknown> | Undecodable {
   const ev: Record<string, unknown> = {};
   // proto3 cannot tell an empty string from an absent one; absent is the honest reading.
   if (e.id) ev.id = e.id;
@@ -74,7 +78,8 @@ export function structuredFromProto(e: ProtoCloudEvent, where: string): Record<s
   for (const [name, v] of Object.entries(e.attributes ?? {})) {
     const value = attributeValue(v);
     if (value === undefined) return undecodable(e, `${where}: attribute "${name}" has no value`);
-    if (name in ev) return undecodable(e, `${where}: attribute "${name}" must be a field of CloudEvent, not in attributes`);
+    if (name in ev)
+      return undecodable(e, `${where}: attribute "${name}" must be a field of CloudEvent, not in attributes`);
     ev[name] = value;
   }
   if (e.data === 'text_data') {
@@ -83,7 +88,10 @@ export function structuredFromProto(e: ProtoCloudEvent, where: string): Record<s
       try {
         ev.data = JSON.parse(text);
       } catch (err) {
-        return undecodable(e, `${where}: text_data is not valid JSON although datacontenttype is ${ev.datacontenttype}: ${(err as Error).message}`);
+        return undecodable(
+          e,
+          `${where}: text_data is not valid JSON although datacontenttype is ${ev.datacontenttype}: ${(err as Error).message}`,
+        );
       }
     } else {
       ev.data = text;

@@ -9,7 +9,8 @@ import { validateEvent, type IngestLimits, type RejectCode } from '../validate/c
 import { tooLarge } from '../validate/request-errors.js';
 import type { BrokerMessage } from '../brokers/types.js';
 
-export type EventResult = { id: string; status: 'accepted' } | { id: string; status: 'rejected'; reason: string };
+export type EventResult =
+  { id: string; status: 'accepted' } | { id: string; status: 'rejected'; reason: string };
 
 export type Transport = 'http' | 'grpc';
 
@@ -23,7 +24,9 @@ export class IngestService {
   /** `events` are JSON-parsed structured CloudEvents. Throws IngestRequestError for whole-request failures. */
   async ingest(producer: Producer, events: unknown[], transport: Transport): Promise<EventResult[]> {
     if (events.length > this.limits.maxBatchEvents) {
-      throw tooLarge(`batch has ${events.length} events, over the limit of ${this.limits.maxBatchEvents} (limits.maxBatchEvents); split it`);
+      throw tooLarge(
+        `batch has ${events.length} events, over the limit of ${this.limits.maxBatchEvents} (limits.maxBatchEvents); split it`,
+      );
     }
     const stop = this.metrics.ackLatency.startTimer();
     this.metrics.ingested.inc({ transport }, events.length);

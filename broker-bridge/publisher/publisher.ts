@@ -9,7 +9,12 @@
 // Acknowledgement: a submission resolves only after the broker acknowledged its events or the spool
 // fsync'd them. Events the broker cannot carry (UnrepresentableTopicError) are rejected one by one.
 
-import { BrokerUnavailableError, UnrepresentableTopicError, type BrokerAdapter, type BrokerMessage } from '../brokers/types.js';
+import {
+  BrokerUnavailableError,
+  UnrepresentableTopicError,
+  type BrokerAdapter,
+  type BrokerMessage,
+} from '../brokers/types.js';
 import type { BridgeMetrics } from '../admin/metrics.js';
 import { SpoolFullError, type Spool } from '../spool/spool.js';
 import { IngestRequestError } from '../validate/request-errors.js';
@@ -71,7 +76,10 @@ export class Publisher {
 
   /** Resolves with one outcome per message once they are durably held; rejects 503 when they cannot be. */
   submit(messages: BrokerMessage[]): Promise<Outcome[]> {
-    if (this.closing) return Promise.reject(new IngestRequestError(503, 'bridge is shutting down; retry against another replica or later', 1));
+    if (this.closing)
+      return Promise.reject(
+        new IngestRequestError(503, 'bridge is shutting down; retry against another replica or later', 1),
+      );
     if (messages.length === 0) return Promise.resolve([]);
     return new Promise<Outcome[]>((resolve, reject) => {
       this.queue.push({ messages, resolve, reject });
@@ -96,7 +104,10 @@ export class Publisher {
         }
       } catch (e) {
         // Spool synchronously, before the next queued jobs, so order is kept.
-        this.log.warn({ err: (e as Error).message, events: messages.length }, 'broker publish failed; spooling');
+        this.log.warn(
+          { err: (e as Error).message, events: messages.length },
+          'broker publish failed; spooling',
+        );
         this.toSpool(jobs);
       }
     }
@@ -105,7 +116,10 @@ export class Publisher {
   private takeBatch(): Job[] {
     const jobs: Job[] = [];
     let n = 0;
-    while (this.queue.length > 0 && (jobs.length === 0 || n + this.queue[0]!.messages.length <= this.opts.maxBatch)) {
+    while (
+      this.queue.length > 0 &&
+      (jobs.length === 0 || n + this.queue[0]!.messages.length <= this.opts.maxBatch)
+    ) {
       const j = this.queue.shift()!;
       jobs.push(j);
       n += j.messages.length;
@@ -117,7 +131,10 @@ export class Publisher {
    * Publishes `messages`, dropping those whose topic the broker cannot carry and retrying the rest.
    * Returns the rejected ones by index. Throws when the broker is unavailable.
    */
-  private async publishAll(messages: BrokerMessage[], path: 'direct' | 'replay'): Promise<Map<number, string>> {
+  private async publishAll(
+    messages: BrokerMessage[],
+    path: 'direct' | 'replay',
+  ): Promise<Map<number, string>> {
     const rejected = new Map<number, string>();
     let live = messages.map((m, i) => ({ m, i }));
     while (live.length > 0) {
@@ -154,7 +171,11 @@ export class Publisher {
         const err =
           e instanceof SpoolFullError
             ? new IngestRequestError(503, e.message, e.retryAfterSeconds)
-            : new IngestRequestError(503, `broker unreachable and spool write failed: ${(e as Error).message}`, this.opts.retryAfterSeconds);
+            : new IngestRequestError(
+                503,
+                `broker unreachable and spool write failed: ${(e as Error).message}`,
+                this.opts.retryAfterSeconds,
+              );
         for (const j of jobs) j.reject(err);
       },
     );
@@ -178,12 +199,18 @@ export class Publisher {
         for (const [i, reason] of dropped) {
           // Already acknowledged to its producer, so it cannot be rejected any more: count and log it.
           this.metrics.spoolDropped.inc();
-          this.log.warn({ id: batch.messages[i]!.id, topic: batch.messages[i]!.topic, reason }, 'spooled event refused by broker; dropped');
+          this.log.warn(
+            { id: batch.messages[i]!.id, topic: batch.messages[i]!.topic, reason },
+            'spooled event refused by broker; dropped',
+          );
         }
         await this.spool.commit(batch);
         delay = this.opts.backoffInitialMs;
       } catch (e) {
-        this.log.warn({ err: (e as Error).message, spoolDepth: this.spool.depth, retryInMs: delay }, 'spool replay failed');
+        this.log.warn(
+          { err: (e as Error).message, spoolDepth: this.spool.depth, retryInMs: delay },
+          'spool replay failed',
+        );
         await this.sleep(delay);
         delay = Math.min(delay * 2, this.opts.backoffMaxMs);
       }

@@ -200,7 +200,8 @@ export class SegmentLog {
     let budget = maxBytes;
     while (out.length < maxRecords && pos < this.durableEnd && budget > 0) {
       const seg = segmentOf(pos);
-      const size = seg === segmentOf(this.durableEnd) ? offsetOf(this.durableEnd) : (this.sizes.get(seg) ?? 0);
+      const size =
+        seg === segmentOf(this.durableEnd) ? offsetOf(this.durableEnd) : (this.sizes.get(seg) ?? 0);
       let off = offsetOf(pos);
       if (off >= size) {
         const nextSeg = this.segments.find((s) => s > seg);
@@ -217,7 +218,11 @@ export class SegmentLog {
         if (at + HEADER_BYTES + len > bytesRead) {
           if (at > 0) break; // the rest of this record comes with the next chunk
           if (off + HEADER_BYTES + len > size) {
-            throw new LogCorruptError(this.file(seg), off, `record of ${len} bytes runs past the segment end`);
+            throw new LogCorruptError(
+              this.file(seg),
+              off,
+              `record of ${len} bytes runs past the segment end`,
+            );
           }
           const whole = Buffer.allocUnsafe(HEADER_BYTES + len); // one record bigger than the chunk
           await fh.read(whole, 0, whole.length, off);
@@ -227,7 +232,8 @@ export class SegmentLog {
           break;
         }
         const data = chunk.subarray(at + HEADER_BYTES, at + HEADER_BYTES + len);
-        if (crc32(data) !== chunk.readUInt32LE(at + 4)) throw new LogCorruptError(this.file(seg), off + at, 'checksum mismatch');
+        if (crc32(data) !== chunk.readUInt32LE(at + 4))
+          throw new LogCorruptError(this.file(seg), off + at, 'checksum mismatch');
         const position = positionOf(seg, off + at);
         at += HEADER_BYTES + len;
         out.push({ position, next: positionOf(seg, off + at), data });
@@ -241,7 +247,8 @@ export class SegmentLog {
 
   private check(seg: number, off: number, record: Buffer): LogRecord {
     const data = record.subarray(HEADER_BYTES);
-    if (crc32(data) !== record.readUInt32LE(4)) throw new LogCorruptError(this.file(seg), off, 'checksum mismatch');
+    if (crc32(data) !== record.readUInt32LE(4))
+      throw new LogCorruptError(this.file(seg), off, 'checksum mismatch');
     return { position: positionOf(seg, off), next: positionOf(seg, off + record.length), data };
   }
 

@@ -19,7 +19,9 @@ export class SpoolFullError extends Error {
     readonly maxBytes: number,
     readonly retryAfterSeconds: number,
   ) {
-    super(`spool is full (limit spool.maxBytes = ${maxBytes} bytes); the broker is unreachable — retry later`);
+    super(
+      `spool is full (limit spool.maxBytes = ${maxBytes} bytes); the broker is unreachable — retry later`,
+    );
     this.name = 'SpoolFullError';
   }
 }
@@ -49,13 +51,18 @@ export class Spool {
   }
 
   static async open(dir: string, opts: SpoolOptions = {}): Promise<Spool> {
-    const log = await SegmentLog.open(path.join(dir, 'segments'), { segmentBytes: opts.segmentBytes ?? 16 * 1024 * 1024 });
+    const log = await SegmentLog.open(path.join(dir, 'segments'), {
+      segmentBytes: opts.segmentBytes ?? 16 * 1024 * 1024,
+    });
     const cursorFile = path.join(dir, 'cursor');
     let cursor = log.start;
     try {
       const text = (await fsp.readFile(cursorFile, 'utf8')).trim();
       const n = Number(text);
-      if (!Number.isSafeInteger(n) || n < 0) throw new Error(`spool cursor file ${cursorFile} holds ${JSON.stringify(text)}, not a position; delete it to replay the whole spool`);
+      if (!Number.isSafeInteger(n) || n < 0)
+        throw new Error(
+          `spool cursor file ${cursorFile} holds ${JSON.stringify(text)}, not a position; delete it to replay the whole spool`,
+        );
       cursor = Math.max(n, log.start);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;

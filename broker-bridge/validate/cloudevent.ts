@@ -13,7 +13,11 @@ export interface IngestLimits {
   maxBatchEvents: number;
 }
 
-export const DEFAULT_LIMITS: IngestLimits = { maxEventBytes: 1024 * 1024, maxBatchBytes: 8 * 1024 * 1024, maxBatchEvents: 1000 };
+export const DEFAULT_LIMITS: IngestLimits = {
+  maxEventBytes: 1024 * 1024,
+  maxBatchBytes: 8 * 1024 * 1024,
+  maxBatchEvents: 1000,
+};
 
 export type RejectCode =
   | 'malformed'
@@ -62,27 +66,46 @@ export function validateEvent(raw: unknown, where: string, limits: IngestLimits)
   const id = typeof ev.id === 'string' ? ev.id : '';
   for (const name of REQUIRED) {
     const v = ev[name];
-    if (v === undefined || v === null) return reject(id, 'missing_attribute', `${where}: missing required attribute "${name}"`);
+    if (v === undefined || v === null)
+      return reject(id, 'missing_attribute', `${where}: missing required attribute "${name}"`);
     if (typeof v !== 'string' || v.length === 0) {
       return reject(id, 'bad_attribute', `${where}: attribute "${name}" must be a non-empty string`);
     }
   }
   if (ev.specversion !== '1.0') {
-    return reject(id, 'bad_specversion', `${where}: specversion ${JSON.stringify(ev.specversion)} is not supported; send "1.0"`);
+    return reject(
+      id,
+      'bad_specversion',
+      `${where}: specversion ${JSON.stringify(ev.specversion)} is not supported; send "1.0"`,
+    );
   }
   for (const name of Object.keys(ev)) {
     if (name === 'data' || name === 'data_base64') continue;
     if (!ATTRIBUTE_NAME.test(name)) {
-      return reject(id, 'bad_attribute', `${where}: attribute name ${JSON.stringify(name)} is not lower-case letters and digits (CloudEvents 1.0)`);
+      return reject(
+        id,
+        'bad_attribute',
+        `${where}: attribute name ${JSON.stringify(name)} is not lower-case letters and digits (CloudEvents 1.0)`,
+      );
     }
   }
-  if (ev.time !== undefined && (typeof ev.time !== 'string' || !RFC3339.test(ev.time) || Number.isNaN(Date.parse(ev.time)))) {
-    return reject(id, 'bad_attribute', `${where}: attribute "time" must be an RFC 3339 timestamp, got ${JSON.stringify(ev.time)}`);
+  if (
+    ev.time !== undefined &&
+    (typeof ev.time !== 'string' || !RFC3339.test(ev.time) || Number.isNaN(Date.parse(ev.time)))
+  ) {
+    return reject(
+      id,
+      'bad_attribute',
+      `${where}: attribute "time" must be an RFC 3339 timestamp, got ${JSON.stringify(ev.time)}`,
+    );
   }
   if (ev.data !== undefined && ev.data_base64 !== undefined) {
     return reject(id, 'bad_attribute', `${where}: has both "data" and "data_base64"; send one`);
   }
-  if (ev.data_base64 !== undefined && (typeof ev.data_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(ev.data_base64))) {
+  if (
+    ev.data_base64 !== undefined &&
+    (typeof ev.data_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(ev.data_base64))
+  ) {
     return reject(id, 'bad_attribute', `${where}: "data_base64" must be a base64 string`);
   }
   for (const name of ['subject', 'datacontenttype', 'dataschema', 'partitionkey'] as const) {
@@ -92,9 +115,14 @@ export function validateEvent(raw: unknown, where: string, limits: IngestLimits)
   }
   const topic = ev.topic;
   if (topic === undefined || topic === null) {
-    return reject(id, 'missing_attribute', `${where}: missing extension attribute "topic" (the bridge publishes to it, e.g. "acme/bank/account/opened/v1")`);
+    return reject(
+      id,
+      'missing_attribute',
+      `${where}: missing extension attribute "topic" (the bridge publishes to it, e.g. "acme/bank/account/opened/v1")`,
+    );
   }
-  if (typeof topic !== 'string') return reject(id, 'bad_topic', `${where}: extension "topic" must be a string`);
+  if (typeof topic !== 'string')
+    return reject(id, 'bad_topic', `${where}: extension "topic" must be a string`);
   try {
     parseTopic(topic);
   } catch (e) {
@@ -103,7 +131,11 @@ export function validateEvent(raw: unknown, where: string, limits: IngestLimits)
   }
   const body = Buffer.from(JSON.stringify(ev));
   if (body.length > limits.maxEventBytes) {
-    return reject(id, 'oversize', `${where}: event is ${body.length} bytes, over the ${limits.maxEventBytes}-byte limit (limits.maxEventBytes)`);
+    return reject(
+      id,
+      'oversize',
+      `${where}: event is ${body.length} bytes, over the ${limits.maxEventBytes}-byte limit (limits.maxEventBytes)`,
+    );
   }
   const key = ev.partitionkey as string | undefined;
   return { ok: true, message: key === undefined ? { id, topic, body } : { id, topic, key, body } };

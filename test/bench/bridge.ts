@@ -18,7 +18,10 @@ import { SegmentLog } from '../../broker-bridge/spool/segment-log.js';
 import { encodeMessage } from '../../broker-bridge/spool/message-codec.js';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const EVENTS = { 1: Number(process.env.BENCH_EVENTS_B1 ?? 20_000), 64: Number(process.env.BENCH_EVENTS_B64 ?? 128_000) } as const;
+const EVENTS = {
+  1: Number(process.env.BENCH_EVENTS_B1 ?? 20_000),
+  64: Number(process.env.BENCH_EVENTS_B64 ?? 128_000),
+} as const;
 const PACED_RATE = 5000;
 const PACED_MS = 3000;
 const root = new URL('../../', import.meta.url).pathname;
@@ -108,16 +111,38 @@ async function startBridgeProcess(config: object): Promise<{ port: number; stop:
   const port = await freePort();
   const admin = await freePort();
   const file = join(dir, 'bridge.json');
-  await writeFile(file, JSON.stringify({ ...config, http: { host: '127.0.0.1', port }, grpc: null, admin: { host: '127.0.0.1', port: admin }, spool: { dir: join(dir, 'spool') } }));
-  const child: ChildProcess = spawn(process.execPath, ['--import', join(root, 'node_modules/tsx/dist/esm/index.mjs'), join(root, 'broker-bridge/main.ts'), '--config', file], {
-    cwd: dir,
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  await writeFile(
+    file,
+    JSON.stringify({
+      ...config,
+      http: { host: '127.0.0.1', port },
+      grpc: null,
+      admin: { host: '127.0.0.1', port: admin },
+      spool: { dir: join(dir, 'spool') },
+    }),
+  );
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import',
+      join(root, 'node_modules/tsx/dist/esm/index.mjs'),
+      join(root, 'broker-bridge/main.ts'),
+      '--config',
+      file,
+    ],
+    {
+      cwd: dir,
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`bridge exited with ${child.exitCode} during start`);
-    const ok = await fetch(`http://127.0.0.1:${admin}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${admin}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error('bridge did not become ready in 30 s');
     await new Promise((r) => setTimeout(r, 100));
@@ -139,13 +164,24 @@ function httpSender(port: number, bodies: string[]): (k: number) => Promise<void
     new Promise((resolve, reject) => {
       const body = bodies[k]!;
       const req = http.request(
-        { host: '127.0.0.1', port, path: '/v1/events', method: 'POST', agent, headers: { 'content-type': 'application/cloudevents-batch+json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/events',
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/cloudevents-batch+json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
           res.on('data', (c: string) => (text += c));
           res.on('end', () => {
-            if (res.statusCode !== 200 || text.includes('"rejected"')) reject(new Error(`bridge answered ${res.statusCode}: ${text.slice(0, 300)}`));
+            if (res.statusCode !== 200 || text.includes('"rejected"'))
+              reject(new Error(`bridge answered ${res.statusCode}: ${text.slice(0, 300)}`));
             else resolve();
           });
         },
@@ -157,15 +193,30 @@ function httpSender(port: number, bodies: string[]): (k: number) => Promise<void
 
 const batchBodies = (events: { json: string }[], batch: number): string[] => {
   const out: string[] = [];
-  for (let i = 0; i + batch <= events.length; i += batch) out.push(`[${events.slice(i, i + batch).map((e) => e.json).join(',')}]`);
+  for (let i = 0; i + batch <= events.length; i += batch)
+    out.push(
+      `[${events
+        .slice(i, i + batch)
+        .map((e) => e.json)
+        .join(',')}]`,
+    );
   return out;
 };
 
-function report(name: string, batch: number, base: Result, bridge: Result, pacedBase: Result, pacedBridge: Result): void {
+function report(
+  name: string,
+  batch: number,
+  base: Result,
+  bridge: Result,
+  pacedBase: Result,
+  pacedBridge: Result,
+): void {
   console.log(`${name}, batch ${batch}:`);
   console.log(`  baseline ${fmt(base)}`);
   console.log(`  bridge   ${fmt(bridge)}   ratio ${(rate(bridge) / rate(base)).toFixed(2)}x`);
-  console.log(`  at ${PACED_RATE} ev/s: baseline p50 ${pct(pacedBase.latencies, 50).toFixed(2)} p99 ${pct(pacedBase.latencies, 99).toFixed(2)} ms; bridge p50 ${pct(pacedBridge.latencies, 50).toFixed(2)} p99 ${pct(pacedBridge.latencies, 99).toFixed(2)} ms`);
+  console.log(
+    `  at ${PACED_RATE} ev/s: baseline p50 ${pct(pacedBase.latencies, 50).toFixed(2)} p99 ${pct(pacedBase.latencies, 99).toFixed(2)} ms; bridge p50 ${pct(pacedBridge.latencies, 50).toFixed(2)} p99 ${pct(pacedBridge.latencies, 99).toFixed(2)} ms`,
+  );
 }
 
 async function benchNats(): Promise<void> {
@@ -173,7 +224,9 @@ async function benchNats(): Promise<void> {
   try {
     nc = await connect({ servers: 'nats://127.0.0.1:4222', timeout: 2000 });
   } catch {
-    console.log('SKIPPED: NATS JetStream not reachable on 127.0.0.1:4222; start it (scripts/ensure-services.sh) for the NATS figures');
+    console.log(
+      'SKIPPED: NATS JetStream not reachable on 127.0.0.1:4222; start it (scripts/ensure-services.sh) for the NATS figures',
+    );
     return;
   }
   const run = `b${Date.now().toString(36)}`;
@@ -193,7 +246,13 @@ async function benchNats(): Promise<void> {
         for (let i = k * batch; i < (k + 1) * batch; i++) {
           const h = natsHeaders();
           h.set('Sidecast-Key', `k${i % 32}`);
-          acks.push(js.publish(`${prefix}.acme.bench.event.${i % 8}`, bodies[i]!, { msgID: events[i]!.id, headers: h, expect: { streamName: stream } }));
+          acks.push(
+            js.publish(`${prefix}.acme.bench.event.${i % 8}`, bodies[i]!, {
+              msgID: events[i]!.id,
+              headers: h,
+              expect: { streamName: stream },
+            }),
+          );
         }
         await Promise.all(acks);
       };
@@ -206,7 +265,11 @@ async function benchNats(): Promise<void> {
       const evPacedBase = makeEvents(`${run}-pb${batch}`, pacedN);
       const evPacedBridge = makeEvents(`${run}-pbr${batch}`, pacedN);
       // Warm-up of both paths (connections, JIT) outside the measurement.
-      await closedLoop(batch, 50 * batch, httpSender(bridge.port, batchBodies(makeEvents(`${run}-w${batch}`, 50 * batch), batch)));
+      await closedLoop(
+        batch,
+        50 * batch,
+        httpSender(bridge.port, batchBodies(makeEvents(`${run}-w${batch}`, 50 * batch), batch)),
+      );
       await closedLoop(batch, 50 * batch, bare(makeEvents(`${run}-wb${batch}`, 50 * batch), batch));
       const base = await closedLoop(batch, n, bare(evBase, batch));
       const br = await closedLoop(batch, n, httpSender(bridge.port, batchBodies(evBridge, batch)));
@@ -224,10 +287,20 @@ async function benchNats(): Promise<void> {
 async function benchEmbedded(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sidecast-bench-embedded-'));
   const log = await SegmentLog.open(join(dir, 'raw'));
-  const bridge = await startBridgeProcess({ broker: { url: `embedded://${join(dir, 'broker')}` }, auth: { allowUnauthenticated: true } });
+  const bridge = await startBridgeProcess({
+    broker: { url: `embedded://${join(dir, 'broker')}` },
+    auth: { allowUnauthenticated: true },
+  });
   try {
     const raw = (events: { id: string; json: string }[], batch: number) => {
-      const records = events.map((e, i) => encodeMessage({ id: e.id, topic: `acme/bench/event/${i % 8}`, key: `k${i % 32}`, body: Buffer.from(e.json) }));
+      const records = events.map((e, i) =>
+        encodeMessage({
+          id: e.id,
+          topic: `acme/bench/event/${i % 8}`,
+          key: `k${i % 32}`,
+          body: Buffer.from(e.json),
+        }),
+      );
       return async (k: number): Promise<void> => {
         await log.append(records.slice(k * batch, (k + 1) * batch));
       };
@@ -236,11 +309,22 @@ async function benchEmbedded(): Promise<void> {
       const n = EVENTS[batch];
       const pacedN = Math.ceil((PACED_RATE * PACED_MS) / 1000) + batch;
       const run = `e${batch}`;
-      await closedLoop(batch, 50 * batch, httpSender(bridge.port, batchBodies(makeEvents(`${run}-w`, 50 * batch), batch)));
+      await closedLoop(
+        batch,
+        50 * batch,
+        httpSender(bridge.port, batchBodies(makeEvents(`${run}-w`, 50 * batch), batch)),
+      );
       const base = await closedLoop(batch, n, raw(makeEvents(`${run}-base`, n), batch));
-      const br = await closedLoop(batch, n, httpSender(bridge.port, batchBodies(makeEvents(`${run}-br`, n), batch)));
+      const br = await closedLoop(
+        batch,
+        n,
+        httpSender(bridge.port, batchBodies(makeEvents(`${run}-br`, n), batch)),
+      );
       const pBase = await paced(batch, raw(makeEvents(`${run}-pb`, pacedN), batch));
-      const pBr = await paced(batch, httpSender(bridge.port, batchBodies(makeEvents(`${run}-pbr`, pacedN), batch)));
+      const pBr = await paced(
+        batch,
+        httpSender(bridge.port, batchBodies(makeEvents(`${run}-pbr`, pacedN), batch)),
+      );
       report('embedded (durable, fdatasync)', batch, base, br, pBase, pBr);
     }
   } finally {
@@ -250,6 +334,8 @@ async function benchEmbedded(): Promise<void> {
   }
 }
 
-console.log(`sidecast bridge bench: ${CONCURRENCY} concurrent producers; events per run: batch 1 → ${EVENTS[1]}, batch 64 → ${EVENTS[64]}`);
+console.log(
+  `sidecast bridge bench: ${CONCURRENCY} concurrent producers; events per run: batch 1 → ${EVENTS[1]}, batch 64 → ${EVENTS[64]}`,
+);
 await benchNats();
 await benchEmbedded();

@@ -23,9 +23,19 @@ runConformance('embedded', {
   unrepresentable: [],
 });
 
-const msg = (id: string, topic = 'acme/bank/account/opened/v1'): BrokerMessage => ({ id, topic, body: Buffer.from(JSON.stringify({ id })) });
+const msg = (id: string, topic = 'acme/bank/account/opened/v1'): BrokerMessage => ({
+  id,
+  topic,
+  body: Buffer.from(JSON.stringify({ id })),
+});
 
-async function collect(b: EmbeddedBroker, name: string, pattern: string, n: number, got: ReceivedMessage[] = []): Promise<ReceivedMessage[]> {
+async function collect(
+  b: EmbeddedBroker,
+  name: string,
+  pattern: string,
+  n: number,
+  got: ReceivedMessage[] = [],
+): Promise<ReceivedMessage[]> {
   const c = await b.subscribe({ name, patterns: [pattern], maxInFlight: 16 }, async (m) => void got.push(m));
   for (let i = 0; i < 200 && got.length < n; i++) await sleep(20);
   await c.close();
@@ -111,7 +121,9 @@ describe('embedded broker durability', () => {
     expect(() => EmbeddedBroker.fromUrl('nats://x')).toThrow('is not embedded://<directory>');
     const b = new EmbeddedBroker(await freshDir());
     await b.connect();
-    await expect(b.subscribe({ name: 'bad name!', patterns: ['a/>'], maxInFlight: 1 }, async () => {})).rejects.toThrow('consumer name "bad name!" must be');
+    await expect(
+      b.subscribe({ name: 'bad name!', patterns: ['a/>'], maxInFlight: 1 }, async () => {}),
+    ).rejects.toThrow('consumer name "bad name!" must be');
     await b.close();
   });
 });

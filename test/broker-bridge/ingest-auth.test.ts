@@ -7,14 +7,27 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import type { AuthConfig } from '../../broker-bridge/auth/producers.js';
-import { encodeBatch, event, grpcPublish, removeDir, startBridge, tempDir, type Running } from './ingest-fixture.js';
+import {
+  encodeBatch,
+  event,
+  grpcPublish,
+  removeDir,
+  startBridge,
+  tempDir,
+  type Reply,
+  type Running,
+} from './ingest-fixture.js';
 
 const TOKEN = 'orders-token-0123456789abcdef';
 const AUTH: AuthConfig = {
   allowUnauthenticated: false,
   producers: [
     { name: 'orders', tokens: [TOKEN], topics: ['acme/orders/>'] },
-    { name: 'payments-mtls', identities: ['spiffe://cluster.local/ns/bank/sa/payments'], topics: ['acme/payments/*/v1'] },
+    {
+      name: 'payments-mtls',
+      identities: ['spiffe://cluster.local/ns/bank/sa/payments'],
+      topics: ['acme/payments/*/v1'],
+    },
   ],
 };
 
@@ -23,7 +36,8 @@ function haveOpenssl(): boolean {
     execFileSync('openssl', ['version'], { stdio: 'ignore' });
     return true;
   } catch {
-    if (process.env.CI) throw new Error('the openssl CLI is needed to make test certificates (apt-get install openssl)');
+    if (process.env.CI)
+      throw new Error('the openssl CLI is needed to make test certificates (apt-get install openssl)');
     console.log('SKIPPED: mTLS ingest tests need the openssl CLI; install openssl to run them');
     return false;
   }
@@ -37,14 +51,65 @@ interface Pem {
 function makePki(dir: string) {
   const run = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ca = (name: string): Pem => {
-    run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-subj', `/CN=${name}`, '-days', '2');
-    return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.crt`), 'utf8') };
+    run(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-subj',
+      `/CN=${name}`,
+      '-days',
+      '2',
+    );
+    return {
+      key: readFileSync(join(dir, `${name}.key`), 'utf8'),
+      cert: readFileSync(join(dir, `${name}.crt`), 'utf8'),
+    };
   };
   const leaf = (name: string, signer: string, cn: string, san: string): Pem => {
     writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
-    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    run('x509', '-req', '-in', `${name}.csr`, '-CA', `${signer}.crt`, '-CAkey', `${signer}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
-    return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.crt`), 'utf8') };
+    run(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${cn}`,
+    );
+    run(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${signer}.crt`,
+      '-CAkey',
+      `${signer}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+    );
+    return {
+      key: readFileSync(join(dir, `${name}.key`), 'utf8'),
+      cert: readFileSync(join(dir, `${name}.crt`), 'utf8'),
+    };
   };
   const root = ca('ca');
   ca('rogue');
@@ -53,7 +118,12 @@ function makePki(dir: string) {
     server: leaf('server', 'ca', 'localhost', 'DNS:localhost,IP:127.0.0.1'),
     payments: leaf('payments', 'ca', 'payments-sidecar', 'URI:spiffe://cluster.local/ns/bank/sa/payments'),
     stranger: leaf('stranger', 'ca', 'stranger', 'URI:spiffe://cluster.local/ns/bank/sa/stranger'),
-    rogue: leaf('rogue-client', 'rogue', 'payments-sidecar', 'URI:spiffe://cluster.local/ns/bank/sa/payments'),
+    rogue: leaf(
+      'rogue-client',
+      'rogue',
+      'payments-sidecar',
+      'URI:spiffe://cluster.local/ns/bank/sa/payments',
+    ),
   };
 }
 
@@ -72,7 +142,9 @@ describe('bearer tokens and topic ACLs', () => {
   it('401 without credentials when unauthenticated ingest is off', async () => {
     const r = await b.post([orderEvent()]);
     expect(r.status).toBe(401);
-    expect(r.json.error).toBe('no credentials: send "Authorization: Bearer <token>" or a client certificate (unauthenticated ingest is disabled)');
+    expect(r.json.error).toBe(
+      'no credentials: send "Authorization: Bearer <token>" or a client certificate (unauthenticated ingest is disabled)',
+    );
   });
 
   it('401 for a malformed Authorization header and for an unknown token', async () => {
@@ -91,23 +163,43 @@ describe('bearer tokens and topic ACLs', () => {
     expect(r.status).toBe(200);
     expect(r.json.results).toEqual([
       { id: ok.id, status: 'accepted' },
-      { id: denied.id, status: 'rejected', reason: 'event #1: producer "orders" may not publish to topic "acme/payments/settled/v1" (allowed: acme/orders/>)' },
+      {
+        id: denied.id,
+        status: 'rejected',
+        reason:
+          'event #1: producer "orders" may not publish to topic "acme/payments/settled/v1" (allowed: acme/orders/>)',
+      },
     ]);
   });
 
   it('applies the same rules to gRPC metadata', async () => {
-    const batch = encodeBatch([{ id: 'ga', source: '//o', spec_version: '1.0', type: 't.v1', attributes: { topic: { ce_string: 'acme/orders/x' } } }]);
+    const batch = encodeBatch([
+      {
+        id: 'ga',
+        source: '//o',
+        spec_version: '1.0',
+        type: 't.v1',
+        attributes: { topic: { ce_string: 'acme/orders/x' } },
+      },
+    ]);
     const err = await grpcPublish(b.bridge.ports.grpc!, batch).catch((e: grpc.ServiceError) => e);
     expect((err as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
     expect((err as grpc.ServiceError).details).toContain('no credentials');
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${TOKEN}`);
-    expect((await grpcPublish(b.bridge.ports.grpc!, batch, { metadata: md })).results).toEqual([{ id: 'ga', status: 'ACCEPTED' }]);
+    expect((await grpcPublish(b.bridge.ports.grpc!, batch, { metadata: md })).results).toEqual([
+      { id: 'ga', status: 'ACCEPTED' },
+    ]);
   });
 
   it('refuses a config whose ACL pattern breaks the topic grammar, naming the field', async () => {
-    const bad: AuthConfig = { allowUnauthenticated: false, producers: [{ name: 'x', tokens: ['t'.repeat(20)], topics: ['acme/>/x'] }] };
-    await expect(startBridge({ edit: (c) => (c.auth = bad) })).rejects.toThrow('auth.producers[0] (x).topics: invalid topic "acme/>/x": ">" may only be the last level');
+    const bad: AuthConfig = {
+      allowUnauthenticated: false,
+      producers: [{ name: 'x', tokens: ['t'.repeat(20)], topics: ['acme/>/x'] }],
+    };
+    await expect(startBridge({ edit: (c) => (c.auth = bad) })).rejects.toThrow(
+      'auth.producers[0] (x).topics: invalid topic "acme/>/x": ">" may only be the last level',
+    );
   });
 });
 
@@ -134,14 +226,23 @@ const pkiAvailable = haveOpenssl();
     await removeDir(certDir);
   });
 
-  function post(body: unknown, client?: Pem): Promise<{ status: number; json: any }> {
+  function post(body: unknown, client?: Pem): Promise<{ status: number; json: Reply }> {
     return new Promise((resolve, reject) => {
       const req = https.request(
-        { host: '127.0.0.1', port: b.bridge.ports.http, path: '/v1/events', method: 'POST', ca: pki.ca, servername: 'localhost', ...(client ?? {}), headers: { 'content-type': 'application/cloudevents-batch+json' } },
+        {
+          host: '127.0.0.1',
+          port: b.bridge.ports.http,
+          path: '/v1/events',
+          method: 'POST',
+          ca: pki.ca,
+          servername: 'localhost',
+          ...(client ?? {}),
+          headers: { 'content-type': 'application/cloudevents-batch+json' },
+        },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Reply }));
         },
       );
       req.on('error', reject);
@@ -155,19 +256,25 @@ const pkiAvailable = haveOpenssl();
     const r = await post([ok, denied], pki.payments);
     expect(r.status).toBe(200);
     expect(r.json.results[0]).toEqual({ id: ok.id, status: 'accepted' });
-    expect(r.json.results[1].reason).toBe('event #1: producer "payments-mtls" may not publish to topic "acme/orders/created/v1" (allowed: acme/payments/*/v1)');
+    expect(r.json.results[1]!.reason).toBe(
+      'event #1: producer "payments-mtls" may not publish to topic "acme/orders/created/v1" (allowed: acme/payments/*/v1)',
+    );
   });
 
   it('401 for a certificate from another CA, even with a known identity', async () => {
     const r = await post([event({ topic: 'acme/payments/settled/v1' })], pki.rogue);
     expect(r.status).toBe(401);
-    expect(r.json.error).toMatch(/^client certificate is not trusted \(.+\); it must chain to the configured CA \(tls.ca\)$/);
+    expect(r.json.error).toMatch(
+      /^client certificate is not trusted \(.+\); it must chain to the configured CA \(tls.ca\)$/,
+    );
   });
 
   it('403 for a trusted certificate whose identity is no producer', async () => {
     const r = await post([event()], pki.stranger);
     expect(r.status).toBe(403);
-    expect(r.json.error).toBe('client certificate identities ["spiffe://cluster.local/ns/bank/sa/stranger","stranger"] match no producer (auth.producers[].identities)');
+    expect(r.json.error).toBe(
+      'client certificate identities ["spiffe://cluster.local/ns/bank/sa/stranger","stranger"] match no producer (auth.producers[].identities)',
+    );
   });
 
   it('401 over TLS without any client certificate or token', async () => {
@@ -176,12 +283,31 @@ const pkiAvailable = haveOpenssl();
   });
 
   it('accepts gRPC from a client certificate and applies its ACL', async () => {
-    const creds = grpc.credentials.createSsl(Buffer.from(pki.ca), Buffer.from(pki.payments.key), Buffer.from(pki.payments.cert));
+    const creds = grpc.credentials.createSsl(
+      Buffer.from(pki.ca),
+      Buffer.from(pki.payments.key),
+      Buffer.from(pki.payments.cert),
+    );
     const batch = encodeBatch([
-      { id: 'm1', source: '//p', spec_version: '1.0', type: 't.v1', attributes: { topic: { ce_string: 'acme/payments/settled/v1' } } },
-      { id: 'm2', source: '//p', spec_version: '1.0', type: 't.v1', attributes: { topic: { ce_string: 'acme/orders/x' } } },
+      {
+        id: 'm1',
+        source: '//p',
+        spec_version: '1.0',
+        type: 't.v1',
+        attributes: { topic: { ce_string: 'acme/payments/settled/v1' } },
+      },
+      {
+        id: 'm2',
+        source: '//p',
+        spec_version: '1.0',
+        type: 't.v1',
+        attributes: { topic: { ce_string: 'acme/orders/x' } },
+      },
     ]);
-    const res = await grpcPublish(b.bridge.ports.grpc!, batch, { credentials: creds, options: { 'grpc.ssl_target_name_override': 'localhost' } });
+    const res = await grpcPublish(b.bridge.ports.grpc!, batch, {
+      credentials: creds,
+      options: { 'grpc.ssl_target_name_override': 'localhost' },
+    });
     expect(res.results[0]).toEqual({ id: 'm1', status: 'ACCEPTED' });
     expect(res.results[1]).toMatchObject({ id: 'm2', status: 'REJECTED' });
     expect(res.results[1]!.reason).toContain('producer "payments-mtls" may not publish');

@@ -21,12 +21,22 @@ describe('bridge config', () => {
   });
 
   it('names every bad field of a file', () => {
-    expect(() => configFromObject({ http: { port: 'eighty' }, limits: { maxEventBytes: 0 }, brokr: {} }, 'bridge.yaml')).toThrow(
-      ['invalid bridge config:', 'bridge.yaml: (top level) must NOT have additional properties "brokr"', 'bridge.yaml: /http/port must be integer', 'bridge.yaml: /limits/maxEventBytes must be >= 1'].join('\n'),
+    expect(() =>
+      configFromObject({ http: { port: 'eighty' }, limits: { maxEventBytes: 0 }, brokr: {} }, 'bridge.yaml'),
+    ).toThrow(
+      [
+        'invalid bridge config:',
+        'bridge.yaml: (top level) must NOT have additional properties "brokr"',
+        'bridge.yaml: /http/port must be integer',
+        'bridge.yaml: /limits/maxEventBytes must be >= 1',
+      ].join('\n'),
     );
-    expect(() => configFromObject({ auth: { producers: [{ name: 'p', tokens: ['short'], topics: ['a/>'] }] } }, 'b.yaml')).toThrow(
-      'b.yaml: /auth/producers/0/tokens/0 must NOT have fewer than 16 characters',
-    );
+    expect(() =>
+      configFromObject(
+        { auth: { producers: [{ name: 'p', tokens: ['short'], topics: ['a/>'] }] } },
+        'b.yaml',
+      ),
+    ).toThrow('b.yaml: /auth/producers/0/tokens/0 must NOT have fewer than 16 characters');
   });
 
   it('reads YAML, resolves TLS files, and applies environment overrides', async () => {
@@ -35,13 +45,18 @@ describe('bridge config', () => {
     await writeFile(join(dir, 'k.pem'), 'KEY');
     await writeFile(join(dir, 'c.pem'), 'CERT');
     const file = join(dir, 'bridge.yaml');
-    await writeFile(file, 'broker: { url: "nats://127.0.0.1:4222" }\nhttp: { port: 8190, tls: { keyFile: k.pem, certFile: c.pem } }\ngrpc: null\n');
+    await writeFile(
+      file,
+      'broker: { url: "nats://127.0.0.1:4222" }\nhttp: { port: 8190, tls: { keyFile: k.pem, certFile: c.pem } }\ngrpc: null\n',
+    );
     const c = loadBridgeConfig(file, { SIDECAST_HTTP_PORT: '9999', SIDECAST_ALLOW_UNAUTHENTICATED: 'true' });
     expect(c.broker.url).toBe('nats://127.0.0.1:4222');
     expect(c.http).toEqual({ host: '127.0.0.1', port: 9999, tls: { key: 'KEY', cert: 'CERT' } });
     expect(c.grpc).toBeNull();
     expect(c.auth.allowUnauthenticated).toBe(true);
-    expect(() => loadBridgeConfig(file, { SIDECAST_ADMIN_PORT: 'x' })).toThrow('SIDECAST_ADMIN_PORT="x" is not a port number');
+    expect(() => loadBridgeConfig(file, { SIDECAST_ADMIN_PORT: 'x' })).toThrow(
+      'SIDECAST_ADMIN_PORT="x" is not a port number',
+    );
     await writeFile(file, 'http: [');
     expect(() => loadBridgeConfig(file, {})).toThrow(`bridge config ${file} is not valid YAML/JSON`);
     await writeFile(file, 'http: { tls: { keyFile: nope.pem, certFile: c.pem } }');
@@ -62,6 +77,8 @@ describe('broker registry', () => {
   });
 
   it('names the supported schemes for an unknown one', async () => {
-    await expect(createBroker('redis://localhost')).rejects.toThrow('broker URL "redis://localhost": unsupported scheme "redis"; use one of embedded://, nats://');
+    await expect(createBroker('redis://localhost')).rejects.toThrow(
+      'broker URL "redis://localhost": unsupported scheme "redis"; use one of embedded://, nats://',
+    );
   });
 });

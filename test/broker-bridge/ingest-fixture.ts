@@ -10,11 +10,20 @@ import type { BrokerAdapter, ReceivedMessage } from '../../broker-bridge/brokers
 import { INGEST_METHOD } from '../../broker-bridge/ingest/grpc.js';
 import { sidecastRoot } from '../../proto/sidecast.js';
 
+/** What POST /v1/events answers: results on 200, error otherwise. */
+export interface Reply {
+  results: Array<{ id: string; status: string; reason?: string }>;
+  error: string;
+}
+
 export interface Running {
   bridge: Bridge;
   dir: string;
   url: string;
-  post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; json: any }>;
+  post(
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; headers: Headers; json: Reply }>;
   stop(): Promise<void>;
 }
 
@@ -36,9 +45,14 @@ export function testConfig(dir: string, edit?: ConfigEdit): BridgeConfig {
   return c;
 }
 
-export async function startBridge(opts: { dir?: string; edit?: ConfigEdit; broker?: BrokerAdapter } = {}): Promise<Running> {
+export async function startBridge(
+  opts: { dir?: string; edit?: ConfigEdit; broker?: BrokerAdapter } = {},
+): Promise<Running> {
   const dir = opts.dir ?? (await tempDir());
-  const bridge = await createBridge(testConfig(dir, opts.edit), { logger: pino({ level: 'silent' }), ...(opts.broker ? { broker: opts.broker } : {}) });
+  const bridge = await createBridge(testConfig(dir, opts.edit), {
+    logger: pino({ level: 'silent' }),
+    ...(opts.broker ? { broker: opts.broker } : {}),
+  });
   await bridge.start();
   const url = `http://127.0.0.1:${bridge.ports.http}/v1/events`;
   return {
@@ -46,13 +60,17 @@ export async function startBridge(opts: { dir?: string; edit?: ConfigEdit; broke
     dir,
     url,
     async post(body, headers = { 'content-type': 'application/cloudevents-batch+json' }) {
-      const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+      });
       const text = await res.text();
-      let json: unknown;
+      let json: Reply;
       try {
-        json = JSON.parse(text);
+        json = JSON.parse(text) as Reply;
       } catch {
-        json = text;
+        throw new Error(`bridge answered ${res.status} with a body that is not JSON: ${text}`);
       }
       return { status: res.status, headers: res.headers, json };
     },
@@ -80,15 +98,25 @@ export function event(over: Record<string, unknown> = {}): Record<string, unknow
 }
 
 /** Collects what a durable consumer on the bridge's broker receives. */
-export async function tap(broker: BrokerAdapter, name: string, pattern = '>'): Promise<{ got: ReceivedMessage[]; until(n: number): Promise<void>; close(): Promise<void> }> {
+export async function tap(
+  broker: BrokerAdapter,
+  name: string,
+  pattern = '>',
+): Promise<{ got: ReceivedMessage[]; until(n: number): Promise<void>; close(): Promise<void> }> {
   const got: ReceivedMessage[] = [];
-  const c = await broker.subscribe({ name, patterns: [pattern], maxInFlight: 64 }, async (m) => void got.push(m));
+  const c = await broker.subscribe(
+    { name, patterns: [pattern], maxInFlight: 64 },
+    async (m) => void got.push(m),
+  );
   return {
     got,
     async until(n) {
       const deadline = Date.now() + 20_000;
       while (got.length < n) {
-        if (Date.now() > deadline) throw new Error(`timed out: ${got.length} of ${n} events arrived: ${got.map((m) => m.id).join(',')}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `timed out: ${got.length} of ${n} events arrived: ${got.map((m) => m.id).join(',')}`,
+          );
         await new Promise((r) => setTimeout(r, 10));
       }
     },
@@ -100,15 +128,26 @@ export async function tap(broker: BrokerAdapter, name: string, pattern = '>'): P
 export function grpcPublish(
   port: number,
   request: Uint8Array,
-  opts: { metadata?: grpc.Metadata; credentials?: grpc.ChannelCredentials; options?: grpc.ChannelOptions } = {},
+  opts: {
+    metadata?: grpc.Metadata;
+    credentials?: grpc.ChannelCredentials;
+    options?: grpc.ChannelOptions;
+  } = {},
 ): Promise<{ results: Array<{ id: string; status: string; reason?: string }> }> {
-  const client = new grpc.Client(`127.0.0.1:${port}`, opts.credentials ?? grpc.credentials.createInsecure(), opts.options);
+  const client = new grpc.Client(
+    `127.0.0.1:${port}`,
+    opts.credentials ?? grpc.credentials.createInsecure(),
+    opts.options,
+  );
   const response = sidecastRoot().lookupType('sidecast.v1.PublishResponse');
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       INGEST_METHOD,
       (b: Uint8Array) => Buffer.from(b),
-      (b: Buffer) => response.toObject(response.decode(b), { enums: String }) as { results: Array<{ id: string; status: string; reason?: string }> },
+      (b: Buffer) =>
+        response.toObject(response.decode(b), { enums: String }) as {
+          results: Array<{ id: string; status: string; reason?: string }>;
+        },
       request,
       opts.metadata ?? new grpc.Metadata(),
       (err, res) => {

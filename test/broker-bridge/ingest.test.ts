@@ -3,11 +3,21 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
 import { CloudEvent, HTTP } from 'cloudevents';
-import { encodeBatch, event, grpcPublish, removeDir, startBridge, tap, type Running } from './ingest-fixture.js';
+import {
+  encodeBatch,
+  event,
+  grpcPublish,
+  removeDir,
+  startBridge,
+  tap,
+  type Running,
+} from './ingest-fixture.js';
 
 let b: Running;
 beforeAll(async () => {
-  b = await startBridge({ edit: (c) => (c.limits = { maxEventBytes: 4096, maxBatchBytes: 64 * 1024, maxBatchEvents: 50 }) });
+  b = await startBridge({
+    edit: (c) => (c.limits = { maxEventBytes: 4096, maxBatchBytes: 64 * 1024, maxBatchEvents: 50 }),
+  });
 });
 afterAll(async () => {
   await b.stop();
@@ -17,19 +27,25 @@ afterAll(async () => {
 const reasonOf = async (ev: unknown): Promise<string> => {
   const r = await b.post([ev]);
   expect(r.status).toBe(200);
-  expect(r.json.results[0].status).toBe('rejected');
-  return r.json.results[0].reason as string;
+  expect(r.json.results[0]!.status).toBe('rejected');
+  return r.json.results[0]!.reason as string;
 };
 
 describe('HTTP ingest: accepted events reach the broker', () => {
   it('publishes a batch in order with the structured event as body', async () => {
     const t = await tap(b.bridge.broker, 'http-batch', 'acme/bank/account/>');
-    const events = [event(), event({ partitionkey: 'acct-7' }), event({ topic: 'acme/bank/account/closed/v1' })];
+    const events = [
+      event(),
+      event({ partitionkey: 'acct-7' }),
+      event({ topic: 'acme/bank/account/closed/v1' }),
+    ];
     const r = await b.post(events);
     expect(r.status).toBe(200);
     expect(r.json.results).toEqual(events.map((e) => ({ id: e.id, status: 'accepted' })));
     await t.until(3);
-    expect(t.got.map((m) => [m.id, m.topic, m.key])).toEqual(events.map((e) => [e.id, e.topic, e.partitionkey]));
+    expect(t.got.map((m) => [m.id, m.topic, m.key])).toEqual(
+      events.map((e) => [e.id, e.topic, e.partitionkey]),
+    );
     expect(JSON.parse(Buffer.from(t.got[1]!.body).toString())).toEqual(events[1]);
     await t.close();
   });
@@ -46,13 +62,26 @@ describe('HTTP ingest: accepted events reach the broker', () => {
 
   it('takes binary mode as produced by the official cloudevents SDK', async () => {
     const t = await tap(b.bridge.broker, 'http-binary', 'acme/bank/>');
-    const ce = new CloudEvent({ id: 'bin-1', source: '//sdk', type: 'acme.sdk.v1', topic: 'acme/bank/sdk/v1', datacontenttype: 'application/json', data: { hello: 'world' } });
+    const ce = new CloudEvent({
+      id: 'bin-1',
+      source: '//sdk',
+      type: 'acme.sdk.v1',
+      topic: 'acme/bank/sdk/v1',
+      datacontenttype: 'application/json',
+      data: { hello: 'world' },
+    });
     const msg = HTTP.binary(ce);
     const r = await b.post(msg.body as string, msg.headers as Record<string, string>);
     expect(r.json.results).toEqual([{ id: 'bin-1', status: 'accepted' }]);
     await t.until(1);
     const body = JSON.parse(Buffer.from(t.got[0]!.body).toString());
-    expect(body).toMatchObject({ id: 'bin-1', source: '//sdk', type: 'acme.sdk.v1', topic: 'acme/bank/sdk/v1', data: { hello: 'world' } });
+    expect(body).toMatchObject({
+      id: 'bin-1',
+      source: '//sdk',
+      type: 'acme.sdk.v1',
+      topic: 'acme/bank/sdk/v1',
+      data: { hello: 'world' },
+    });
     await t.close();
   });
 
@@ -66,7 +95,7 @@ describe('HTTP ingest: accepted events reach the broker', () => {
       'ce-type': 't.v1',
       'ce-topic': 'acme/bin',
     });
-    expect(r.json.results[0].status).toBe('accepted');
+    expect(r.json.results[0]!.status).toBe('accepted');
     await t.until(1);
     expect(JSON.parse(Buffer.from(t.got[0]!.body).toString()).data_base64).toBe('AAEC/w==');
     await t.close();
@@ -87,11 +116,15 @@ describe('HTTP ingest: per-event rejections name the event and the problem', () 
   });
 
   it('rejects an unsupported specversion', async () => {
-    expect(await reasonOf(event({ specversion: '0.3' }))).toBe('event: specversion "0.3" is not supported; send "1.0"');
+    expect(await reasonOf(event({ specversion: '0.3' }))).toBe(
+      'event: specversion "0.3" is not supported; send "1.0"',
+    );
   });
 
   it('rejects a non-string or empty required attribute', async () => {
-    expect(await reasonOf(event({ source: 42 }))).toBe('event: attribute "source" must be a non-empty string');
+    expect(await reasonOf(event({ source: 42 }))).toBe(
+      'event: attribute "source" must be a non-empty string',
+    );
     expect(await reasonOf(event({ type: '' }))).toBe('event: attribute "type" must be a non-empty string');
   });
 
@@ -106,16 +139,26 @@ describe('HTTP ingest: per-event rejections name the event and the problem', () 
   });
 
   it('rejects a bad attribute name, time, and data/data_base64 together', async () => {
-    expect(await reasonOf(event({ Tenant: 'x' }))).toContain('attribute name "Tenant" is not lower-case letters and digits');
-    expect(await reasonOf(event({ time: 'yesterday' }))).toContain('attribute "time" must be an RFC 3339 timestamp, got "yesterday"');
+    expect(await reasonOf(event({ Tenant: 'x' }))).toContain(
+      'attribute name "Tenant" is not lower-case letters and digits',
+    );
+    expect(await reasonOf(event({ time: 'yesterday' }))).toContain(
+      'attribute "time" must be an RFC 3339 timestamp, got "yesterday"',
+    );
     expect(await reasonOf(event({ data_base64: 'AAAA' }))).toContain('has both "data" and "data_base64"');
   });
 
   it('rejects an event over limits.maxEventBytes and a batch element that is not an object', async () => {
     const r = await b.post([event(), event({ data: 'x'.repeat(5000) }), 'nope']);
-    expect(r.json.results[0].status).toBe('accepted');
-    expect(r.json.results[1].reason).toMatch(/^event #1: event is \d+ bytes, over the 4096-byte limit \(limits.maxEventBytes\)$/);
-    expect(r.json.results[2]).toEqual({ id: '', status: 'rejected', reason: 'event #2 is not a JSON object' });
+    expect(r.json.results[0]!.status).toBe('accepted');
+    expect(r.json.results[1]!.reason).toMatch(
+      /^event #1: event is \d+ bytes, over the 4096-byte limit \(limits.maxEventBytes\)$/,
+    );
+    expect(r.json.results[2]).toEqual({
+      id: '',
+      status: 'rejected',
+      reason: 'event #2 is not a JSON object',
+    });
   });
 
   it('counts rejections by reason in /metrics', async () => {
@@ -137,7 +180,14 @@ describe('HTTP ingest: whole-request errors', () => {
   });
 
   it('400 on a binary-mode JSON body that does not parse', async () => {
-    const r = await b.post('{oops', { 'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': 'x', 'ce-source': '//s', 'ce-type': 't', 'ce-topic': 'a/b' });
+    const r = await b.post('{oops', {
+      'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-id': 'x',
+      'ce-source': '//s',
+      'ce-type': 't',
+      'ce-topic': 'a/b',
+    });
     expect(r.status).toBe(400);
     expect(r.json.error).toContain('binary-mode body (content-type application/json) is not valid JSON');
   });
@@ -145,7 +195,9 @@ describe('HTTP ingest: whole-request errors', () => {
   it('413 on too many events and on too many bytes', async () => {
     const many = await b.post(Array.from({ length: 51 }, () => event()));
     expect(many.status).toBe(413);
-    expect(many.json.error).toBe('batch has 51 events, over the limit of 50 (limits.maxBatchEvents); split it');
+    expect(many.json.error).toBe(
+      'batch has 51 events, over the limit of 50 (limits.maxBatchEvents); split it',
+    );
     const big = await b.post(JSON.stringify([event({ data: 'y'.repeat(70 * 1024) })]));
     expect(big.status).toBe(413);
     expect(big.json.error).toContain('over the 65536-byte limit (limits.maxBatchBytes)');
@@ -183,7 +235,13 @@ describe('gRPC ingest (CloudEvents protobuf format)', () => {
 
   it('accepts a batch and publishes structured JSON equivalents', async () => {
     const t = await tap(b.bridge.broker, 'grpc-batch', 'acme/grpc/>');
-    const res = await grpcPublish(b.bridge.ports.grpc!, encodeBatch([protoEvent('g1'), { ...protoEvent('g2'), text_data: undefined, binary_data: Buffer.from([1, 2]) }]));
+    const res = await grpcPublish(
+      b.bridge.ports.grpc!,
+      encodeBatch([
+        protoEvent('g1'),
+        { ...protoEvent('g2'), text_data: undefined, binary_data: Buffer.from([1, 2]) },
+      ]),
+    );
     expect(res.results).toEqual([
       { id: 'g1', status: 'ACCEPTED' },
       { id: 'g2', status: 'ACCEPTED' },
@@ -209,17 +267,26 @@ describe('gRPC ingest (CloudEvents protobuf format)', () => {
     const noTopic = protoEvent('g3');
     noTopic.attributes = { ...noTopic.attributes, topic: undefined as never };
     delete (noTopic.attributes as Record<string, unknown>).topic;
-    const res = await grpcPublish(b.bridge.ports.grpc!, encodeBatch([noTopic, protoEvent('g4', { text_data: '{broken' }), protoEvent('', {})]));
+    const res = await grpcPublish(
+      b.bridge.ports.grpc!,
+      encodeBatch([noTopic, protoEvent('g4', { text_data: '{broken' }), protoEvent('', {})]),
+    );
     expect(res.results[0]).toMatchObject({ id: 'g3', status: 'REJECTED' });
     expect(res.results[0]!.reason).toContain('missing extension attribute "topic"');
-    expect(res.results[1]!.reason).toContain('event #1: text_data is not valid JSON although datacontenttype is application/json');
+    expect(res.results[1]!.reason).toContain(
+      'event #1: text_data is not valid JSON although datacontenttype is application/json',
+    );
     expect(res.results[2]!.reason).toBe('event #2: missing required attribute "id"');
   });
 
   it('answers INVALID_ARGUMENT naming the problem for a malformed protobuf', async () => {
-    const err = await grpcPublish(b.bridge.ports.grpc!, Buffer.from([0x0a, 0xff, 0xff, 0x01])).catch((e: grpc.ServiceError) => e);
+    const err = await grpcPublish(b.bridge.ports.grpc!, Buffer.from([0x0a, 0xff, 0xff, 0x01])).catch(
+      (e: grpc.ServiceError) => e,
+    );
     expect((err as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
-    expect((err as grpc.ServiceError).details).toContain('request is not a valid io.cloudevents.v1.CloudEventBatch protobuf');
+    expect((err as grpc.ServiceError).details).toContain(
+      'request is not a valid io.cloudevents.v1.CloudEventBatch protobuf',
+    );
   });
 
   it('answers INVALID_ARGUMENT for a batch over limits.maxBatchBytes', async () => {

@@ -10,7 +10,9 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function bridgeWithBroker(opts: { dir?: string; maxSpoolBytes?: number } = {}): Promise<{ b: Running; broker: EmbeddedBroker; dir: string }> {
+async function bridgeWithBroker(
+  opts: { dir?: string; maxSpoolBytes?: number } = {},
+): Promise<{ b: Running; broker: EmbeddedBroker; dir: string }> {
   const dir = opts.dir ?? (await tempDir());
   const broker = new EmbeddedBroker(join(dir, 'broker'));
   const b = await startBridge({
@@ -23,9 +25,16 @@ async function bridgeWithBroker(opts: { dir?: string; maxSpoolBytes?: number } =
   return { b, broker, dir };
 }
 
-async function readyz(b: Running): Promise<{ status: number; body: any }> {
+interface Readiness {
+  ready: boolean;
+  broker: { kind: string; connected: boolean };
+  spool: { depth: number; bytes: number; maxBytes: number; full: boolean };
+  reasons: string[];
+}
+
+async function readyz(b: Running): Promise<{ status: number; body: Readiness }> {
   const r = await fetch(`http://127.0.0.1:${b.bridge.ports.admin}/readyz`);
-  return { status: r.status, body: await r.json() };
+  return { status: r.status, body: (await r.json()) as Readiness };
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -92,7 +101,9 @@ describe('spool: the broker goes away and comes back', () => {
     }
     expect(refused?.status).toBe(503);
     expect(refused?.headers.get('retry-after')).toBe('7');
-    expect(refused?.json.error).toBe('spool is full (limit spool.maxBytes = 4096 bytes); the broker is unreachable — retry later');
+    expect(refused?.json.error).toBe(
+      'spool is full (limit spool.maxBytes = 4096 bytes); the broker is unreachable — retry later',
+    );
     expect(accepted.length).toBeGreaterThan(3);
     const full = await readyz(b);
     expect(full.status).toBe(503);
@@ -114,7 +125,7 @@ describe('spool: the broker goes away and comes back', () => {
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
       const ev = event();
-      expect((await first.b.post([ev])).json.results[0].status).toBe('accepted');
+      expect((await first.b.post([ev])).json.results[0]!.status).toBe('accepted');
       ids.push(ev.id as string);
     }
     expect(first.b.bridge.spoolDepth()).toBe(10);
@@ -140,7 +151,8 @@ describe('graceful shutdown', () => {
       const batch = [event(), event(), event()];
       try {
         const r = await b.post(batch);
-        if (r.status === 200) return batch.filter((_, i) => r.json.results[i].status === 'accepted').map((e) => e.id as string);
+        if (r.status === 200)
+          return batch.filter((_, i) => r.json.results[i]!.status === 'accepted').map((e) => e.id as string);
         expect(r.status).toBe(503);
         expect(r.json.error).toContain('shutting down');
       } catch {

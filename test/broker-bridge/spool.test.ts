@@ -15,7 +15,12 @@ async function dir(): Promise<string> {
   dirs.push(d);
   return d;
 }
-const m = (i: number, key?: string): BrokerMessage => ({ id: `s${i}`, topic: `t/${i % 3}`, ...(key ? { key } : {}), body: Buffer.from(JSON.stringify({ i })) });
+const m = (i: number, key?: string): BrokerMessage => ({
+  id: `s${i}`,
+  topic: `t/${i % 3}`,
+  ...(key ? { key } : {}),
+  body: Buffer.from(JSON.stringify({ i })),
+});
 
 describe('spool', () => {
   it('hands events back in append order, across segments and a reopen', async () => {
@@ -48,9 +53,16 @@ describe('spool', () => {
     const s = await Spool.open(await dir(), { maxBytes: 200 });
     await s.append([m(0), m(1)]);
     const before = s.depth;
-    const err = await s.append(Array.from({ length: 10 }, (_, i) => m(10 + i)), 9).catch((e: unknown) => e);
+    const err = await s
+      .append(
+        Array.from({ length: 10 }, (_, i) => m(10 + i)),
+        9,
+      )
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SpoolFullError);
-    expect((err as SpoolFullError).message).toBe('spool is full (limit spool.maxBytes = 200 bytes); the broker is unreachable — retry later');
+    expect((err as SpoolFullError).message).toBe(
+      'spool is full (limit spool.maxBytes = 200 bytes); the broker is unreachable — retry later',
+    );
     expect((err as SpoolFullError).retryAfterSeconds).toBe(9);
     expect(s.depth).toBe(before);
     expect((await s.peek(100)).messages.map((x) => x.id)).toEqual(['s0', 's1']);
@@ -75,6 +87,8 @@ describe('spool', () => {
     const d = await dir();
     await (await Spool.open(d)).close();
     await appendFile(join(d, 'cursor'), 'garbage');
-    await expect(Spool.open(d)).rejects.toThrow(`spool cursor file ${join(d, 'cursor')} holds "garbage", not a position`);
+    await expect(Spool.open(d)).rejects.toThrow(
+      `spool cursor file ${join(d, 'cursor')} holds "garbage", not a position`,
+    );
   });
 });

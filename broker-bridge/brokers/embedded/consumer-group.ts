@@ -71,7 +71,12 @@ export class ConsumerGroup {
   attach(spec: ConsumerSpec, handler: MessageHandler): Member {
     // The latest subscribe() decides the patterns of a durable name, as with broker-side consumers.
     this.patterns = spec.patterns.map(parsePattern);
-    const member: Member = { handler, maxInFlight: Math.max(1, spec.maxInFlight), inFlight: 0, closed: false };
+    const member: Member = {
+      handler,
+      maxInFlight: Math.max(1, spec.maxInFlight),
+      inFlight: 0,
+      closed: false,
+    };
     this.members.push(member);
     this.pump();
     return member;
@@ -137,27 +142,29 @@ export class ConsumerGroup {
     } catch (e) {
       result = Promise.reject(e);
     }
-    result.then(
-      () => {
-        this.unacked.delete(entry.position);
-        this.schedulePersist();
-      },
-      () => {
-        entry.deliveryCount++;
-        const delay = this.opts.redeliveryDelayMs * 2 ** Math.min(entry.deliveryCount - 2, 5);
-        const t = setTimeout(() => {
-          this.timers.delete(t);
-          this.ready.unshift(entry);
-          this.pump();
-        }, delay);
-        this.timers.add(t);
-      },
-    ).finally(() => {
-      member.inFlight--;
-      this.running--;
-      if (this.running === 0) for (const w of this.settledWaiters.splice(0)) w();
-      this.pump();
-    });
+    result
+      .then(
+        () => {
+          this.unacked.delete(entry.position);
+          this.schedulePersist();
+        },
+        () => {
+          entry.deliveryCount++;
+          const delay = this.opts.redeliveryDelayMs * 2 ** Math.min(entry.deliveryCount - 2, 5);
+          const t = setTimeout(() => {
+            this.timers.delete(t);
+            this.ready.unshift(entry);
+            this.pump();
+          }, delay);
+          this.timers.add(t);
+        },
+      )
+      .finally(() => {
+        member.inFlight--;
+        this.running--;
+        if (this.running === 0) for (const w of this.settledWaiters.splice(0)) w();
+        this.pump();
+      });
   }
 
   private schedulePersist(): void {

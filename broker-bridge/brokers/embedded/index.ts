@@ -8,7 +8,14 @@
 // Every topic valid under the sidecast grammar is representable.
 
 import path from 'node:path';
-import { BrokerUnavailableError, type BrokerAdapter, type BrokerMessage, type Consumer, type ConsumerSpec, type MessageHandler } from '../types.js';
+import {
+  BrokerUnavailableError,
+  type BrokerAdapter,
+  type BrokerMessage,
+  type Consumer,
+  type ConsumerSpec,
+  type MessageHandler,
+} from '../types.js';
 import { EmbeddedStore, type EmbeddedStoreOptions } from './store.js';
 
 export type EmbeddedBrokerOptions = EmbeddedStoreOptions;
@@ -28,7 +35,10 @@ export class EmbeddedBroker implements BrokerAdapter {
   /** Parses `embedded:///abs/dir` or `embedded://./rel/dir`. */
   static fromUrl(url: string, opts: EmbeddedBrokerOptions = {}): EmbeddedBroker {
     const m = /^embedded:\/\/(.+)$/.exec(url);
-    if (!m) throw new Error(`broker URL ${JSON.stringify(url)} is not embedded://<directory> (e.g. embedded:///var/lib/sidecast)`);
+    if (!m)
+      throw new Error(
+        `broker URL ${JSON.stringify(url)} is not embedded://<directory> (e.g. embedded:///var/lib/sidecast)`,
+      );
     return new EmbeddedBroker(decodeURIComponent(m[1]!), opts);
   }
 
@@ -41,7 +51,8 @@ export class EmbeddedBroker implements BrokerAdapter {
   }
 
   private openStore(): EmbeddedStore {
-    if (!this.store) throw new BrokerUnavailableError('embedded', `broker at ${this.dir} is closed; call connect()`);
+    if (!this.store)
+      throw new BrokerUnavailableError('embedded', `broker at ${this.dir} is closed; call connect()`);
     return this.store;
   }
 

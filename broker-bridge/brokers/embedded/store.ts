@@ -8,7 +8,12 @@ import path from 'node:path';
 import { parsePattern, parseTopic, TopicError } from '../../../common/topic.js';
 import { encodeMessage } from '../../spool/message-codec.js';
 import { SegmentLog } from '../../spool/segment-log.js';
-import { BrokerUnavailableError, UnrepresentableTopicError, type BrokerMessage, type ConsumerSpec } from '../types.js';
+import {
+  BrokerUnavailableError,
+  UnrepresentableTopicError,
+  type BrokerMessage,
+  type ConsumerSpec,
+} from '../types.js';
 import { ConsumerGroup } from './consumer-group.js';
 
 export interface EmbeddedStoreOptions {
@@ -60,7 +65,10 @@ export class EmbeddedStore {
   }
 
   private static async load(dir: string, opts: EmbeddedStoreOptions): Promise<EmbeddedStore> {
-    const log = await SegmentLog.open(path.join(dir, 'log'), { sync: opts.sync ?? true, segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024 });
+    const log = await SegmentLog.open(path.join(dir, 'log'), {
+      sync: opts.sync ?? true,
+      segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024,
+    });
     const store = new EmbeddedStore(dir, log, opts);
     const consumers = path.join(dir, 'consumers');
     await fsp.mkdir(consumers, { recursive: true });
@@ -71,10 +79,14 @@ export class EmbeddedStore {
       try {
         state = JSON.parse(await fsp.readFile(full, 'utf8')) as typeof state;
       } catch (e) {
-        throw new Error(`embedded broker consumer cursor ${full} is unreadable (${(e as Error).message}); delete it to restart that consumer at the end of the log`);
+        throw new Error(
+          `embedded broker consumer cursor ${full} is unreadable (${(e as Error).message}); delete it to restart that consumer at the end of the log`,
+        );
       }
       if (typeof state.name !== 'string' || typeof state.floor !== 'number') {
-        throw new Error(`embedded broker consumer cursor ${full} lacks "name" or "floor"; delete it to restart that consumer at the end of the log`);
+        throw new Error(
+          `embedded broker consumer cursor ${full} lacks "name" or "floor"; delete it to restart that consumer at the end of the log`,
+        );
       }
       store.groups.set(state.name, store.newGroup(state.name, state.floor));
     }
@@ -96,7 +108,9 @@ export class EmbeddedStore {
     try {
       await this.log.append(batch.map(encodeMessage));
     } catch (e) {
-      throw new BrokerUnavailableError('embedded', `append to ${this.dir} failed: ${(e as Error).message}`, { cause: e });
+      throw new BrokerUnavailableError('embedded', `append to ${this.dir} failed: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     for (const g of this.groups.values()) if (g.active) g.pump();
   }
@@ -104,7 +118,9 @@ export class EmbeddedStore {
   /** The durable group named by `spec` (created at the end of the log if new), with patterns checked. */
   async group(spec: ConsumerSpec): Promise<ConsumerGroup> {
     if (!CONSUMER_NAME.test(spec.name)) {
-      throw new Error(`consumer name ${JSON.stringify(spec.name)} must be 1-200 characters of A-Z a-z 0-9 _ . - /`);
+      throw new Error(
+        `consumer name ${JSON.stringify(spec.name)} must be 1-200 characters of A-Z a-z 0-9 _ . - /`,
+      );
     }
     if (spec.patterns.length === 0) throw new Error(`consumer "${spec.name}" has no topic patterns`);
     for (const p of spec.patterns) checked(p, parsePattern);
