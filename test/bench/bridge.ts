@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, headers as natsHeaders, type JetStreamClient } from 'nats';
 import { SegmentLog } from '../../broker-bridge/spool/segment-log.js';
@@ -339,3 +339,4 @@ console.log(
 );
 await benchNats();
 await benchEmbedded();
+console.log(`load average at the end: ${loadavg()[0]!.toFixed(2)}`);
