@@ -22,7 +22,7 @@ const MAX_PINNED: i32 = 8;
 
 const sendBase: usize = memory.data(<i32>SEND_SIZE, 16);
 const recvBase: usize = memory.data(<i32>RECV_SIZE, 16);
-/** Out-parameters of host calls (pointer, length, flags/cas...): 4 × u64 slots. */
+/** Out-parameters of host calls (pointer, length, cas / code / token ...): one u64 slot each. */
 export const retA: usize = memory.data(8, 8);
 export const retB: usize = memory.data(8, 8);
 export const retC: usize = memory.data(8, 8);
