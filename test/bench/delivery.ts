@@ -1,6 +1,6 @@
-// Delivery benchmark (tsx test/bench/delivery.ts): events/s and publish→delivered latency through
-// the bridge's delivery engine on NATS JetStream and the embedded broker, against a baseline of the
-// same subscriber receiving direct HTTP POSTs in the same run.
+// Delivery benchmark (tsx test/bench/delivery.ts): end-to-end events/s and publish→delivered latency
+// through a whole bridge (HTTP ingest → broker → delivery) on NATS JetStream and the embedded broker,
+// against a baseline of the same subscriber receiving direct HTTP POSTs in the same run.
 //
 // The subscriber runs in a child process (as a real service would), so the bridge and the subscriber
 // each get a core. Two phases per path: throughput (publish N as fast as the broker takes them, time
@@ -15,8 +15,9 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { EmbeddedBroker } from '../../broker-bridge/brokers/embedded/index.js';
 import { NatsAdapter } from '../../broker-bridge/brokers/nats/adapter.js';
-import type { BrokerAdapter, BrokerMessage } from '../../broker-bridge/brokers/types.js';
-import { SubscriptionManager } from '../../broker-bridge/delivery/manager.js';
+import type { BrokerAdapter } from '../../broker-bridge/brokers/types.js';
+import { attachDelivery } from '../../broker-bridge/delivery/index.js';
+import { createBridge, defaultConfig } from '../../broker-bridge/index.js';
 import { DEFAULTS, type SubscriptionSpec } from '../../broker-bridge/delivery/spec.js';
 
 const N = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -75,10 +76,8 @@ interface Result {
   p99: number;
 }
 
-function event(topic: string, seq: number): BrokerMessage {
-  const id = `${topic}#${seq}#${randomUUID()}`;
-  const ev = { specversion: '1.0', id, source: '//bench', type: 'bench.event.v1', time: new Date().toISOString(), datacontenttype: 'application/json', topic, data: { seq, t: now() } };
-  return { id, topic, body: Buffer.from(JSON.stringify(ev)) };
+function event(topic: string, seq: number) {
+  return { specversion: '1.0', id: `${topic}#${seq}#${randomUUID()}`, source: '//bench', type: 'bench.event.v1', time: new Date().toISOString(), datacontenttype: 'application/json', topic, data: { seq, t: now() } };
 }
 
 /** Sends `total` events with `send(batch)` at `rate` events/s (Infinity = as fast as it goes). */
@@ -101,7 +100,9 @@ async function drive(total: number, rate: number, send: (seqs: number[]) => Prom
 
 async function measure(path: string, sub: SubscriberProcess, send: (seqs: number[]) => Promise<void>): Promise<Result> {
   const t0 = await drive(N, Infinity, send);
+  const ingested = now();
   const thr = await sub.waitFor(N);
+  if (process.env.BENCH_VERBOSE) console.log(`  ${path}: accepted ${N} in ${(ingested - t0).toFixed(0)} ms, last delivered after ${(thr.lastAt - t0).toFixed(0)} ms`);
   const eventsPerSec = N / ((thr.lastAt - t0) / 1000);
   const paced = Math.round(RATE * PACED_SECONDS);
   await drive(paced, RATE, send);
@@ -111,9 +112,16 @@ async function measure(path: string, sub: SubscriberProcess, send: (seqs: number
   return r;
 }
 
-async function throughBroker(path: string, adapter: BrokerAdapter, sub: SubscriberProcess): Promise<Result> {
-  await adapter.connect();
+/** The whole bridge: HTTP ingest (batches of BATCH) → publisher → broker → delivery → subscriber. */
+async function throughBridge(path: string, adapter: BrokerAdapter, sub: SubscriberProcess, dataDir: string): Promise<Result> {
   const run = randomUUID().slice(0, 8);
+  const cfg = defaultConfig(join(dataDir, run));
+  cfg.http = { host: '127.0.0.1', port: 0 };
+  cfg.grpc = null;
+  cfg.admin = null;
+  cfg.auth = { allowUnauthenticated: true, producers: [] };
+  const bridge = await createBridge(cfg, { broker: adapter, logger: pino({ level: 'warn' }) });
+  await bridge.start();
   const spec: SubscriptionSpec = {
     name: `bench/${path}-${run}`,
     service: 'bench',
@@ -125,13 +133,32 @@ async function throughBroker(path: string, adapter: BrokerAdapter, sub: Subscrib
     concurrency: CONCURRENCY,
     deadLetterTopic: `benchdlq/${run}`,
   };
-  const manager = new SubscriptionManager({ adapter, logger: pino({ level: 'warn' }) });
-  await manager.apply(new Map([[spec.name, spec]]));
+  await attachDelivery(bridge, { subscriptions: [spec] });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const topic = `bench/${run}/x`;
+  const send = (seqs: number[]) =>
+    new Promise<void>((resolve, reject) => {
+      const body = JSON.stringify(seqs.map((seq) => event(topic, seq)));
+      const req = http.request(
+        { host: '127.0.0.1', port: bridge.ports.http, path: '/v1/events', method: 'POST', agent, headers: { 'content-type': 'application/cloudevents-batch+json' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            if (res.statusCode !== 200 || text.includes('"rejected"')) reject(new Error(`ingest answered ${res.statusCode}: ${text.slice(0, 300)}`));
+            else resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
   try {
-    return await measure(path, sub, (seqs) => adapter.publish(seqs.map((s) => event(`bench/${run}/x`, s))));
+    return await measure(path, sub, send);
   } finally {
-    await manager.close();
-    await adapter.close();
+    agent.destroy();
+    await bridge.stop();
   }
 }
 
@@ -173,10 +200,10 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   try {
     results.push(await direct(sub)); // always: the baseline the others are compared with
-    if (ONLY.has('embedded')) results.push(await throughBroker('embedded', new EmbeddedBroker(dir), sub));
+    if (ONLY.has('embedded')) results.push(await throughBridge('embedded', new EmbeddedBroker(join(dir, 'broker')), sub, dir));
     if (!ONLY.has('nats')) {
       // not selected
-    } else if (await natsReachable()) results.push(await throughBroker('nats-jetstream', new NatsAdapter({ servers: 'nats://127.0.0.1:4222' }), sub));
+    } else if (await natsReachable()) results.push(await throughBridge('nats-jetstream', new NatsAdapter({ servers: 'nats://127.0.0.1:4222' }), sub, dir));
     else console.log('SKIPPED nats-jetstream: nothing on 127.0.0.1:4222 (scripts/ensure-services.sh starts it)');
   } finally {
     sub.stop();

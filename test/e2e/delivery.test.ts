@@ -109,6 +109,18 @@ describe.each(brokers)('delivery end to end on $name', (bc) => {
     expect(audit.received.length).toBe(auditBefore);
     expect(bridge.delivery.status().xds).toMatchObject({ connected: true, nacks: 0 });
   });
+
+  test('a bridge restart while the subscriber is down loses nothing', async () => {
+    const port = notifications.port;
+    await notifications.stop();
+    const evs = Array.from({ length: 5 }, (_, i) => ({ id: `b${i}-${run}`, topic: `${t}/account/opened/v1`, data: { i } }));
+    await ingest(bridge.ingestUrl, evs);
+    await settle(); // the events are now held in flight, waiting for the subscriber
+    await bridge.stop();
+    await notifications.start(port);
+    bridge = await stack.addBridge(`sidecast-bridge-${bc.name}-${run}`);
+    await eventually('all five delivered by the restarted bridge', () => evs.every((e) => ids(notifications).includes(e.id)));
+  });
 });
 
 describe.each(brokers)('two bridge replicas on $name', (bc) => {
