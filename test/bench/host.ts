@@ -67,15 +67,20 @@ const bypassHost = await ProxyWasmHost.load(files.noop, { logLevel: 'off' });
 const bypass = await bypassHost.createPlugin({ failurePolicy: 'fail_open' });
 bypass.vm(0).fail('bench: baseline without the filter (fail-open bypass)');
 const noop = await (await ProxyWasmHost.load(files.noop)).createPlugin();
-const hello = await (await ProxyWasmHost.load(files.hello)).createPlugin({ rootId: 'hello-headers', pluginConfig: 'hi' });
+const hello = await (
+  await ProxyWasmHost.load(files.hello)
+).createPlugin({ rootId: 'hello-headers', pluginConfig: 'hi' });
 
 const none = measure(REQUESTS, () => request(bypass));
 const noopNs = measure(REQUESTS, () => request(noop));
 const helloNs = measure(REQUESTS, () => request(hello));
 
-console.log(`\nproxy-wasm test host — ${REQUESTS} requests × ${ROUNDS} rounds (median), Node ${process.version}`);
+console.log(
+  `\nproxy-wasm test host — ${REQUESTS} requests × ${ROUNDS} rounds (median), Node ${process.version}`,
+);
 console.log('\nper request (open, request headers, response headers, end)   ns/request   ratio to no filter');
-const row = (name: string, ns: number) => console.log(`  ${name.padEnd(58)} ${ns.toFixed(0).padStart(10)}   ${(ns / none).toFixed(2).padStart(8)}×`);
+const row = (name: string, ns: number) =>
+  console.log(`  ${name.padEnd(58)} ${ns.toFixed(0).padStart(10)}   ${(ns / none).toFixed(2).padStart(8)}×`);
 row('no filter (fail-open bypass)', none);
 row('no-op filter (hand-written module, 6 VM calls)', noopNs);
 row('hello-headers (SDK example filter)', helloNs);
@@ -87,11 +92,23 @@ const perCall = async (op: string) => {
   return measure(Math.max(10, Math.round(REQUESTS / 100)), () => request(plugin));
 };
 const loop = await perCall('none');
-console.log(`\nper host call (${CALLS} calls per request, minus the empty loop)   ns/call   ratio to get_time`);
-const ops = ['get_time', 'get_header', 'get_property', 'log_below_level', 'increment_metric', 'define_metric'];
+console.log(
+  `\nper host call (${CALLS} calls per request, minus the empty loop)   ns/call   ratio to get_time`,
+);
+const ops = [
+  'get_time',
+  'get_header',
+  'get_property',
+  'log_below_level',
+  'increment_metric',
+  'define_metric',
+];
 const costs = new Map<string, number>();
 for (const op of ops) costs.set(op, ((await perCall(op)) - loop) / CALLS);
-for (const op of ops) console.log(`  ${op.padEnd(58)} ${costs.get(op)!.toFixed(0).padStart(7)}   ${(costs.get(op)! / costs.get('get_time')!).toFixed(2).padStart(8)}×`);
+for (const op of ops)
+  console.log(
+    `  ${op.padEnd(58)} ${costs.get(op)!.toFixed(0).padStart(7)}   ${(costs.get(op)! / costs.get('get_time')!).toFixed(2).padStart(8)}×`,
+  );
 
 console.log('\n.wasm sizes');
 const size = (f: string | Uint8Array) => (typeof f === 'string' ? statSync(f).size : f.length);

@@ -34,7 +34,12 @@ describe('ABI coverage', () => {
     const plugin = await host.createPlugin({
       rootId: 'ops',
       pluginConfig: script({
-        configure: ['set_tick 10', 'register_queue q', 'grpc_stream c s m ', 'http_call c :method=GET,:path=/,:authority=a x 100'],
+        configure: [
+          'set_tick 10',
+          'register_queue q',
+          'grpc_stream c s m ',
+          'http_call c :method=GET,:path=/,:authority=a x 100',
+        ],
         request_headers: ['resolve_queue  q', 'enqueue $ v'],
       }),
     });

@@ -7,7 +7,8 @@ import { callbacks, opsPlugin, result } from './support.js';
 
 const REQ = { ':method': 'GET', ':path': '/p', ':authority': 'svc' };
 const CALL_HEADERS = ':method=POST,:path=/v1/events,:authority=bridge';
-const call = (cluster: string, headers = CALL_HEADERS, body = 'hi', timeout = 1000) => `http_call ${cluster} ${headers} ${body} ${timeout}`;
+const call = (cluster: string, headers = CALL_HEADERS, body = 'hi', timeout = 1000) =>
+  `http_call ${cluster} ${headers} ${body} ${timeout}`;
 
 describe('proxy_http_call validation', () => {
   test('§2.8 an unknown cluster is BadArgument', async () => {
@@ -22,14 +23,20 @@ describe('proxy_http_call validation', () => {
   ])('§2.8 headers %s without %s are BadArgument', async (headers) => {
     const { host } = await opsPlugin({});
     host.cluster('c');
-    const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: `configure: ${call('c', headers)}` });
+    const plugin = await host.createPlugin({
+      rootId: 'ops',
+      pluginConfig: `configure: ${call('c', headers)}`,
+    });
     expect(result(plugin, 'configure', 'http_call')).toBe('2 0');
   });
 
   test('§2.8 a negative timeout is BadArgument; a send failure is InternalFailure', async () => {
     const { host } = await opsPlugin({});
     host.cluster('c').cluster('refusing', { sendFails: true });
-    const p = await host.createPlugin({ rootId: 'ops', pluginConfig: `configure: ${call('c', CALL_HEADERS, 'x', 4294967295)}; ${call('refusing')}` });
+    const p = await host.createPlugin({
+      rootId: 'ops',
+      pluginConfig: `configure: ${call('c', CALL_HEADERS, 'x', 4294967295)}; ${call('refusing')}`,
+    });
     expect(result(p, 'configure', 'http_call c')).toBe('2 0');
     expect(result(p, 'configure', 'http_call refusing')).toBe('10 0');
   });
@@ -37,14 +44,19 @@ describe('proxy_http_call validation', () => {
   test('§2.8 tokens are per VM and numbered 4, 8, 12 …; the body sets content-length', async () => {
     const { host } = await opsPlugin({});
     host.cluster('c');
-    const p = await host.createPlugin({ rootId: 'ops', pluginConfig: `configure: ${call('c')}; ${call('c')}` });
+    const p = await host.createPlugin({
+      rootId: 'ops',
+      pluginConfig: `configure: ${call('c')}; ${call('c')}`,
+    });
     expect(results(p)).toEqual(['0 4', '0 8']);
     const c = host.pendingCalls.find((x) => x.root.vm.label === 'worker0')!;
     expect(c.headers.get('content-length')?.toString()).toBe('2');
     expect([c.method, c.path, c.authority, c.bodyText()]).toEqual(['POST', '/v1/events', 'bridge', 'hi']);
 
     function results(pl: typeof p) {
-      return pl.logs.filter((l) => l.vm === 'worker0' && l.message.startsWith('configure http_call')).map((l) => l.message.split('=> ')[1]);
+      return pl.logs
+        .filter((l) => l.vm === 'worker0' && l.message.startsWith('configure http_call'))
+        .map((l) => l.message.split('=> ')[1]);
     }
   });
 });
@@ -53,7 +65,10 @@ describe('proxy_http_call responses', () => {
   test('§2.8 the call is owned by the ROOT context: the response arrives at the root id and survives the stream', async () => {
     const { host } = await opsPlugin({});
     host.cluster('c');
-    const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: `request_headers: ${call('c')}\nhttp_call_response: get_header 6 :status; get_buffer 4 0 100; get_pairs 7` });
+    const plugin = await host.createPlugin({
+      rootId: 'ops',
+      pluginConfig: `request_headers: ${call('c')}\nhttp_call_response: get_header 6 :status; get_buffer 4 0 100; get_pairs 7`,
+    });
     const s = plugin.stream();
     s.requestHeaders(REQ, { endOfStream: true });
     s.end();
@@ -70,7 +85,10 @@ describe('proxy_http_call responses', () => {
   test('§2.8 response maps and body are readable only inside the callback', async () => {
     const { host } = await opsPlugin({});
     host.cluster('c');
-    const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: `configure: ${call('c')}\nrequest_headers: get_header 6 :status; buffer_status 4` });
+    const plugin = await host.createPlugin({
+      rootId: 'ops',
+      pluginConfig: `configure: ${call('c')}\nrequest_headers: get_header 6 :status; buffer_status 4`,
+    });
     host.pendingCalls.forEach((c) => c.respond({ status: 200 }));
     plugin.stream().requestHeaders(REQ);
     expect(result(plugin, 'request_headers', 'get_header 6')).toBe('2');
@@ -80,16 +98,24 @@ describe('proxy_http_call responses', () => {
   test('§2.8 a stream reset arrives as n_headers=0 and get_status = BrokenConnection (11) "reset"', async () => {
     const { host } = await opsPlugin({});
     host.cluster('c');
-    const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: `configure: ${call('c')}\nhttp_call_response: get_status` });
+    const plugin = await host.createPlugin({
+      rootId: 'ops',
+      pluginConfig: `configure: ${call('c')}\nhttp_call_response: get_status`,
+    });
     host.pendingCalls.find((c) => c.root.vm.label === 'worker0')!.reset();
-    expect(callbacks(plugin).find((c) => c.startsWith('http_call_response'))).toBe('http_call_response ctx=1 4 0');
+    expect(callbacks(plugin).find((c) => c.startsWith('http_call_response'))).toBe(
+      'http_call_response ctx=1 4 0',
+    );
     expect(result(plugin, 'http_call_response', 'get_status')).toBe('0 11 reset');
   });
 
   test('§2.8 timeout_ms elapses on the host clock ⇒ a 504 response; timeout 0 means no timeout at all', async () => {
     const { host } = await opsPlugin({});
     host.cluster('c');
-    const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: `configure: ${call('c', CALL_HEADERS, 'x', 100)}; ${call('c', CALL_HEADERS, 'x', 0)}\nhttp_call_response: get_header 6 :status` });
+    const plugin = await host.createPlugin({
+      rootId: 'ops',
+      pluginConfig: `configure: ${call('c', CALL_HEADERS, 'x', 100)}; ${call('c', CALL_HEADERS, 'x', 0)}\nhttp_call_response: get_header 6 :status`,
+    });
     host.advance(99);
     expect(results()).toEqual([]);
     host.advance(1);
@@ -98,7 +124,9 @@ describe('proxy_http_call responses', () => {
     expect(host.pendingCalls.map((c) => [c.root.vm.label, c.timeoutMs])).toEqual([['worker0', 0]]);
 
     function results() {
-      return plugin.logs.filter((l) => l.message.startsWith('http_call_response get_header')).map((l) => l.message.split('=> ')[1]);
+      return plugin.logs
+        .filter((l) => l.message.startsWith('http_call_response get_header'))
+        .map((l) => l.message.split('=> ')[1]);
     }
   });
 
@@ -124,7 +152,9 @@ describe('proxy_http_call responses', () => {
     host.cluster('c');
     const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: `configure: ${call('c')}` });
     plugin.shutdown();
-    expect(host.httpCalls.filter((c) => c.root.vm.label === 'worker0').map((c) => c.state)).toEqual(['cancelled']);
+    expect(host.httpCalls.filter((c) => c.root.vm.label === 'worker0').map((c) => c.state)).toEqual([
+      'cancelled',
+    ]);
   });
 });
 
@@ -137,7 +167,12 @@ describe('proxy_http_call to a real local HTTP server', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        seen.push({ method: req.method, url: req.url, body: Buffer.concat(chunks).toString(), host: req.headers.host });
+        seen.push({
+          method: req.method,
+          url: req.url,
+          body: Buffer.concat(chunks).toString(),
+          host: req.headers.host,
+        });
         if (req.url === '/hang') return; // never answers
         res.writeHead(202, { 'x-bridge': 'yes' });
         res.end('{"ok":true}');
@@ -154,7 +189,10 @@ describe('proxy_http_call to a real local HTTP server', () => {
   test('§2.8 a cluster routed to a real server: the request arrives, the response reaches the root callback', async () => {
     const { host } = await opsPlugin({});
     host.cluster('sidecast_bridge', base);
-    const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: `request_headers: ${call('sidecast_bridge', CALL_HEADERS, 'evt')}\nhttp_call_response: get_header 6 :status; get_header 6 x-bridge; get_buffer 4 0 100` });
+    const plugin = await host.createPlugin({
+      rootId: 'ops',
+      pluginConfig: `request_headers: ${call('sidecast_bridge', CALL_HEADERS, 'evt')}\nhttp_call_response: get_header 6 :status; get_header 6 x-bridge; get_buffer 4 0 100`,
+    });
     plugin.stream().requestHeaders(REQ, { endOfStream: true });
     await host.settle();
     expect(seen.at(-1)).toEqual({ method: 'POST', url: '/v1/events', body: 'evt', host: 'bridge' });
@@ -170,7 +208,10 @@ describe('proxy_http_call to a real local HTTP server', () => {
     await new Promise((r) => dead.close(r));
     const { host } = await opsPlugin({});
     host.cluster('gone', `http://127.0.0.1:${port}`);
-    const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: `request_headers: ${call('gone')}\nhttp_call_response: get_header 6 :status` });
+    const plugin = await host.createPlugin({
+      rootId: 'ops',
+      pluginConfig: `request_headers: ${call('gone')}\nhttp_call_response: get_header 6 :status`,
+    });
     plugin.stream().requestHeaders(REQ, { endOfStream: true });
     await host.settle();
     expect(result(plugin, 'http_call_response', 'get_header 6')).toBe('0 503');
@@ -179,7 +220,10 @@ describe('proxy_http_call to a real local HTTP server', () => {
   test('§2.8 a real call that outlives timeout_ms arrives as a 504 response', async () => {
     const { host } = await opsPlugin({});
     host.cluster('slow', base);
-    const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: `request_headers: http_call slow :method=GET,:path=/hang,:authority=b  30\nhttp_call_response: get_header 6 :status` });
+    const plugin = await host.createPlugin({
+      rootId: 'ops',
+      pluginConfig: `request_headers: http_call slow :method=GET,:path=/hang,:authority=b  30\nhttp_call_response: get_header 6 :status`,
+    });
     plugin.stream().requestHeaders(REQ, { endOfStream: true });
     await host.settle();
     expect(result(plugin, 'http_call_response', 'get_header 6')).toBe('0 504');
@@ -192,9 +236,12 @@ describe('gRPC calls and streams (§2.9)', () => {
     host.cluster('grpc');
     const plugin = await host.createPlugin({
       rootId: 'ops',
-      pluginConfig: 'configure: grpc_call nope svc.S M  msg 100; grpc_call grpc svc.S M  msg 100; grpc_call grpc svc.S M  msg 100; grpc_stream grpc svc.S Watch ',
+      pluginConfig:
+        'configure: grpc_call nope svc.S M  msg 100; grpc_call grpc svc.S M  msg 100; grpc_call grpc svc.S M  msg 100; grpc_stream grpc svc.S Watch ',
     });
-    const r = plugin.logs.filter((l) => l.vm === 'worker0' && l.message.startsWith('configure grpc_')).map((l) => l.message.split('=> ')[1]);
+    const r = plugin.logs
+      .filter((l) => l.vm === 'worker0' && l.message.startsWith('configure grpc_'))
+      .map((l) => l.message.split('=> ')[1]);
     expect(r).toEqual(['4 0', '0 5', '0 9', '0 6']);
     const unary = host.grpcCalls.find((c) => c.root.vm.label === 'worker0' && !c.isStream)!;
     expect([unary.service, unary.method, unary.sent.map(String)]).toEqual(['svc.S', 'M', ['msg']]);
@@ -208,7 +255,10 @@ describe('gRPC calls and streams (§2.9)', () => {
       pluginConfig:
         'configure: grpc_call grpc s m  x 10; grpc_send 5 a 0; grpc_send 10 a 0; grpc_stream grpc s w ; grpc_send 6 hello 0; grpc_close 6; grpc_cancel 5; grpc_cancel 5; grpc_close 4',
     });
-    const r = (op: string) => plugin.logs.filter((l) => l.vm === 'worker0' && l.message.startsWith(`configure ${op} =>`)).map((l) => l.message.split('=> ')[1]);
+    const r = (op: string) =>
+      plugin.logs
+        .filter((l) => l.vm === 'worker0' && l.message.startsWith(`configure ${op} =>`))
+        .map((l) => l.message.split('=> ')[1]);
     expect(r('grpc_send 5 a 0')).toEqual(['2']);
     expect(r('grpc_send 10 a 0')).toEqual(['1']);
     expect(r('grpc_send 6 hello 0')).toEqual(['0']);
@@ -237,7 +287,11 @@ describe('gRPC calls and streams (§2.9)', () => {
     st.receive('payload');
     st.receiveTrailingMetadata({ 'grpc-message': 'bye' });
     st.close(14, 'unavailable');
-    expect(callbacks(plugin).filter((c) => c.startsWith('grpc')).map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual([
+    expect(
+      callbacks(plugin)
+        .filter((c) => c.startsWith('grpc'))
+        .map((c) => c.split(' ').slice(0, 3).join(' ')),
+    ).toEqual([
       'grpc_initial ctx=1 6',
       'grpc_receive ctx=1 6',
       'grpc_trailing ctx=1 6',

@@ -13,13 +13,21 @@ describe('traps and failure policies', () => {
     const s = plugin.stream();
     expect(s.requestHeaders(REQ)).toBe('StopAllIterationAndWatermark');
     expect(plugin.vm(0).failed).toMatch(/proxy_on_request_headers/);
-    expect(s.localReply).toMatchObject({ status: 503, details: 'wasm_fail_stream', grpcStatus: 14, byEnvoy: true });
+    expect(s.localReply).toMatchObject({
+      status: 503,
+      details: 'wasm_fail_stream',
+      grpcStatus: 14,
+      byEnvoy: true,
+    });
     expect(s.upstream.headers).toBeUndefined();
     expect(plugin.messages('critical').some((m) => m.startsWith('wasm VM failed'))).toBe(true);
   });
 
   test('§2.12 fail_closed is sticky: every later stream on that worker gets 503, other workers still run', async () => {
-    const { plugin } = await opsPlugin({ request_headers: ['get_header 0 x-trap', 'return 0'] }, { workers: 2 });
+    const { plugin } = await opsPlugin(
+      { request_headers: ['get_header 0 x-trap', 'return 0'] },
+      { workers: 2 },
+    );
     plugin.vm(0).fail('forced by the test');
     const a = plugin.stream({ worker: 0 });
     a.requestHeaders(REQ);
@@ -30,7 +38,7 @@ describe('traps and failure policies', () => {
     expect(b.upstream.headers?.get(':path')?.toString()).toBe('/');
   });
 
-  test('§2.12 after the wasm-failure reply the filter\'s response callbacks and on_log are not called', async () => {
+  test("§2.12 after the wasm-failure reply the filter's response callbacks and on_log are not called", async () => {
     const { plugin } = await opsPlugin(TRAP_ON_HEADERS);
     const s = plugin.stream();
     s.requestHeaders(REQ);
@@ -55,7 +63,10 @@ describe('traps and failure policies', () => {
   });
 
   test('§2.12 fail_reload: the failing stream gets 503; after the backoff a NEW VM serves new streams', async () => {
-    const { host, plugin } = await opsPlugin({ request_headers: ['get_header 0 x-ok'] }, { failurePolicy: 'fail_reload', reloadBackoffMs: 1000 });
+    const { host, plugin } = await opsPlugin(
+      { request_headers: ['get_header 0 x-ok'] },
+      { failurePolicy: 'fail_reload', reloadBackoffMs: 1000 },
+    );
     const failing = plugin.vm(0);
     failing.fail('forced by the test');
     expect(plugin.stream().requestHeaders(REQ)).toBe('StopAllIterationAndWatermark');
@@ -66,7 +77,9 @@ describe('traps and failure policies', () => {
     expect(s.requestHeaders(REQ)).toBe('Continue');
     expect(plugin.vm(0)).not.toBe(failing);
     expect(plugin.vm(0).label).toBe('worker0#reload1');
-    expect(plugin.logs.some((l) => l.vm === 'worker0#reload1' && l.message.startsWith('@configure'))).toBe(true);
+    expect(plugin.logs.some((l) => l.vm === 'worker0#reload1' && l.message.startsWith('@configure'))).toBe(
+      true,
+    );
   });
 
   test('§2.1 traps in root callbacks (tick) fail the VM without throwing into the test', async () => {

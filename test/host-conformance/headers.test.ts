@@ -8,27 +8,57 @@ const REQ = { ':method': 'GET', ':path': '/a?x=1', ':authority': 'svc', ':scheme
 
 describe('header maps', () => {
   test('§2.5 request headers are readable and mutable inside on_request_headers', async () => {
-    const { plugin } = await opsPlugin({ request_headers: ['get_header 0 :path', 'add_header 0 x-added 1', 'replace_header 0 :path /b', 'remove_header 0 :scheme'] });
+    const { plugin } = await opsPlugin({
+      request_headers: [
+        'get_header 0 :path',
+        'add_header 0 x-added 1',
+        'replace_header 0 :path /b',
+        'remove_header 0 :scheme',
+      ],
+    });
     const s = plugin.stream();
     s.requestHeaders(REQ);
     expect(result(plugin, 'request_headers', 'get_header 0 :path')).toBe('0 /a?x=1');
-    expect(s.upstream.headers?.toObject()).toEqual({ ':method': 'GET', ':path': '/b', ':authority': 'svc', 'x-added': '1' });
+    expect(s.upstream.headers?.toObject()).toEqual({
+      ':method': 'GET',
+      ':path': '/b',
+      ':authority': 'svc',
+      'x-added': '1',
+    });
   });
 
   test('§2.5 request headers are BadArgument after Continue (value/add/replace/remove/set/size); pairs are Ok + empty', async () => {
     const { plugin } = await opsPlugin({
-      response_headers: ['get_header 0 :path', 'add_header 0 a 1', 'replace_header 0 a 1', 'remove_header 0 a', 'set_pairs 0 a=1', 'map_size 0', 'get_pairs 0'],
+      response_headers: [
+        'get_header 0 :path',
+        'add_header 0 a 1',
+        'replace_header 0 a 1',
+        'remove_header 0 a',
+        'set_pairs 0 a=1',
+        'map_size 0',
+        'get_pairs 0',
+      ],
     });
     const s = plugin.stream();
     s.requestHeaders(REQ, { endOfStream: true });
     s.responseHeaders({ ':status': '200' });
     const r = (op: string) => result(plugin, 'response_headers', op);
-    expect([r('get_header 0'), r('add_header 0'), r('replace_header 0'), r('remove_header 0'), r('set_pairs 0'), r('map_size 0')]).toEqual(['2', '2', '2', '2', '2', '2 0']);
+    expect([
+      r('get_header 0'),
+      r('add_header 0'),
+      r('replace_header 0'),
+      r('remove_header 0'),
+      r('set_pairs 0'),
+      r('map_size 0'),
+    ]).toEqual(['2', '2', '2', '2', '2', '2 0']);
     expect(r('get_pairs 0')).toBe('0 ptr0');
   });
 
   test('§2.5 request headers stay available while the request is paused from on_request_headers', async () => {
-    const { plugin } = await opsPlugin({ request_headers: ['return 1'], request_body: ['get_header 0 :authority'] }, { allowOnHeadersStopIteration: true });
+    const { plugin } = await opsPlugin(
+      { request_headers: ['return 1'], request_body: ['get_header 0 :authority'] },
+      { allowOnHeadersStopIteration: true },
+    );
     const s = plugin.stream();
     s.requestHeaders(REQ);
     s.requestBody('x', { endOfStream: true });
@@ -36,7 +66,9 @@ describe('header maps', () => {
   });
 
   test('§2.5 keys are lowercased on every operation; lookups are case-insensitive', async () => {
-    const { plugin } = await opsPlugin({ request_headers: ['add_header 0 X-Mixed Yes', 'get_header 0 X-MIXED', 'get_header 0 CONTENT-TYPE'] });
+    const { plugin } = await opsPlugin({
+      request_headers: ['add_header 0 X-Mixed Yes', 'get_header 0 X-MIXED', 'get_header 0 CONTENT-TYPE'],
+    });
     const s = plugin.stream();
     s.requestHeaders({ ...REQ, 'Content-Type': 'text/plain' });
     expect(result(plugin, 'request_headers', 'get_header 0 X-MIXED')).toBe('0 Yes');
@@ -52,9 +84,22 @@ describe('header maps', () => {
   });
 
   test('§2.5 add appends a duplicate, replace sets the first occurrence (adds if absent), remove deletes all', async () => {
-    const { plugin } = await opsPlugin({ request_headers: ['add_header 0 x-r three', 'replace_header 0 x-r ONE', 'replace_header 0 x-new n', 'remove_header 0 x-gone'] });
+    const { plugin } = await opsPlugin({
+      request_headers: [
+        'add_header 0 x-r three',
+        'replace_header 0 x-r ONE',
+        'replace_header 0 x-new n',
+        'remove_header 0 x-gone',
+      ],
+    });
     const s = plugin.stream();
-    s.requestHeaders([...Object.entries(REQ), ['x-r', 'one'], ['x-r', 'two'], ['x-gone', '1'], ['x-gone', '2']]);
+    s.requestHeaders([
+      ...Object.entries(REQ),
+      ['x-r', 'one'],
+      ['x-r', 'two'],
+      ['x-gone', '1'],
+      ['x-gone', '2'],
+    ]);
     const h = s.upstream.headers!.entries.map(([k, v]) => `${k}=${v}`);
     expect(h.filter((x) => x.startsWith('x-'))).toEqual(['x-r=ONE', 'x-r=two', 'x-r=three', 'x-new=n']);
   });
@@ -80,7 +125,12 @@ describe('header maps', () => {
     const { plugin } = await opsPlugin({ request_headers: ['get_pairs 0'] });
     plugin.stream().requestHeaders({ a: '1', b: '22' });
     expect(result(plugin, 'request_headers', 'get_pairs 0')).toBe('0 a=1,b=22');
-    expect(encodePairs([['a', Buffer.from('1')], ['b', Buffer.from('22')]]).toString('hex')).toBe('02000000010000000100000001000000020000006100310062003232' + '00');
+    expect(
+      encodePairs([
+        ['a', Buffer.from('1')],
+        ['b', Buffer.from('22')],
+      ]).toString('hex'),
+    ).toBe('02000000010000000100000001000000020000006100310062003232' + '00');
   });
 
   test('§2.5 get_header_map_size is the byte size of keys and values, not the count', async () => {
@@ -90,7 +140,15 @@ describe('header maps', () => {
   });
 
   test('§2.5 on_log can read request headers, response headers and response trailers; request trailers are NotFound', async () => {
-    const { plugin } = await opsPlugin({ log: ['get_header 0 :path', 'get_header 2 :status', 'get_header 3 grpc-status', 'get_header 1 t', 'add_header 2 x 1'] });
+    const { plugin } = await opsPlugin({
+      log: [
+        'get_header 0 :path',
+        'get_header 2 :status',
+        'get_header 3 grpc-status',
+        'get_header 1 t',
+        'add_header 2 x 1',
+      ],
+    });
     const s = plugin.stream();
     s.requestHeaders(REQ);
     s.requestTrailers({ t: 'v' });
@@ -98,7 +156,13 @@ describe('header maps', () => {
     s.responseTrailers({ 'grpc-status': '0' });
     s.end();
     const r = (op: string) => result(plugin, 'log', op);
-    expect([r('get_header 0'), r('get_header 2'), r('get_header 3'), r('get_header 1'), r('add_header 2')]).toEqual(['0 /a?x=1', '0 201', '0 0', '1', '2']);
+    expect([
+      r('get_header 0'),
+      r('get_header 2'),
+      r('get_header 3'),
+      r('get_header 1'),
+      r('add_header 2'),
+    ]).toEqual(['0 /a?x=1', '0 201', '0 0', '1', '2']);
   });
 
   test('§2.5 in on_log a map that never existed is NotFound (no response)', async () => {
@@ -119,7 +183,9 @@ describe('header maps', () => {
   });
 
   test('§2.5 response headers are mutable in on_response_headers and reach the client', async () => {
-    const { plugin } = await opsPlugin({ response_headers: ['replace_header 2 :status 202', 'add_header 2 x-by wasm'] });
+    const { plugin } = await opsPlugin({
+      response_headers: ['replace_header 2 :status 202', 'add_header 2 x-by wasm'],
+    });
     const s = plugin.stream();
     s.requestHeaders(REQ, { endOfStream: true });
     s.responseHeaders({ ':status': '200' }, { endOfStream: true });

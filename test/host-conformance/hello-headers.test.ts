@@ -8,11 +8,20 @@ const WASM = new URL('../../build/hello-headers.wasm', import.meta.url).pathname
 describe('hello-headers', () => {
   test('adds x-hello with the configured greeting and counts requests on every worker', async () => {
     const host = await ProxyWasmHost.load(WASM);
-    const plugin = await host.createPlugin({ rootId: 'hello-headers', pluginConfig: 'hi from sidecast', workers: 2 });
+    const plugin = await host.createPlugin({
+      rootId: 'hello-headers',
+      pluginConfig: 'hi from sidecast',
+      workers: 2,
+    });
 
     for (const worker of [0, 1]) {
       const s = plugin.stream({ worker });
-      expect(s.requestHeaders({ ':method': 'GET', ':path': '/accounts', ':authority': 'bank' }, { endOfStream: true })).toBe('Continue');
+      expect(
+        s.requestHeaders(
+          { ':method': 'GET', ':path': '/accounts', ':authority': 'bank' },
+          { endOfStream: true },
+        ),
+      ).toBe('Continue');
       expect(s.responseHeaders({ ':status': '200' }, { endOfStream: true })).toBe('Continue');
       s.end();
       expect(s.downstream.headers?.get('x-hello')?.toString()).toBe('hi from sidecast');

@@ -9,30 +9,54 @@ describe('plugin lifecycle', () => {
   test('§2.1 a canary VM then one VM per worker each run _initialize → context_create(root,0) → on_vm_start → on_configure', async () => {
     const host = await ProxyWasmHost.load(OPS_WASM, { trace: true });
     await host.createPlugin({ rootId: 'ops', workers: 2 });
-    const seq = host.trace.filter((t) => t.fn !== 'malloc').map((t) => `${t.vm}:${t.fn}(${t.args.join(',')})`);
-    const perVm = (vm: string) => [`${vm}:_initialize()`, `${vm}:proxy_on_context_create(1,0)`, `${vm}:proxy_on_vm_start(1,0)`, `${vm}:proxy_on_configure(1,0)`];
+    const seq = host.trace
+      .filter((t) => t.fn !== 'malloc')
+      .map((t) => `${t.vm}:${t.fn}(${t.args.join(',')})`);
+    const perVm = (vm: string) => [
+      `${vm}:_initialize()`,
+      `${vm}:proxy_on_context_create(1,0)`,
+      `${vm}:proxy_on_vm_start(1,0)`,
+      `${vm}:proxy_on_configure(1,0)`,
+    ];
     expect(seq).toEqual([...perVm('canary'), ...perVm('worker0'), ...perVm('worker1')]);
   });
 
   test('§2.1 on_vm_start / on_configure side effects repeat per VM (workers + canary)', async () => {
     const { plugin } = await opsPlugin({ configure: ['log 2 configured'] }, { workers: 3 });
-    expect(plugin.logs.filter((l) => l.message === 'configured').map((l) => l.vm)).toEqual(['canary', 'worker0', 'worker1', 'worker2']);
+    expect(plugin.logs.filter((l) => l.message === 'configured').map((l) => l.vm)).toEqual([
+      'canary',
+      'worker0',
+      'worker1',
+      'worker2',
+    ]);
   });
 
   test('§2.1 on_configure returning false rejects the plugin, with the plugin logs in the error', async () => {
     const host = await ProxyWasmHost.load(OPS_WASM);
-    const err = await host.createPlugin({ rootId: 'ops', pluginConfig: script({ configure: ['log 3 bad%20config', 'return 0'] }) }).catch((e: unknown) => e);
+    const err = await host
+      .createPlugin({
+        rootId: 'ops',
+        pluginConfig: script({ configure: ['log 3 bad%20config', 'return 0'] }),
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PluginRejectedError);
-    expect((err as PluginRejectedError).logs.some((l) => l.message === 'bad config' && l.vm === 'canary')).toBe(true);
+    expect(
+      (err as PluginRejectedError).logs.some((l) => l.message === 'bad config' && l.vm === 'canary'),
+    ).toBe(true);
     expect(String(err)).toMatch(/bad config/);
   });
 
   test('§2.1 on_vm_start returning false rejects the plugin', async () => {
-    await expect(opsPlugin({}, { vmScripts: { vm_start: ['return 0'] } })).rejects.toThrow(PluginRejectedError);
+    await expect(opsPlugin({}, { vmScripts: { vm_start: ['return 0'] } })).rejects.toThrow(
+      PluginRejectedError,
+    );
   });
 
   test('§2.2 plugin configuration is readable only inside on_configure; vm configuration from any callback', async () => {
-    const { plugin } = await opsPlugin({ configure: ['buffer_status 7'], request_headers: ['buffer_status 7', 'buffer_status 6'] }, { vmScripts: { unused: ['log 0 x'] } });
+    const { plugin } = await opsPlugin(
+      { configure: ['buffer_status 7'], request_headers: ['buffer_status 7', 'buffer_status 6'] },
+      { vmScripts: { unused: ['log 0 x'] } },
+    );
     plugin.stream().requestHeaders(REQ);
     expect(result(plugin, 'configure', 'buffer_status 7')).toMatch(/^0 \d+ 0$/);
     expect(result(plugin, 'request_headers', 'buffer_status 7')).toBe('1 0 0');
@@ -55,7 +79,12 @@ describe('plugin lifecycle', () => {
     expect(s.contextId).toBeUndefined();
     expect(host.trace.some((t) => t.fn === 'proxy_on_context_create' && t.args[1] === 1)).toBe(false);
     s.requestHeaders(REQ);
-    expect(host.trace.filter((t) => t.vm === 'worker0').slice(-2).map((t) => t.fn)).toEqual(['proxy_on_context_create', 'proxy_on_request_headers']);
+    expect(
+      host.trace
+        .filter((t) => t.vm === 'worker0')
+        .slice(-2)
+        .map((t) => t.fn),
+    ).toEqual(['proxy_on_context_create', 'proxy_on_request_headers']);
   });
 
   test('§2.4 stream end runs on_log, then on_done, then on_delete', async () => {
@@ -64,7 +93,11 @@ describe('plugin lifecycle', () => {
     s.requestHeaders(REQ, { endOfStream: true });
     s.responseHeaders({ ':status': '200' }, { endOfStream: true });
     s.end();
-    expect(callbacks(plugin).slice(-6).map((c) => c.split(' ')[0])).toEqual(['create', 'request_headers', 'response_headers', 'log', 'done', 'delete']);
+    expect(
+      callbacks(plugin)
+        .slice(-6)
+        .map((c) => c.split(' ')[0]),
+    ).toEqual(['create', 'request_headers', 'response_headers', 'log', 'done', 'delete']);
   });
 
   test('§2.4 on_done returning false is ignored for stream contexts (on_delete still follows)', async () => {
@@ -72,14 +105,22 @@ describe('plugin lifecycle', () => {
     const s = plugin.stream();
     s.requestHeaders(REQ, { endOfStream: true });
     s.end();
-    expect(callbacks(plugin).slice(-2).map((c) => c.split(' ')[0])).toEqual(['done', 'delete']);
+    expect(
+      callbacks(plugin)
+        .slice(-2)
+        .map((c) => c.split(' ')[0]),
+    ).toEqual(['done', 'delete']);
   });
 
   test('§2.4 access-log-only path: a stream that never reached the filter gets context_create then on_log', async () => {
     const { plugin } = await opsPlugin({ log: ['get_pairs 0'] });
     const s = plugin.stream();
     s.end();
-    expect(callbacks(plugin).slice(-4).map((c) => c.split(' ')[0])).toEqual(['create', 'log', 'done', 'delete']);
+    expect(
+      callbacks(plugin)
+        .slice(-4)
+        .map((c) => c.split(' ')[0]),
+    ).toEqual(['create', 'log', 'done', 'delete']);
     expect(result(plugin, 'log', 'get_pairs 0')).toBe('0 ptr0');
   });
 
@@ -93,16 +134,27 @@ describe('plugin lifecycle', () => {
   test('§2.4 root shutdown: on_done true ⇒ on_delete at once', async () => {
     const { plugin } = await opsPlugin({});
     plugin.shutdown();
-    expect(callbacks(plugin).slice(-2).map((c) => c.split(' ')[0])).toEqual(['root_done', 'root_delete']);
+    expect(
+      callbacks(plugin)
+        .slice(-2)
+        .map((c) => c.split(' ')[0]),
+    ).toEqual(['root_done', 'root_delete']);
   });
 
   test('§2.4 root shutdown: on_done false ⇒ on_delete only after proxy_done (deferred out of the call)', async () => {
-    const { host, plugin } = await opsPlugin({ root_done: ['return 0', 'set_tick 5'], tick: ['done', 'done'] });
+    const { host, plugin } = await opsPlugin({
+      root_done: ['return 0', 'set_tick 5'],
+      tick: ['done', 'done'],
+    });
     plugin.shutdown();
     expect(callbacks(plugin).some((c) => c.startsWith('root_delete'))).toBe(false);
     host.advance(5);
     expect(results(plugin)).toEqual(['0', '1']);
-    expect(callbacks(plugin).slice(-2).map((c) => c.split(' ')[0])).toEqual(['tick', 'root_delete']);
+    expect(
+      callbacks(plugin)
+        .slice(-2)
+        .map((c) => c.split(' ')[0]),
+    ).toEqual(['tick', 'root_delete']);
 
     function results(p: typeof plugin) {
       return p.logs.filter((l) => l.message.startsWith('tick done =>')).map((l) => l.message.split('=> ')[1]);
@@ -111,14 +163,28 @@ describe('plugin lifecycle', () => {
 
   test('§2.1 a config-only update reuses the worker VM: new root (create → vm_start → configure), then the old root is done and deleted', async () => {
     const host = await ProxyWasmHost.load(OPS_WASM, { trace: true });
-    const plugin = await host.createPlugin({ rootId: 'ops', pluginConfig: script({ configure: ['log 2 v1'] }) });
+    const plugin = await host.createPlugin({
+      rootId: 'ops',
+      pluginConfig: script({ configure: ['log 2 v1'] }),
+    });
     const vm = plugin.vm(0);
     const mark = host.trace.length;
     plugin.reconfigure(script({ configure: ['log 2 v2'] }));
     expect(plugin.vm(0)).toBe(vm);
-    const w0 = host.trace.slice(mark).filter((t) => t.vm === 'worker0' && t.fn !== 'malloc').map((t) => `${t.fn}(${t.args.join(',')})`);
-    expect(w0).toEqual(['proxy_on_context_create(2,0)', 'proxy_on_vm_start(2,0)', `proxy_on_configure(2,${script({ configure: ['log 2 v2'] }).length})`, 'proxy_on_done(1)', 'proxy_on_delete(1)']);
-    expect(plugin.logs.filter((l) => l.vm === 'worker0' && /^v\d$/.test(l.message)).map((l) => l.message)).toEqual(['v1', 'v2']);
+    const w0 = host.trace
+      .slice(mark)
+      .filter((t) => t.vm === 'worker0' && t.fn !== 'malloc')
+      .map((t) => `${t.fn}(${t.args.join(',')})`);
+    expect(w0).toEqual([
+      'proxy_on_context_create(2,0)',
+      'proxy_on_vm_start(2,0)',
+      `proxy_on_configure(2,${script({ configure: ['log 2 v2'] }).length})`,
+      'proxy_on_done(1)',
+      'proxy_on_delete(1)',
+    ]);
+    expect(
+      plugin.logs.filter((l) => l.vm === 'worker0' && /^v\d$/.test(l.message)).map((l) => l.message),
+    ).toEqual(['v1', 'v2']);
     const s = plugin.stream();
     s.requestHeaders(REQ, { endOfStream: true });
     expect(host.trace.filter((t) => t.fn === 'proxy_on_context_create').at(-1)?.args).toEqual([3, 2]);

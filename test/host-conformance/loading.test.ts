@@ -12,12 +12,16 @@ describe('module loading', () => {
   });
 
   test('§1.6 no ABI marker ⇒ "Missing or unknown Proxy-Wasm ABI version"', async () => {
-    await expect(load(minimalModule('', { marker: 'not_a_marker' }))).rejects.toThrow(/Missing or unknown Proxy-Wasm ABI version/);
+    await expect(load(minimalModule('', { marker: 'not_a_marker' }))).rejects.toThrow(
+      /Missing or unknown Proxy-Wasm ABI version/,
+    );
   });
 
   test('§1.6 the FIRST marker export decides the version (0.1.0 first ⇒ refused as 0.1.0)', async () => {
     const text = minimalModule('(func (export "proxy_abi_version_0_1_0"))');
-    await expect(load(text)).rejects.toThrow(/proxy_abi_version_0_1_0; this test host implements ABI 0.2.1 only/);
+    await expect(load(text)).rejects.toThrow(
+      /proxy_abi_version_0_1_0; this test host implements ABI 0.2.1 only/,
+    );
   });
 
   test('§1.3 an import Envoy does not provide fails the load (env.abort, as AssemblyScript emits by default)', async () => {
@@ -28,21 +32,29 @@ describe('module loading', () => {
   });
 
   test('§1.6 importing a function of another ABI version (0.1.0 proxy_get_configuration) fails the load', async () => {
-    const text = minimalModule('(import "env" "proxy_get_configuration" (func (param i32 i32) (result i32)))');
+    const text = minimalModule(
+      '(import "env" "proxy_get_configuration" (func (param i32 i32) (result i32)))',
+    );
     await expect(load(text)).rejects.toThrow(/env\.proxy_get_configuration: .*missing import/);
   });
 
   test('§1.1 imported globals are rejected', async () => {
-    await expect(load(minimalModule('(import "env" "g" (global i32))'))).rejects.toThrow(/imported globals are rejected/);
+    await expect(load(minimalModule('(import "env" "g" (global i32))'))).rejects.toThrow(
+      /imported globals are rejected/,
+    );
   });
 
   test('§1.3 an import with the wrong signature fails the link', async () => {
     const text = minimalModule('(import "env" "proxy_log" (func (param i32 i32) (result i32)))');
-    await expect(load(text)).rejects.toThrow(/env\.proxy_log: signature ii:i does not match the host's iii:i/);
+    await expect(load(text)).rejects.toThrow(
+      /env\.proxy_log: signature ii:i does not match the host's iii:i/,
+    );
   });
 
   test('§1.2 an export with a wrong signature ⇒ "Bad function signature for: proxy_on_request_headers"', async () => {
-    const text = minimalModule('(func (export "proxy_on_request_headers") (param i32 i32) (result i32) i32.const 0)');
+    const text = minimalModule(
+      '(func (export "proxy_on_request_headers") (param i32 i32) (result i32) i32.const 0)',
+    );
     await expect(load(text)).rejects.toThrow(/Bad function signature for: proxy_on_request_headers/);
   });
 
@@ -51,7 +63,11 @@ describe('module loading', () => {
   });
 
   test('§1.1 proxy_on_memory_allocate is accepted as the allocator', async () => {
-    const host = await load(minimalModule('', { malloc: '(func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 1024)' }));
+    const host = await load(
+      minimalModule('', {
+        malloc: '(func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 1024)',
+      }),
+    );
     expect(host.exportNames).toContain('proxy_on_memory_allocate');
   });
 
@@ -63,7 +79,9 @@ describe('module loading', () => {
   });
 
   test('§1.3 a WASI function Envoy does not implement (path_open) fails the load', async () => {
-    const text = minimalModule('(import "wasi_snapshot_preview1" "path_open" (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))');
+    const text = minimalModule(
+      '(import "wasi_snapshot_preview1" "path_open" (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))',
+    );
     await expect(load(text)).rejects.toThrow(/path_open: .*missing import/);
   });
 });
@@ -78,7 +96,9 @@ describe('restricted windows and WASI behaviour', () => {
       (func (export "_initialize") (drop (call $tick (i32.const 10)))))`;
     const host = await load(text);
     const err = await host.createPlugin().catch((e: Error) => e);
-    expect(String(err)).toMatch(/rejected: VM failed: _initialize: restricted_callback: proxy_set_tick_period_milliseconds/);
+    expect(String(err)).toMatch(
+      /rejected: VM failed: _initialize: restricted_callback: proxy_set_tick_period_milliseconds/,
+    );
   });
 
   test('§1.3 proxy_log is allowed during _initialize', async () => {
@@ -90,17 +110,30 @@ describe('restricted windows and WASI behaviour', () => {
       (func (export "_initialize") (drop (call $log (i32.const 2) (i32.const 16) (i32.const 4)))))`;
     const host = await load(text);
     const plugin = await host.createPlugin({ workers: 2 });
-    expect(plugin.logs.map((l) => `${l.vm}:${l.message}`)).toEqual(['canary:init', 'worker0:init', 'worker1:init']);
+    expect(plugin.logs.map((l) => `${l.vm}:${l.message}`)).toEqual([
+      'canary:init',
+      'worker0:init',
+      'worker1:init',
+    ]);
   });
 
   test('§1.3 WASI fd_write goes to the log (fd 1 info, fd 2 error, newline stripped); other fds are EBADF', async () => {
-    const { plugin } = await opsPlugin({ configure: ['wasi_write 1 out%0a', 'wasi_write 2 err', 'wasi_write 3 x'] });
-    expect(plugin.logs.filter((l) => l.vm === 'worker0' && /^(out|err)$/.test(l.message)).map((l) => `${l.level}:${l.message}`)).toEqual(['info:out', 'error:err']);
+    const { plugin } = await opsPlugin({
+      configure: ['wasi_write 1 out%0a', 'wasi_write 2 err', 'wasi_write 3 x'],
+    });
+    expect(
+      plugin.logs
+        .filter((l) => l.vm === 'worker0' && /^(out|err)$/.test(l.message))
+        .map((l) => `${l.level}:${l.message}`),
+    ).toEqual(['info:out', 'error:err']);
     expect(result(plugin, 'configure', 'wasi_write 3')).toBe('8 0');
   });
 
   test('§1.3 WASI clock_time_get realtime = host wall clock, monotonic moves with host.advance; bad clock id ⇒ ENOTSUP', async () => {
-    const { host, plugin } = await opsPlugin({ tick: ['wasi_clock 0', 'wasi_clock 1', 'wasi_clock 9'], configure: ['set_tick 10'] }, { host: { startTimeMs: 1_700_000_000_000 } });
+    const { host, plugin } = await opsPlugin(
+      { tick: ['wasi_clock 0', 'wasi_clock 1', 'wasi_clock 9'], configure: ['set_tick 10'] },
+      { host: { startTimeMs: 1_700_000_000_000 } },
+    );
     host.advance(10);
     expect(result(plugin, 'tick', 'wasi_clock 0')).toBe(`0 ${1_700_000_000_010n * 1_000_000n}`);
     expect(result(plugin, 'tick', 'wasi_clock 1')).toBe(`0 ${10_000_000}`);
@@ -108,7 +141,10 @@ describe('restricted windows and WASI behaviour', () => {
   });
 
   test('§1.3 WASI environ comes from vm_config env vars; args are empty; random_get > 64 KiB ⇒ EINVAL; fd_read errno', async () => {
-    const { plugin } = await opsPlugin({ configure: ['wasi_environ', 'wasi_args', 'wasi_random 16', 'wasi_random 70000', 'wasi_read'] }, { env: { A: '1', B: 'two' } });
+    const { plugin } = await opsPlugin(
+      { configure: ['wasi_environ', 'wasi_args', 'wasi_random 16', 'wasi_random 70000', 'wasi_read'] },
+      { env: { A: '1', B: 'two' } },
+    );
     expect(result(plugin, 'configure', 'wasi_environ')).toBe('0 0 2 A=1;B=two;');
     expect(result(plugin, 'configure', 'wasi_args')).toBe('0 0');
     expect(result(plugin, 'configure', 'wasi_random 16')).toBe('0');
@@ -145,7 +181,10 @@ describe('allocator and memory', () => {
   });
 
   test('§1.1 empty outputs are ptr 0 / len 0 and the allocator is not called', async () => {
-    const { host, plugin } = await opsPlugin({ request_headers: ['get_pairs 3', 'get_buffer 6 0 10'] }, { host: { trace: true } });
+    const { host, plugin } = await opsPlugin(
+      { request_headers: ['get_pairs 3', 'get_buffer 6 0 10'] },
+      { host: { trace: true } },
+    );
     const s = plugin.stream();
     const before = host.trace.length;
     s.requestHeaders({ ':path': '/' });
@@ -155,14 +194,19 @@ describe('allocator and memory', () => {
   });
 
   test('§2.16 memory views are re-acquired after the allocator grew memory (a 300 KB header value)', async () => {
-    const { plugin } = await opsPlugin({ request_headers: ['memory_pages', 'get_header_size 0 x-big', 'memory_pages'] });
+    const { plugin } = await opsPlugin({
+      request_headers: ['memory_pages', 'get_header_size 0 x-big', 'memory_pages'],
+    });
     plugin.stream().requestHeaders({ ':path': '/', 'x-big': 'a'.repeat(299_999) + 'z' });
-    const [before, after] = [result(plugin, 'request_headers', 'memory_pages', 0), result(plugin, 'request_headers', 'memory_pages', 1)].map(Number);
+    const [before, after] = [
+      result(plugin, 'request_headers', 'memory_pages', 0),
+      result(plugin, 'request_headers', 'memory_pages', 1),
+    ].map(Number);
     expect(after!).toBeGreaterThan(before!);
     expect(result(plugin, 'request_headers', 'get_header_size')).toBe('0 300000 z');
   });
 
-  test('§2.1 inside the host\'s call to malloc only logging/clock hostcalls are allowed: anything else traps the VM', async () => {
+  test("§2.1 inside the host's call to malloc only logging/clock hostcalls are allowed: anything else traps the VM", async () => {
     const text = `(module
       (import "env" "proxy_get_property" (func $gp (param i32 i32 i32 i32) (result i32)))
       (memory (export "memory") 1) (data (i32.const 16) "plugin_name")
@@ -172,7 +216,9 @@ describe('allocator and memory', () => {
       (func (export "proxy_on_configure") (param i32 i32) (result i32)
         (drop (call $gp (i32.const 16) (i32.const 11) (i32.const 64) (i32.const 68))) i32.const 1))`;
     const host = await load(text);
-    await expect(host.createPlugin({ name: 'p' })).rejects.toThrow(/restricted_callback: proxy_get_property is not allowed inside the allocator/);
+    await expect(host.createPlugin({ name: 'p' })).rejects.toThrow(
+      /restricted_callback: proxy_get_property is not allowed inside the allocator/,
+    );
   });
 
   test('§2.16 i64 parameters arrive as BigInt (increment_metric with a delta above 2^32)', async () => {

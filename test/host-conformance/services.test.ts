@@ -8,7 +8,10 @@ const REQ = { ':method': 'GET', ':path': '/', ':authority': 'svc' };
 
 describe('shared data', () => {
   test('§2.11 shared data is process-wide per vm_id: a write from worker 0 is read by worker 1', async () => {
-    const { plugin } = await opsPlugin({ request_headers: ['set_shared k v1 0', 'get_shared k'] }, { workers: 2, vmId: 'vmA' });
+    const { plugin } = await opsPlugin(
+      { request_headers: ['set_shared k v1 0', 'get_shared k'] },
+      { workers: 2, vmId: 'vmA' },
+    );
     plugin.stream({ worker: 0 }).requestHeaders(REQ);
     const before = results(plugin, 'request_headers', 'get_shared').length;
     plugin.stream({ worker: 1 }).requestHeaders(REQ);
@@ -17,7 +20,15 @@ describe('shared data', () => {
   });
 
   test('§2.11 missing key ⇒ NotFound; CAS mismatch ⇒ CasMismatch (8); matching CAS ⇒ Ok', async () => {
-    const { plugin } = await opsPlugin({ request_headers: ['get_shared nokey', 'set_shared k a 0', 'get_shared k', 'set_shared k b $', 'set_shared k c 1'] });
+    const { plugin } = await opsPlugin({
+      request_headers: [
+        'get_shared nokey',
+        'set_shared k a 0',
+        'get_shared k',
+        'set_shared k b $',
+        'set_shared k c 1',
+      ],
+    });
     plugin.stream().requestHeaders(REQ);
     const r = (op: string) => result(plugin, 'request_headers', op);
     expect(r('get_shared nokey')).toBe('1');
@@ -28,8 +39,16 @@ describe('shared data', () => {
 
   test('§2.11 another vm_id does not see the data', async () => {
     const host = await ProxyWasmHost.load(OPS_WASM);
-    await host.createPlugin({ rootId: 'ops', vmId: 'one', pluginConfig: script({ configure: ['set_shared k v 0'] }) });
-    const b = await host.createPlugin({ rootId: 'ops', vmId: 'two', pluginConfig: script({ configure: ['get_shared k'] }) });
+    await host.createPlugin({
+      rootId: 'ops',
+      vmId: 'one',
+      pluginConfig: script({ configure: ['set_shared k v 0'] }),
+    });
+    const b = await host.createPlugin({
+      rootId: 'ops',
+      vmId: 'two',
+      pluginConfig: script({ configure: ['get_shared k'] }),
+    });
     expect(result(b, 'configure', 'get_shared k')).toBe('1');
   });
 });
@@ -38,7 +57,11 @@ describe('shared queues', () => {
   test('§2.11 the LAST registrant receives one on_queue_ready per item; resolve from another worker and enqueue', async () => {
     // Worker VMs register in order (canary, worker0, worker1): worker1 is the last registrant.
     const { plugin } = await opsPlugin(
-      { configure: ['register_queue events'], request_headers: ['resolve_queue  events', 'enqueue $ e1', 'enqueue $ e2'], queue_ready: ['dequeue $'] },
+      {
+        configure: ['register_queue events'],
+        request_headers: ['resolve_queue  events', 'enqueue $ e1', 'enqueue $ e2'],
+        queue_ready: ['dequeue $'],
+      },
       { workers: 2, vmId: 'q' },
     );
     plugin.stream({ worker: 0 }).requestHeaders(REQ);
@@ -48,22 +71,45 @@ describe('shared queues', () => {
   });
 
   test('§2.10 notifications are not re-entrant: on_queue_ready runs after the enqueuing callback has returned', async () => {
-    const { plugin } = await opsPlugin({ configure: ['register_queue q'], request_headers: ['resolve_queue  q', 'enqueue $ x', 'log 2 enqueue-returned'] });
+    const { plugin } = await opsPlugin({
+      configure: ['register_queue q'],
+      request_headers: ['resolve_queue  q', 'enqueue $ x', 'log 2 enqueue-returned'],
+    });
     plugin.stream().requestHeaders(REQ);
-    const order = plugin.logs.filter((l) => l.vm === 'worker0' && (l.message === 'enqueue-returned' || l.message.startsWith('@queue_ready'))).map((l) => l.message.split(' ')[0]);
+    const order = plugin.logs
+      .filter(
+        (l) =>
+          l.vm === 'worker0' && (l.message === 'enqueue-returned' || l.message.startsWith('@queue_ready')),
+      )
+      .map((l) => l.message.split(' ')[0]);
     expect(order).toEqual(['enqueue-returned', '@queue_ready']);
   });
 
   test('§2.11 dequeue on an empty queue ⇒ Empty (7); unknown queue id ⇒ NotFound; unknown name ⇒ NotFound', async () => {
-    const { plugin } = await opsPlugin({ configure: ['register_queue qq', 'dequeue $', 'dequeue 999', 'enqueue 999 x', 'resolve_queue  nope'] });
+    const { plugin } = await opsPlugin({
+      configure: ['register_queue qq', 'dequeue $', 'dequeue 999', 'enqueue 999 x', 'resolve_queue  nope'],
+    });
     const r = (op: string) => result(plugin, 'configure', op);
-    expect([r('dequeue $'), r('dequeue 999'), r('enqueue 999'), r('resolve_queue  nope')]).toEqual(['7', '1', '1', '1 0']);
+    expect([r('dequeue $'), r('dequeue 999'), r('enqueue 999'), r('resolve_queue  nope')]).toEqual([
+      '7',
+      '1',
+      '1',
+      '1 0',
+    ]);
   });
 
-  test('§2.11 queues are scoped by vm_id: resolve with an explicit vm_id finds another VM group\'s queue', async () => {
+  test("§2.11 queues are scoped by vm_id: resolve with an explicit vm_id finds another VM group's queue", async () => {
     const host = await ProxyWasmHost.load(OPS_WASM);
-    await host.createPlugin({ rootId: 'ops', vmId: 'singleton', pluginConfig: script({ configure: ['register_queue work'] }) });
-    const w = await host.createPlugin({ rootId: 'ops', vmId: 'workers', pluginConfig: script({ configure: ['resolve_queue  work', 'resolve_queue singleton work'] }) });
+    await host.createPlugin({
+      rootId: 'ops',
+      vmId: 'singleton',
+      pluginConfig: script({ configure: ['register_queue work'] }),
+    });
+    const w = await host.createPlugin({
+      rootId: 'ops',
+      vmId: 'workers',
+      pluginConfig: script({ configure: ['resolve_queue  work', 'resolve_queue singleton work'] }),
+    });
     expect(result(w, 'configure', 'resolve_queue  work')).toBe('1 0');
     expect(result(w, 'configure', 'resolve_queue singleton work')).toMatch(/^0 [1-9]/);
   });
@@ -71,8 +117,18 @@ describe('shared queues', () => {
 
 describe('metrics', () => {
   test('§2.14 metric ids encode the type in the low 2 bits (counters 4,8 …; gauges 5,9 …; histograms 6,10 …); bad type ⇒ BadArgument', async () => {
-    const { plugin } = await opsPlugin({ configure: ['define_metric 0 c1', 'define_metric 0 c2', 'define_metric 1 g1', 'define_metric 2 h1', 'define_metric 3 x'] });
-    const w0 = plugin.logs.filter((l) => l.vm === 'worker0' && l.message.startsWith('configure define_metric')).map((l) => l.message.split('=> ')[1]);
+    const { plugin } = await opsPlugin({
+      configure: [
+        'define_metric 0 c1',
+        'define_metric 0 c2',
+        'define_metric 1 g1',
+        'define_metric 2 h1',
+        'define_metric 3 x',
+      ],
+    });
+    const w0 = plugin.logs
+      .filter((l) => l.vm === 'worker0' && l.message.startsWith('configure define_metric'))
+      .map((l) => l.message.split('=> ')[1]);
     expect(w0).toEqual(['0 4', '0 8', '0 5', '0 6', '2 0']);
   });
 
@@ -80,17 +136,38 @@ describe('metrics', () => {
     const { host } = await opsPlugin(
       {
         configure: [
-          'define_metric 0 reqs', 'increment_metric $ 0', 'increment_metric $ -1', 'increment_metric $ 2', 'record_metric $ 3', 'get_metric $',
-          'define_metric 1 inflight', 'increment_metric $ 5', 'increment_metric $ -2', 'record_metric $ 40', 'get_metric $',
-          'define_metric 2 lat', 'record_metric $ 7', 'get_metric $', 'increment_metric $ 1',
-          'get_metric 100', 'record_metric 100 1', 'get_metric 103',
+          'define_metric 0 reqs',
+          'increment_metric $ 0',
+          'increment_metric $ -1',
+          'increment_metric $ 2',
+          'record_metric $ 3',
+          'get_metric $',
+          'define_metric 1 inflight',
+          'increment_metric $ 5',
+          'increment_metric $ -2',
+          'record_metric $ 40',
+          'get_metric $',
+          'define_metric 2 lat',
+          'record_metric $ 7',
+          'get_metric $',
+          'increment_metric $ 1',
+          'get_metric 100',
+          'record_metric 100 1',
+          'get_metric 103',
         ],
       },
       { workers: 1 },
     );
     const plugin = host.plugins[0]!;
-    const w = plugin.logs.filter((l) => l.vm === 'worker0' && l.message.startsWith('configure ')).map((l) => l.message.replace(/^configure /, ''));
-    expect(w.filter((m) => m.startsWith('increment_metric') || m.startsWith('get_metric') || m.startsWith('record_metric'))).toEqual([
+    const w = plugin.logs
+      .filter((l) => l.vm === 'worker0' && l.message.startsWith('configure '))
+      .map((l) => l.message.replace(/^configure /, ''));
+    expect(
+      w.filter(
+        (m) =>
+          m.startsWith('increment_metric') || m.startsWith('get_metric') || m.startsWith('record_metric'),
+      ),
+    ).toEqual([
       'increment_metric $ 0 => 2',
       'increment_metric $ -1 => 2',
       'increment_metric $ 2 => 0',
@@ -114,7 +191,10 @@ describe('metrics', () => {
   });
 
   test('§2.14 the same metric name from every worker VM aggregates into one Envoy stat', async () => {
-    const { host, plugin } = await opsPlugin({ configure: ['define_metric 0 hits'], request_headers: ['increment_metric 4 1'] }, { workers: 3 });
+    const { host, plugin } = await opsPlugin(
+      { configure: ['define_metric 0 hits'], request_headers: ['increment_metric 4 1'] },
+      { workers: 3 },
+    );
     for (const worker of [0, 1, 2, 2]) plugin.stream({ worker }).requestHeaders(REQ);
     expect(host.metrics.get('hits')).toBe(4);
     expect(host.metrics.all()).toEqual({ 'wasmcustom.hits': 4 });
@@ -128,7 +208,14 @@ describe('ticks, time, logging', () => {
     host.advance(99);
     expect(plugin.logs.filter((l) => l.message.startsWith('@tick'))).toHaveLength(0);
     host.advance(201);
-    expect(plugin.logs.filter((l) => l.message.startsWith('@tick')).map((l) => l.vm)).toEqual(['worker0', 'worker1', 'worker0', 'worker1', 'worker0', 'worker1']);
+    expect(plugin.logs.filter((l) => l.message.startsWith('@tick')).map((l) => l.vm)).toEqual([
+      'worker0',
+      'worker1',
+      'worker0',
+      'worker1',
+      'worker0',
+      'worker1',
+    ]);
   });
 
   test('§2.10 a tick period set from a stream applies to its root; period 0 disables', async () => {
@@ -139,20 +226,26 @@ describe('ticks, time, logging', () => {
   });
 
   test('§1.3 get_current_time_nanoseconds is the host wall clock', async () => {
-    const { host, plugin } = await opsPlugin({ configure: ['set_tick 5'], tick: ['get_time'] }, { host: { startTimeMs: 1_000 } });
+    const { host, plugin } = await opsPlugin(
+      { configure: ['set_tick 5'], tick: ['get_time'] },
+      { host: { startTimeMs: 1_000 } },
+    );
     host.advance(5);
     expect(result(plugin, 'tick', 'get_time')).toBe(`0 ${1_005_000_000}`);
   });
 
   test('§2.15 get_log_level returns the wasm logger level; lines below it are dropped; level > 5 is BadArgument', async () => {
-    const { plugin } = await opsPlugin({ configure: ['get_log_level', 'log 1 debug-line', 'log 3 warn-line', 'log 6 x'] }, { host: { logLevel: 'warn' } });
+    const { plugin } = await opsPlugin(
+      { configure: ['get_log_level', 'log 1 debug-line', 'log 3 warn-line', 'log 6 x'] },
+      { host: { logLevel: 'warn' } },
+    );
     expect(result(plugin, 'configure', 'get_log_level')).toBe('0 3');
     expect(plugin.messages().filter((m) => m.endsWith('-line'))).toEqual(['warn-line', 'warn-line']);
     expect(result(plugin, 'configure', 'log 6')).toBe('2');
     expect(plugin.logs[0]?.prefix).toBe('wasm log plugin ops : ');
   });
 
-  test('§1.3 proxy_call_foreign_function: Envoy\'s functions are not modelled ⇒ NotFound', async () => {
+  test("§1.3 proxy_call_foreign_function: Envoy's functions are not modelled ⇒ NotFound", async () => {
     const { plugin } = await opsPlugin({ configure: ['foreign compress'] });
     expect(result(plugin, 'configure', 'foreign')).toBe('1');
   });

@@ -16,7 +16,10 @@ describe('status mapping', () => {
   });
 
   test('§2.6 with allow_on_headers_stop_iteration, Pause stays StopIteration and body callbacks still run', async () => {
-    const { plugin } = await opsPlugin({ request_headers: ['return 1'] }, { allowOnHeadersStopIteration: true });
+    const { plugin } = await opsPlugin(
+      { request_headers: ['return 1'] },
+      { allowOnHeadersStopIteration: true },
+    );
     const s = plugin.stream();
     expect(s.requestHeaders(REQ)).toBe('StopIteration');
     expect(s.requestBody('abc', { endOfStream: true })).toBe('Continue');
@@ -37,13 +40,20 @@ describe('status mapping', () => {
     s.requestHeaders(REQ);
     expect(s.requestBody('abc')).toBe('StopIterationAndBuffer');
     s.requestBody('def');
-    expect(callbacks(plugin).filter((c) => c.startsWith('request_body')).map((c) => c.split(' ').slice(2).join(' '))).toEqual(['3 0', '6 0']);
+    expect(
+      callbacks(plugin)
+        .filter((c) => c.startsWith('request_body'))
+        .map((c) => c.split(' ').slice(2).join(' ')),
+    ).toEqual(['3 0', '6 0']);
     expect(result(plugin, 'request_body', 'get_buffer', 1)).toBe('0 abcdef');
     expect(s.upstream.body.length).toBe(0);
   });
 
   test('§2.6 a body held with StopIterationAndBuffer goes upstream whole when the filter continues the stream', async () => {
-    const { host, plugin } = await opsPlugin({ request_body: ['set_tick 5', 'return 1'], tick: ['set_effective 2', 'continue 0', 'set_tick 0'] });
+    const { host, plugin } = await opsPlugin({
+      request_body: ['set_tick 5', 'return 1'],
+      tick: ['set_effective 2', 'continue 0', 'set_tick 0'],
+    });
     const s = plugin.stream();
     s.requestHeaders(REQ);
     s.requestBody('abc');
@@ -62,7 +72,14 @@ describe('status mapping', () => {
   });
 
   test('§2.6 set_buffer_bytes: start 0 replaces/prepends, start ≥ size appends, anything else BadArgument', async () => {
-    const { plugin } = await opsPlugin({ request_body: ['set_buffer 0 0 3 XYZ', 'set_buffer 0 99 0 !', 'set_buffer 0 1 1 q', 'set_buffer 0 0 0 >'] });
+    const { plugin } = await opsPlugin({
+      request_body: [
+        'set_buffer 0 0 3 XYZ',
+        'set_buffer 0 99 0 !',
+        'set_buffer 0 1 1 q',
+        'set_buffer 0 0 0 >',
+      ],
+    });
     const s = plugin.stream();
     s.requestHeaders(REQ);
     s.requestBody('abcdef', { endOfStream: true });
@@ -70,12 +87,16 @@ describe('status mapping', () => {
     expect(s.upstream.body.toString()).toBe('>XYZdef!');
 
     function results() {
-      return ['set_buffer 0 0 3', 'set_buffer 0 99', 'set_buffer 0 1', 'set_buffer 0 0 0'].map((op) => result(plugin, 'request_body', op));
+      return ['set_buffer 0 0 3', 'set_buffer 0 99', 'set_buffer 0 1', 'set_buffer 0 0 0'].map((op) =>
+        result(plugin, 'request_body', op),
+      );
     }
   });
 
-  test('§2.6 get_buffer_bytes clamps to the buffer; start past the end ⇒ Ok, ptr 0, len 0 (also for start near 2^32: cpp-host\'s overflow check uses 64-bit words)', async () => {
-    const { plugin } = await opsPlugin({ request_body: ['get_buffer 0 2 100', 'get_buffer 0 50 10', 'get_buffer 0 4294967295 2'] });
+  test("§2.6 get_buffer_bytes clamps to the buffer; start past the end ⇒ Ok, ptr 0, len 0 (also for start near 2^32: cpp-host's overflow check uses 64-bit words)", async () => {
+    const { plugin } = await opsPlugin({
+      request_body: ['get_buffer 0 2 100', 'get_buffer 0 50 10', 'get_buffer 0 4294967295 2'],
+    });
     const s = plugin.stream();
     s.requestHeaders(REQ);
     s.requestBody('abcdef', { endOfStream: true });
@@ -110,7 +131,11 @@ describe('status mapping', () => {
   });
 
   test('§2.6 Pause from response headers holds the response until continue_stream(HttpResponse); the held body is then dispatched', async () => {
-    const { host, plugin } = await opsPlugin({ response_headers: ['set_tick 10', 'return 1'], tick: ['set_effective 2', 'continue 1', 'set_tick 0'], response_body: ['get_buffer 1 0 100'] });
+    const { host, plugin } = await opsPlugin({
+      response_headers: ['set_tick 10', 'return 1'],
+      tick: ['set_effective 2', 'continue 1', 'set_tick 0'],
+      response_body: ['get_buffer 1 0 100'],
+    });
     const s = plugin.stream();
     s.requestHeaders(REQ, { endOfStream: true });
     expect(s.responseHeaders({ ':status': '200' })).toBe('StopAllIterationAndWatermark');
@@ -123,7 +148,10 @@ describe('status mapping', () => {
   });
 
   test('§2.6 exceeding the buffer limit while buffering the response (headers not yet sent) ⇒ 500', async () => {
-    const { plugin } = await opsPlugin({ response_headers: ['return 1'], response_body: ['return 1'] }, { bufferLimitBytes: 8, allowOnHeadersStopIteration: true });
+    const { plugin } = await opsPlugin(
+      { response_headers: ['return 1'], response_body: ['return 1'] },
+      { bufferLimitBytes: 8, allowOnHeadersStopIteration: true },
+    );
     const s = plugin.stream();
     s.requestHeaders(REQ, { endOfStream: true });
     s.responseHeaders({ ':status': '200' });
@@ -144,18 +172,27 @@ describe('status mapping', () => {
 
 describe('local replies and stream control', () => {
   test('§2.7 send_local_response is deferred until the callback returns; the status is overridden to StopAll', async () => {
-    const { plugin } = await opsPlugin({ request_headers: ['local_reply 403 denied by%20policy x-why=policy', 'get_header 0 :path', 'return 0'] });
+    const { plugin } = await opsPlugin({
+      request_headers: ['local_reply 403 denied by%20policy x-why=policy', 'get_header 0 :path', 'return 0'],
+    });
     const s = plugin.stream();
     expect(s.requestHeaders(REQ)).toBe('StopAllIterationAndWatermark');
     // the callback kept running after the call (deferred), so the header read still worked
     expect(result(plugin, 'request_headers', 'get_header 0')).toBe('0 /p');
     expect(s.localReply).toMatchObject({ status: 403, body: 'denied', details: 'by_policy', byEnvoy: false });
-    expect(s.localReply?.headers).toMatchObject({ ':status': '403', 'x-why': 'policy', 'content-length': '6' });
+    expect(s.localReply?.headers).toMatchObject({
+      ':status': '403',
+      'x-why': 'policy',
+      'content-length': '6',
+    });
     expect(s.upstream.headers).toBeUndefined();
   });
 
-  test('§2.7 a local reply travels through the same filter\'s on_response_headers', async () => {
-    const { plugin } = await opsPlugin({ request_headers: ['local_reply 401 no auth'], response_headers: ['get_header 2 :status'] });
+  test("§2.7 a local reply travels through the same filter's on_response_headers", async () => {
+    const { plugin } = await opsPlugin({
+      request_headers: ['local_reply 401 no auth'],
+      response_headers: ['get_header 2 :status'],
+    });
     const s = plugin.stream();
     s.requestHeaders(REQ);
     expect(result(plugin, 'response_headers', 'get_header 2')).toBe('0 401');
@@ -184,7 +221,11 @@ describe('local replies and stream control', () => {
   });
 
   test('§2.7 continue_stream is deferred: resumes after the callback returns; buffered body is then dispatched to the filter', async () => {
-    const { host, plugin } = await opsPlugin({ request_headers: ['set_tick 10', 'return 1'], tick: ['set_effective 2', 'continue 0'], request_body: ['get_buffer 0 0 100'] });
+    const { host, plugin } = await opsPlugin({
+      request_headers: ['set_tick 10', 'return 1'],
+      tick: ['set_effective 2', 'continue 0'],
+      request_body: ['get_buffer 0 0 100'],
+    });
     const s = plugin.stream();
     s.requestHeaders(REQ);
     s.requestBody('held', { endOfStream: true });

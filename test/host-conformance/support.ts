@@ -8,7 +8,8 @@ import { ProxyWasmHost, type HostOptions, type Plugin, type PluginOptions } from
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const OPS_WASM = `${ROOT}build/probes/abi-ops.wasm`;
 
-if (!existsSync(OPS_WASM)) throw new Error(`${OPS_WASM} is missing: run \`npm run build:wasm\` (npm test does it first)`);
+if (!existsSync(OPS_WASM))
+  throw new Error(`${OPS_WASM} is missing: run \`npm run build:wasm\` (npm test does it first)`);
 
 /** Scripts per callback: { request_headers: ['get_header 0 :path', 'return 1'] }. */
 export type Scripts = Record<string, string[]>;
@@ -37,13 +38,18 @@ export async function opsPlugin(
 /** Result strings of `<cb> <op…> => <result>` lines, in order (op = the op line's beginning). */
 export function results(plugin: Plugin, cb: string, op: string): string[] {
   const prefix = `${cb} ${op}`;
-  return plugin.logs.filter((l) => l.message.startsWith(prefix) && l.message.includes(' => ')).map((l) => l.message.slice(l.message.indexOf(' => ') + 4));
+  return plugin.logs
+    .filter((l) => l.message.startsWith(prefix) && l.message.includes(' => '))
+    .map((l) => l.message.slice(l.message.indexOf(' => ') + 4));
 }
 
 /** The single result of an op; fails with the plugin's logs when absent. */
 export function result(plugin: Plugin, cb: string, op: string, index = 0): string {
   const r = results(plugin, cb, op)[index];
-  if (r === undefined) throw new Error(`no result for "${cb} ${op}" #${index}; plugin logs:\n${plugin.logs.map((l) => `  ${l.vm} ${l.message}`).join('\n')}`);
+  if (r === undefined)
+    throw new Error(
+      `no result for "${cb} ${op}" #${index}; plugin logs:\n${plugin.logs.map((l) => `  ${l.vm} ${l.message}`).join('\n')}`,
+    );
   return r;
 }
 

@@ -51,7 +51,12 @@ export const HEADERS_STATUS = [
 export type HeadersStatus = (typeof HEADERS_STATUS)[number];
 
 /** Envoy's FilterDataStatus names, indexed by value. */
-export const DATA_STATUS = ['Continue', 'StopIterationAndBuffer', 'StopIterationAndWatermark', 'StopIterationNoBuffer'] as const;
+export const DATA_STATUS = [
+  'Continue',
+  'StopIterationAndBuffer',
+  'StopIterationAndWatermark',
+  'StopIterationNoBuffer',
+] as const;
 export type DataStatus = (typeof DATA_STATUS)[number];
 
 export type TrailersStatus = 'Continue' | 'StopIteration';
@@ -81,7 +86,11 @@ export enum MetricType {
   Histogram = 2,
 }
 
-export const ABI_MARKERS = ['proxy_abi_version_0_1_0', 'proxy_abi_version_0_2_0', 'proxy_abi_version_0_2_1'] as const;
+export const ABI_MARKERS = [
+  'proxy_abi_version_0_1_0',
+  'proxy_abi_version_0_2_0',
+  'proxy_abi_version_0_2_1',
+] as const;
 export type AbiMarker = (typeof ABI_MARKERS)[number];
 
 /** A wasm function signature written as "<params>:<results>" with i=i32, I=i64, e.g. "iii:i". */

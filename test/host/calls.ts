@@ -57,17 +57,24 @@ export class HttpCallRecord {
 
   /** Answers the call: the filter's root gets proxy_on_http_call_response. */
   respond(r: HttpCallResponse): void {
-    if (this.state !== 'pending') throw new Error(`http call ${this.token} to ${this.cluster} is already ${this.state}`);
+    if (this.state !== 'pending')
+      throw new Error(`http call ${this.token} to ${this.cluster} is already ${this.state}`);
     this.state = 'answered';
     this.finish();
     const headers = HeaderMap.from(r.headers);
     headers.entries.unshift([':status', Buffer.from(String(r.status))]);
-    const body = r.body === undefined ? Buffer.alloc(0) : typeof r.body === 'string' ? Buffer.from(r.body) : Buffer.from(r.body);
+    const body =
+      r.body === undefined
+        ? Buffer.alloc(0)
+        : typeof r.body === 'string'
+          ? Buffer.from(r.body)
+          : Buffer.from(r.body);
     this.router.deliverHttp(this, { headers, body, trailers: HeaderMap.from(r.trailers) });
   }
   /** Stream reset: callback with n_headers=0 and get_status = BrokenConnection "reset". */
   reset(): void {
-    if (this.state !== 'pending') throw new Error(`http call ${this.token} to ${this.cluster} is already ${this.state}`);
+    if (this.state !== 'pending')
+      throw new Error(`http call ${this.token} to ${this.cluster} is already ${this.state}`);
     this.state = 'reset';
     this.finish();
     this.router.deliverHttp(this, null);
@@ -114,7 +121,9 @@ export class GrpcCallRecord {
     this.router.deliverGrpc(this, 'proxy_on_grpc_receive', { message: Buffer.from(message) });
   }
   receiveTrailingMetadata(md: HeadersInit): void {
-    this.router.deliverGrpc(this, 'proxy_on_grpc_receive_trailing_metadata', { trailing: HeaderMap.from(md) });
+    this.router.deliverGrpc(this, 'proxy_on_grpc_receive_trailing_metadata', {
+      trailing: HeaderMap.from(md),
+    });
   }
   /** Remote close with a gRPC status (0..16); get_status in the callback returns (status, message). */
   close(status: number, message = ''): void {
@@ -157,7 +166,9 @@ function grpcServiceCluster(b: Buffer): string | undefined {
   const inner = b.subarray(outer[1]);
   if (inner[0] !== 0x0a) return undefined;
   const name = len(inner, 1);
-  return name && name[1] + name[0] <= inner.length ? inner.subarray(name[1], name[1] + name[0]).toString('utf8') : undefined;
+  return name && name[1] + name[0] <= inner.length
+    ? inner.subarray(name[1], name[1] + name[0]).toString('utf8')
+    : undefined;
 }
 
 export class CallRouter {
@@ -177,14 +188,25 @@ export class CallRouter {
     const cluster = this.clusters.get(req.cluster);
     if (!cluster) return WasmResult.BadArgument;
     const headers = HeaderMap.from(req.headers.map(([k, v]) => [k, v] as const));
-    if (!headers.get(':path') || !headers.get(':method') || !headers.get(':authority')) return WasmResult.BadArgument;
+    if (!headers.get(':path') || !headers.get(':method') || !headers.get(':authority'))
+      return WasmResult.BadArgument;
     if (cluster.sendFails) return WasmResult.InternalFailure;
     const root = vm.rootOf(ctx);
     if (!root) return WasmResult.BadArgument;
     if (req.body.length) headers.replace('content-length', Buffer.from(String(req.body.length)));
     const token = vm.nextHttpCallToken();
     const deadline = req.timeoutMs > 0 ? this.nowMs() + req.timeoutMs : undefined;
-    const call = new HttpCallRecord(this, root, token, req.cluster, headers, req.body, HeaderMap.from(req.trailers.map(([k, v]) => [k, v] as const)), req.timeoutMs, deadline);
+    const call = new HttpCallRecord(
+      this,
+      root,
+      token,
+      req.cluster,
+      headers,
+      req.body,
+      HeaderMap.from(req.trailers.map(([k, v]) => [k, v] as const)),
+      req.timeoutMs,
+      deadline,
+    );
     vm.httpCalls.set(token, call);
     this.httpLog.push(call);
     this.inflight.add(call);
@@ -197,7 +219,8 @@ export class CallRouter {
   private sendReal(call: HttpCallRecord, base: string): void {
     const url = new URL(call.path ?? '/', base);
     const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of call.headers.entries) if (!k.startsWith(':')) ((headers[k] ??= []) as string[]).push(v.toString('latin1'));
+    for (const [k, v] of call.headers.entries)
+      if (!k.startsWith(':')) ((headers[k] ??= []) as string[]).push(v.toString('latin1'));
     headers.host = call.authority ?? url.host; // node:http wants a string here, not a list
     const req = httpRequest(url, { method: call.method, headers });
     const fail = (status: number, body: string) => {
@@ -209,15 +232,25 @@ export class CallRouter {
       res.on('end', () => {
         if (call.state !== 'pending') return;
         const h: [string, string][] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) h.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
+        for (let i = 0; i < res.rawHeaders.length; i += 2)
+          h.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
         const t: [string, string][] = [];
-        for (let i = 0; i < res.rawTrailers.length; i += 2) t.push([res.rawTrailers[i]!.toLowerCase(), res.rawTrailers[i + 1]!]);
+        for (let i = 0; i < res.rawTrailers.length; i += 2)
+          t.push([res.rawTrailers[i]!.toLowerCase(), res.rawTrailers[i + 1]!]);
         call.respond({ status: res.statusCode ?? 502, headers: h, body: Buffer.concat(chunks), trailers: t });
       });
       res.on('error', () => call.state === 'pending' && call.reset());
     });
-    req.on('error', () => fail(503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure'));
-    const timer = call.timeoutMs > 0 ? setTimeout(() => fail(504, 'upstream request timeout'), call.timeoutMs) : undefined;
+    req.on('error', () =>
+      fail(
+        503,
+        'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
+      ),
+    );
+    const timer =
+      call.timeoutMs > 0
+        ? setTimeout(() => fail(504, 'upstream request timeout'), call.timeoutMs)
+        : undefined;
     call.setTransport(timer, () => req.destroy());
     req.end(call.body);
   }
@@ -225,7 +258,12 @@ export class CallRouter {
   /** Host clock moved: pending test-answered calls past their deadline get Envoy's 504. */
   expire(nowMs: number): void {
     for (const call of [...this.pending]) {
-      if (call.deadline !== undefined && call.deadline <= nowMs) call.respond({ status: 504, body: 'upstream request timeout', headers: { 'content-type': 'text/plain' } });
+      if (call.deadline !== undefined && call.deadline <= nowMs)
+        call.respond({
+          status: 504,
+          body: 'upstream request timeout',
+          headers: { 'content-type': 'text/plain' },
+        });
     }
   }
 
@@ -244,7 +282,15 @@ export class CallRouter {
       root.httpCallResponse = call;
       call.response = response;
       if (!response) vm.status = { code: WasmResult.BrokenConnection, message: 'reset' };
-      vm.call(root, 'proxy_on_http_call_response', root.id, call.token, response?.headers.size ?? 0, response?.body.length ?? 0, response?.trailers.size ?? 0);
+      vm.call(
+        root,
+        'proxy_on_http_call_response',
+        root.id,
+        call.token,
+        response?.headers.size ?? 0,
+        response?.body.length ?? 0,
+        response?.trailers.size ?? 0,
+      );
       root.httpCallResponse = null;
       call.response = null;
     });
@@ -256,7 +302,17 @@ export class CallRouter {
     const root = vm.rootOf(ctx);
     if (!root) return WasmResult.BadArgument;
     const token = vm.nextGrpcToken(req.stream);
-    const call = new GrpcCallRecord(this, root, token, cluster, req.service, req.method, HeaderMap.from(req.metadata.map(([k, v]) => [k, v] as const)), req.stream, req.timeoutMs);
+    const call = new GrpcCallRecord(
+      this,
+      root,
+      token,
+      cluster,
+      req.service,
+      req.method,
+      HeaderMap.from(req.metadata.map(([k, v]) => [k, v] as const)),
+      req.stream,
+      req.timeoutMs,
+    );
     if (!req.stream) call.sent.push(req.message);
     this.grpc.push(call);
     this.grpcByToken.set(`${vm.label}#${token}`, call);
@@ -288,14 +344,20 @@ export class CallRouter {
     return WasmResult.Ok;
   }
 
-  deliverGrpc(call: GrpcCallRecord, fn: string, payload: NonNullable<RootContext['grpcReceive']>, status?: { code: number; message: string }): void {
+  deliverGrpc(
+    call: GrpcCallRecord,
+    fn: string,
+    payload: NonNullable<RootContext['grpcReceive']>,
+    status?: { code: number; message: string },
+  ): void {
     const { root } = call;
     const vm = root.vm;
     vm.whenIdle(() => {
       if (root.deleted || vm.failed) return;
       root.grpcReceive = payload;
       if (status) vm.status = status;
-      const arg = payload.initial?.size ?? payload.trailing?.size ?? payload.message?.length ?? status?.code ?? 0;
+      const arg =
+        payload.initial?.size ?? payload.trailing?.size ?? payload.message?.length ?? status?.code ?? 0;
       vm.call(root, fn, root.id, call.token, arg);
       root.grpcReceive = null;
     });

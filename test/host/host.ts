@@ -7,7 +7,7 @@ import { MetricStore } from './metrics.js';
 import { Plugin, type LogRecord, type PluginOptions } from './plugin.js';
 import type { HostServices } from './services.js';
 import { SharedState } from './shared.js';
-import { WasmVm, type Context } from './vm.js';
+import { WasmVm, type Context, type RootContext } from './vm.js';
 import { checkLoadable, readModuleInfo, WasmLoadError, type ModuleInfo } from './wasm-module.js';
 
 export interface HostOptions {
@@ -66,7 +66,9 @@ export class ProxyWasmHost implements HostServices {
     try {
       bytes = typeof source === 'string' ? await readFile(source) : source;
     } catch (err) {
-      throw new WasmLoadError(`${file}: cannot read the module (${(err as Error).message}); run \`npm run build:wasm\` first`);
+      throw new WasmLoadError(
+        `${file}: cannot read the module (${(err as Error).message}); run \`npm run build:wasm\` first`,
+      );
     }
     const info = readModuleInfo(bytes);
     const abi = checkLoadable(info, file);
@@ -104,7 +106,10 @@ export class ProxyWasmHost implements HostServices {
   async waitForCalls(n = 1, timeoutMs = 5000): Promise<HttpCallRecord[]> {
     const until = Date.now() + timeoutMs;
     while (this.calls.pending.length < n) {
-      if (Date.now() > until) throw new Error(`waitForCalls: ${this.calls.pending.length} pending http call(s) after ${timeoutMs} ms, expected ${n}`);
+      if (Date.now() > until)
+        throw new Error(
+          `waitForCalls: ${this.calls.pending.length} pending http call(s) after ${timeoutMs} ms, expected ${n}`,
+        );
       await new Promise((r) => setTimeout(r, 5));
     }
     return this.pendingCalls;
@@ -113,7 +118,8 @@ export class ProxyWasmHost implements HostServices {
   async settle(timeoutMs = 5000): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (this.calls.httpLog.some((c) => c.state === 'pending' && this.calls.clusters.get(c.cluster)?.url)) {
-      if (Date.now() > until) throw new Error(`settle: http calls to real clusters still pending after ${timeoutMs} ms`);
+      if (Date.now() > until)
+        throw new Error(`settle: http calls to real clusters still pending after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -122,10 +128,16 @@ export class ProxyWasmHost implements HostServices {
   advance(ms: number): void {
     const target = this.elapsedMs + ms;
     for (;;) {
-      let next: { at: number; root: import('./vm.js').RootContext; plugin: Plugin } | undefined;
+      let next: { at: number; root: RootContext; plugin: Plugin } | undefined;
       for (const p of this.plugins) {
         for (const root of p.roots()) {
-          if (root.tickPeriodMs > 0 && !root.vm.failed && root.nextTickAt <= target && (!next || root.nextTickAt < next.at)) next = { at: root.nextTickAt, root, plugin: p };
+          if (
+            root.tickPeriodMs > 0 &&
+            !root.vm.failed &&
+            root.nextTickAt <= target &&
+            (!next || root.nextTickAt < next.at)
+          )
+            next = { at: root.nextTickAt, root, plugin: p };
         }
       }
       if (!next) break;
@@ -168,7 +180,13 @@ export class ProxyWasmHost implements HostServices {
 
   /** @internal used by Plugin */
   createVm(plugin: Plugin, label: string): WasmVm {
-    const vm = WasmVm.create(this, this.module, this.info, { label, vmId: plugin.vmId, vmConfig: plugin.vmConfig, env: plugin.env, onCreated: (v) => this.vms.set(v, plugin) });
+    const vm = WasmVm.create(this, this.module, this.info, {
+      label,
+      vmId: plugin.vmId,
+      vmConfig: plugin.vmConfig,
+      env: plugin.env,
+      onCreated: (v) => this.vms.set(v, plugin),
+    });
     return vm;
   }
   /** @internal */

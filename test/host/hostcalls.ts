@@ -36,7 +36,11 @@ function mapOf(ctx: Context, type: number, mutable: boolean): HeaderMap | null {
     case MapType.HttpRequestTrailers:
     case MapType.HttpResponseHeaders:
     case MapType.HttpResponseTrailers:
-      return ctx.kind === 'stream' ? (mutable ? ctx.stream.getMap(type) : ctx.stream.getConstMap(type)) : null;
+      return ctx.kind === 'stream'
+        ? mutable
+          ? ctx.stream.getMap(type)
+          : ctx.stream.getConstMap(type)
+        : null;
     case MapType.GrpcReceiveInitialMetadata:
       return mutable ? null : (root?.grpcReceive?.initial ?? null);
     case MapType.GrpcReceiveTrailingMetadata:
@@ -124,9 +128,24 @@ function proxyImports(vm: () => WasmVm): Record<string, Fn> {
     proxy_set_property(p: number, l: number, vp: number, vl: number) {
       return setProperty(ctx(), mem().read(p, l), mem().read(vp, vl));
     },
-    proxy_send_local_response(code: number, dp: number, dl: number, bp: number, bl: number, hp: number, hl: number, grpc: number) {
+    proxy_send_local_response(
+      code: number,
+      dp: number,
+      dl: number,
+      bp: number,
+      bl: number,
+      hp: number,
+      hl: number,
+      grpc: number,
+    ) {
       const headers = decodePairs(mem().read(hp, hl));
-      streamOf()?.sendLocalResponse({ status: code >>> 0, details: str(dp, dl), body: mem().read(bp, bl), headers, grpcStatus: grpc | 0 });
+      streamOf()?.sendLocalResponse({
+        status: code >>> 0,
+        details: str(dp, dl),
+        body: mem().read(bp, bl),
+        headers,
+        grpcStatus: grpc | 0,
+      });
       vm().nextIterationStopped = true;
       return WasmResult.Ok;
     },
@@ -146,7 +165,8 @@ function proxyImports(vm: () => WasmVm): Record<string, Fn> {
       if (type >>> 0 > MapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
       const c = ctx();
       const map = mapOf(c, type, false);
-      if (!map) return c.kind === 'stream' && c.stream.inAccessLog ? WasmResult.NotFound : WasmResult.BadArgument;
+      if (!map)
+        return c.kind === 'stream' && c.stream.inAccessLog ? WasmResult.NotFound : WasmResult.BadArgument;
       const v = map.get(str(kp, kl));
       return v === undefined ? WasmResult.NotFound : out(v, ptrPtr, lenPtr);
     },
@@ -213,7 +233,18 @@ function proxyImports(vm: () => WasmVm): Record<string, Fn> {
       return writeBuffer(buf, start >>> 0, len >>> 0, mem().read(dp, dl));
     },
 
-    proxy_http_call(up: number, ul: number, hp: number, hl: number, bp: number, bl: number, tp: number, tl: number, timeout: number, tokenPtr: number) {
+    proxy_http_call(
+      up: number,
+      ul: number,
+      hp: number,
+      hl: number,
+      bp: number,
+      bl: number,
+      tp: number,
+      tl: number,
+      timeout: number,
+      tokenPtr: number,
+    ) {
       const r = vm().services.calls.httpCall(vm(), ctx(), {
         cluster: str(up, ul),
         headers: decodePairs(mem().read(hp, hl)),
@@ -225,7 +256,20 @@ function proxyImports(vm: () => WasmVm): Record<string, Fn> {
       mem().writeU32(tokenPtr, r.token);
       return WasmResult.Ok;
     },
-    proxy_grpc_call(up: number, ul: number, sp: number, sl: number, mp: number, ml: number, ip: number, il: number, gp: number, gl: number, timeout: number, tokenPtr: number) {
+    proxy_grpc_call(
+      up: number,
+      ul: number,
+      sp: number,
+      sl: number,
+      mp: number,
+      ml: number,
+      ip: number,
+      il: number,
+      gp: number,
+      gl: number,
+      timeout: number,
+      tokenPtr: number,
+    ) {
       const r = vm().services.calls.grpcCall(vm(), ctx(), {
         upstream: mem().read(up, ul),
         service: str(sp, sl),
@@ -239,7 +283,17 @@ function proxyImports(vm: () => WasmVm): Record<string, Fn> {
       mem().writeU32(tokenPtr, r.token);
       return WasmResult.Ok;
     },
-    proxy_grpc_stream(up: number, ul: number, sp: number, sl: number, mp: number, ml: number, ip: number, il: number, tokenPtr: number) {
+    proxy_grpc_stream(
+      up: number,
+      ul: number,
+      sp: number,
+      sl: number,
+      mp: number,
+      ml: number,
+      ip: number,
+      il: number,
+      tokenPtr: number,
+    ) {
       const r = vm().services.calls.grpcCall(vm(), ctx(), {
         upstream: mem().read(up, ul),
         service: str(sp, sl),
@@ -374,7 +428,8 @@ function wasiImports(vm: () => WasmVm): Record<string, Fn> {
     fd_write(fd: number, iovs: number, n: number, writtenPtr: number) {
       if (fd !== 1 && fd !== 2) return WASI_ERRNO.BADF;
       const parts: Buffer[] = [];
-      for (let k = 0; k < n; k++) parts.push(mem().read(mem().readU32(iovs + k * 8), mem().readU32(iovs + k * 8 + 4)));
+      for (let k = 0; k < n; k++)
+        parts.push(mem().read(mem().readU32(iovs + k * 8), mem().readU32(iovs + k * 8 + 4)));
       const data = Buffer.concat(parts);
       mem().writeU32(writtenPtr, data.length);
       const text = data.toString('utf8').replace(/\n$/, '');
@@ -401,7 +456,10 @@ function wasiImports(vm: () => WasmVm): Record<string, Fn> {
     environ_sizes_get(countPtr: number, sizePtr: number) {
       const list = envList();
       mem().writeU32(countPtr, list.length);
-      mem().writeU32(sizePtr, list.reduce((s, b) => s + b.length, 0));
+      mem().writeU32(
+        sizePtr,
+        list.reduce((s, b) => s + b.length, 0),
+      );
       return WASI_ERRNO.SUCCESS;
     },
     environ_get(ptrs: number, buf: number) {
@@ -433,7 +491,13 @@ function wasiImports(vm: () => WasmVm): Record<string, Fn> {
     },
     proc_exit(code: number) {
       // Envoy logs and returns; it does not stop the VM (§1.3).
-      vm().services.log(vm(), vm().effective, LogLevel.Error, `wasi_unstable proc_exit (code ${code}): logged and ignored, as Envoy does`, true);
+      vm().services.log(
+        vm(),
+        vm().effective,
+        LogLevel.Error,
+        `wasi_unstable proc_exit (code ${code}): logged and ignored, as Envoy does`,
+        true,
+      );
     },
     poll_oneoff: () => WASI_ERRNO.NOSYS,
   };
@@ -448,19 +512,30 @@ function guard(vm: () => WasmVm, name: string, fn: Fn, wasi: boolean): Fn {
       return fn(...args);
     } catch (err) {
       if (err instanceof GuestMemoryError) return wasi ? 21 /* EFAULT */ : WasmResult.InvalidMemoryAccess;
-      throw err instanceof WasmTrap ? err : new WasmTrap(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+      throw err instanceof WasmTrap
+        ? err
+        : new WasmTrap(`${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }) as Fn;
 }
 
 /** The import object for one VM. Only ABI 0.2.1 is accepted at load time (checkLoadable). */
-export function buildImports(vm: () => WasmVm, info: ModuleInfo, memory?: WebAssembly.Memory): WebAssembly.Imports {
+export function buildImports(
+  vm: () => WasmVm,
+  info: ModuleInfo,
+  memory?: WebAssembly.Memory,
+): WebAssembly.Imports {
   const proxy = proxyImports(vm);
   const wasi = wasiImports(vm);
   const env: Record<string, Fn | WebAssembly.Memory> = {};
   for (const name of Object.keys(PROXY_IMPORTS_0_2_1)) env[name] = guard(vm, name, proxy[name]!, false);
   env.pthread_equal = guard(vm, 'pthread_equal', ((a: number, b: number) => (a === b ? 1 : 0)) as Fn, false);
-  env.emscripten_notify_memory_growth = guard(vm, 'emscripten_notify_memory_growth', (() => undefined) as Fn, false);
+  env.emscripten_notify_memory_growth = guard(
+    vm,
+    'emscripten_notify_memory_growth',
+    (() => undefined) as Fn,
+    false,
+  );
   const wasiObj: Record<string, Fn> = {};
   for (const name of Object.keys(WASI_IMPORTS)) wasiObj[name] = guard(vm, name, wasi[name]!, true);
   const imports: WebAssembly.Imports = { env };

@@ -1,8 +1,22 @@
 // sidecast/testing — an Envoy-faithful proxy-wasm (ABI 0.2.1) host on Node's V8 for filter tests.
 // See docs/writing-a-filter.md ("Testing a filter").
 export { ProxyWasmHost, type HostOptions, type CallTrace } from './host.js';
-export { Plugin, PluginRejectedError, type PluginOptions, type FailurePolicy, type LogRecord } from './plugin.js';
-export { Stream, type StreamOptions, type Action, type LocalReply, type Passed, type PhaseStatus, type PhaseName } from './stream.js';
+export {
+  Plugin,
+  PluginRejectedError,
+  type PluginOptions,
+  type FailurePolicy,
+  type LogRecord,
+} from './plugin.js';
+export {
+  Stream,
+  type StreamOptions,
+  type Action,
+  type LocalReply,
+  type Passed,
+  type PhaseStatus,
+  type PhaseName,
+} from './stream.js';
 export { HttpCallRecord, GrpcCallRecord, type ClusterOptions, type HttpCallResponse } from './calls.js';
 export { HeaderMap, encodePairs, decodePairs, type HeadersInit } from './pairs.js';
 export { MetricStore } from './metrics.js';

@@ -17,7 +17,9 @@ export class GuestMemory {
   }
   private check(ptr: number, len: number): void {
     if (ptr < 0 || len < 0 || ptr + len > this.memory.buffer.byteLength) {
-      throw new GuestMemoryError(`guest pointer ${ptr}+${len} is outside linear memory (${this.memory.buffer.byteLength} bytes)`);
+      throw new GuestMemoryError(
+        `guest pointer ${ptr}+${len} is outside linear memory (${this.memory.buffer.byteLength} bytes)`,
+      );
     }
   }
   /** A copy of guest bytes (copies so later memory growth cannot detach it). */

@@ -3,7 +3,8 @@
 /** One header/metadata entry. Values are bytes: header values need not be UTF-8. */
 export type Pair = [string, Buffer];
 /** What tests pass in: an object, or ordered [name, value] pairs (repeats allowed). */
-export type HeadersInit = Record<string, string | string[]> | ReadonlyArray<readonly [string, string | Uint8Array]>;
+export type HeadersInit =
+  Record<string, string | string[]> | ReadonlyArray<readonly [string, string | Uint8Array]>;
 
 const MAX_PAIRS = 1024; // cpp-host limits.h PROXY_WASM_HOST_PAIRS_MAX_COUNT
 const MAX_PAIRS_BYTES = 1024 * 1024; // PROXY_WASM_HOST_PAIRS_MAX_BYTES
@@ -62,7 +63,9 @@ export class HeaderMap {
     if (!init) return m;
     const list = Array.isArray(init)
       ? (init as ReadonlyArray<readonly [string, string | Uint8Array]>)
-      : Object.entries(init as Record<string, string | string[]>).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x] as const) : [[k, v] as const]));
+      : Object.entries(init as Record<string, string | string[]>).flatMap(([k, v]) =>
+          Array.isArray(v) ? v.map((x) => [k, x] as const) : [[k, v] as const],
+        );
     for (const [k, v] of list) m.add(k, typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v));
     return m;
   }
@@ -87,7 +90,8 @@ export class HeaderMap {
   }
   remove(key: string): void {
     const k = key.toLowerCase();
-    for (let n = this.entries.length - 1; n >= 0; n--) if (this.entries[n]![0] === k) this.entries.splice(n, 1);
+    for (let n = this.entries.length - 1; n >= 0; n--)
+      if (this.entries[n]![0] === k) this.entries.splice(n, 1);
   }
   setAll(pairs: Pair[]): void {
     this.entries.length = 0;

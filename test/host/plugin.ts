@@ -54,7 +54,9 @@ export class PluginRejectedError extends Error {
     message: string,
     readonly logs: LogRecord[],
   ) {
-    super(`${message}${logs.length ? '\nplugin logs:\n' + logs.map((l) => `  [${l.level}] ${l.message}`).join('\n') : ''}`);
+    super(
+      `${message}${logs.length ? '\nplugin logs:\n' + logs.map((l) => `  [${l.level}] ${l.message}`).join('\n') : ''}`,
+    );
   }
 }
 
@@ -136,7 +138,10 @@ export class Plugin {
     const canary = this.newVm('canary');
     const root = canary.failed ? null : this.startRoot(canary, config);
     if (!root) {
-      throw new PluginRejectedError(`plugin "${this.name}" (root_id "${this.rootId}") rejected: ${canary.failed ? `VM failed: ${canary.failed}` : 'proxy_on_vm_start or proxy_on_configure returned false'}`, this.logs);
+      throw new PluginRejectedError(
+        `plugin "${this.name}" (root_id "${this.rootId}") rejected: ${canary.failed ? `VM failed: ${canary.failed}` : 'proxy_on_vm_start or proxy_on_configure returned false'}`,
+        this.logs,
+      );
     }
     // The canary is killed without on_done/on_delete (cpp-host configuration_canary_handle->kill());
     // whatever it started (calls, ticks) dies with it.
@@ -170,7 +175,10 @@ export class Plugin {
   stream(opts: StreamOptions = {}): Stream {
     const index = opts.worker ?? 0;
     const w = this.workers[index];
-    if (!w) throw new Error(`plugin "${this.name}" has ${this.workers.length} worker(s); stream({ worker: ${index} }) is out of range`);
+    if (!w)
+      throw new Error(
+        `plugin "${this.name}" has ${this.workers.length} worker(s); stream({ worker: ${index} }) is out of range`,
+      );
     if (w.vm.failed && this.failurePolicy === 'fail_reload') this.maybeReload(w, index);
     const healthy = !w.vm.failed && w.root;
     const mode = healthy ? 'normal' : this.failurePolicy === 'fail_open' ? 'bypass' : 'fail';

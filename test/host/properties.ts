@@ -19,7 +19,16 @@ export type Value =
   | { t: 'list'; v: Value[] };
 
 /** What tests may pass as a property: strings, numbers (int64, or double if fractional), bigint, boolean, bytes, Date, arrays, objects. */
-export type PropertyInit = string | number | bigint | boolean | Uint8Array | Date | PropertyInit[] | { [k: string]: PropertyInit } | Value;
+export type PropertyInit =
+  | string
+  | number
+  | bigint
+  | boolean
+  | Uint8Array
+  | Date
+  | PropertyInit[]
+  | { [k: string]: PropertyInit }
+  | Value;
 
 export function toValue(x: PropertyInit): Value {
   if (typeof x === 'string') return { t: 'string', v: x };
@@ -70,7 +79,10 @@ export function serializeValue(value: Value): Buffer {
 const str = (v: string | undefined): Value | undefined => (v === undefined ? undefined : { t: 'string', v });
 
 function headersMap(m: HeaderMap): Value {
-  return { t: 'map', v: new Map(Object.entries(m.toObject()).map(([k, v]) => [k, { t: 'string', v } as Value])) };
+  return {
+    t: 'map',
+    v: new Map(Object.entries(m.toObject()).map(([k, v]) => [k, { t: 'string', v } as Value])),
+  };
 }
 
 /** request.* from the request header map — only while Envoy still holds it (§2.13). */
@@ -86,7 +98,9 @@ function requestAttr(ctx: Context, name: string): Value | undefined {
     case 'url_path':
       return str(path?.split('?')[0]);
     case 'query':
-      return path === undefined ? undefined : str(path.includes('?') ? path.slice(path.indexOf('?') + 1) : '');
+      return path === undefined
+        ? undefined
+        : str(path.includes('?') ? path.slice(path.indexOf('?') + 1) : '');
     case 'host':
       return str(hv(':authority'));
     case 'scheme':
@@ -172,7 +186,8 @@ function topLevel(ctx: Context, segments: string[]): { value?: Value; consumed: 
     const v = responseAttr(ctx, second);
     if (v) return { value: v, consumed: 2 };
   }
-  if (first === 'connection_id' && ctx.kind === 'stream') return { value: { t: 'uint', v: BigInt(ctx.stream.connectionId) }, consumed: 1 };
+  if (first === 'connection_id' && ctx.kind === 'stream')
+    return { value: { t: 'uint', v: BigInt(ctx.stream.connectionId) }, consumed: 1 };
   if (ctx.kind === 'stream') {
     const fs = ctx.stream.filterState.get(first!);
     if (fs) return { value: { t: 'bytes', v: fs }, consumed: 1 };

@@ -2,14 +2,29 @@
 // Context (context.cc decodeHeaders/decodeData/…) drive it: lazy context creation, header-map
 // windows, status conversion, body buffering and limits, deferred local replies and
 // continue/close, failure policy, and log → done → delete at the end (reference §2.4–2.7, §2.12).
-import { DATA_STATUS, HEADERS_STATUS, MapType, StreamType, BufferType, type DataStatus, type HeadersStatus, type TrailersStatus } from './abi.js';
+import {
+  DATA_STATUS,
+  HEADERS_STATUS,
+  MapType,
+  StreamType,
+  BufferType,
+  type DataStatus,
+  type HeadersStatus,
+  type TrailersStatus,
+} from './abi.js';
 import { HeaderMap, type HeadersInit, type Pair } from './pairs.js';
 import { toValue, type PropertyInit, type Value } from './properties.js';
 import type { BufferRef } from './hostcalls.js';
 import type { Plugin, LogRecord } from './plugin.js';
 import { StreamContext, type RootContext, type WasmVm } from './vm.js';
 
-export type PhaseName = 'request_headers' | 'request_body' | 'request_trailers' | 'response_headers' | 'response_body' | 'response_trailers';
+export type PhaseName =
+  | 'request_headers'
+  | 'request_body'
+  | 'request_trailers'
+  | 'response_headers'
+  | 'response_body'
+  | 'response_trailers';
 /** What the filter manager did with a phase: an Envoy filter status, or why the filter was not called. */
 export type PhaseStatus = HeadersStatus | DataStatus | TrailersStatus | 'Buffered' | 'Skipped';
 
@@ -51,8 +66,6 @@ export interface StreamOptions {
 
 type Stopped = 'none' | 'headers-all' | 'headers' | 'body' | 'trailers';
 type Mode = 'normal' | 'bypass' | 'fail';
-
-const MiB = 1024 * 1024;
 
 /** One direction of the stream (decoder or encoder side) as seen by the Wasm filter. */
 class Direction {
@@ -219,7 +232,9 @@ export class Stream {
   // ------------------------------------------------------------------ map / buffer windows (used by hostcalls)
 
   private dirOfMap(type: MapType): Direction {
-    return type === MapType.HttpRequestHeaders || type === MapType.HttpRequestTrailers ? this.request : this.response;
+    return type === MapType.HttpRequestHeaders || type === MapType.HttpRequestTrailers
+      ? this.request
+      : this.response;
   }
 
   /** Envoy getConstMap: the map while Envoy holds it, or in on_log the logged maps. */
@@ -237,7 +252,8 @@ export class Stream {
   /** Envoy getMap (mutations): also creates trailers from a body callback at end of stream. */
   getMap(type: MapType): HeaderMap | null {
     const d = this.dirOfMap(type);
-    if (type === MapType.HttpRequestHeaders || type === MapType.HttpResponseHeaders) return d.headersHeld ? d.headers : null;
+    if (type === MapType.HttpRequestHeaders || type === MapType.HttpResponseHeaders)
+      return d.headersHeld ? d.headers : null;
     if (!d.trailers && d.inBodyCallback && d.bodyEos) {
       d.trailers = new HeaderMap();
       d.trailersHeld = true;
@@ -247,14 +263,21 @@ export class Stream {
 
   getBody(type: BufferType): BufferRef | null {
     const d = type === BufferType.HttpRequestBody ? this.request : this.response;
-    if (d.buffering || (d.inBodyCallback && d.chunk === null)) return { get: () => d.buffered, set: (b) => (d.buffered = b) };
+    if (d.buffering || (d.inBodyCallback && d.chunk === null))
+      return { get: () => d.buffered, set: (b) => (d.buffered = b) };
     if (d.inBodyCallback && d.chunk) return { get: () => d.chunk!, set: (b) => (d.chunk = b) };
     return null;
   }
 
   // ------------------------------------------------------------------ deferred stream control (hostcalls)
 
-  sendLocalResponse(r: { status: number; details: string; body: Buffer; headers: Pair[]; grpcStatus: number }): void {
+  sendLocalResponse(r: {
+    status: number;
+    details: string;
+    body: Buffer;
+    headers: Pair[];
+    grpcStatus: number;
+  }): void {
     const headers = r.headers.map(([k, v]) => [k.toLowerCase(), v.toString('utf8')] as [string, string]);
     this.vm.defer(() =>
       this.localResponse({
@@ -313,13 +336,25 @@ export class Stream {
     if (!this.failureReplySent) {
       this.failureReplySent = true;
       this.responseCodeDetails = 'wasm_fail_stream';
-      this.localResponse({ status: 503, body: '', headers: [], details: 'wasm_fail_stream', grpcStatus: 14, byEnvoy: true });
+      this.localResponse({
+        status: 503,
+        body: '',
+        headers: [],
+        details: 'wasm_fail_stream',
+        grpcStatus: 14,
+        byEnvoy: true,
+      });
     }
     return true;
   }
 
   /** The VM failed during this callback: fail-open lets the data on (Continue), otherwise `closed`. */
-  private afterFail(d: Direction, phase: PhaseName, closed: PhaseStatus, raw: number | undefined): PhaseStatus {
+  private afterFail(
+    d: Direction,
+    phase: PhaseName,
+    closed: PhaseStatus,
+    raw: number | undefined,
+  ): PhaseStatus {
     if (this.localReply || this.resetReason) return this.record(phase, closed, raw);
     d.flush();
     return this.record(phase, 'Continue', raw);
@@ -336,7 +371,10 @@ export class Stream {
     if (d.side === 'request') this.ensureContextIfActive();
     if (this.checkFail()) {
       if (!this.localReply || d.side === 'response') d.flush();
-      return this.record(phase, this.localReply && d.side === 'request' ? 'StopAllIterationAndWatermark' : 'Continue');
+      return this.record(
+        phase,
+        this.localReply && d.side === 'request' ? 'StopAllIterationAndWatermark' : 'Continue',
+      );
     }
     const ctx = this.ctx;
     if (!ctx) return this.skip(phase); // context is only created by request headers or on_log
@@ -433,7 +471,8 @@ export class Stream {
       d.flush();
     } else {
       d.stopped = 'body';
-      if (status === 'StopIterationAndBuffer' && d.buffered.length > this.plugin.bufferLimitBytes) this.tooLarge(d);
+      if (status === 'StopIterationAndBuffer' && d.buffered.length > this.plugin.bufferLimitBytes)
+        this.tooLarge(d);
     }
     this.vm.drain();
     return status;
@@ -465,7 +504,8 @@ export class Stream {
     const fn = d.side === 'request' ? 'proxy_on_request_trailers' : 'proxy_on_response_trailers';
     const raw = this.vm.call(ctx, fn, ctx.id, d.trailers!.size);
     if (this.checkFail()) return this.afterFail(d, phase, 'StopIteration', raw);
-    const status: TrailersStatus = raw === undefined || (raw === 0 && !this.vm.nextIterationStopped) ? 'Continue' : 'StopIteration';
+    const status: TrailersStatus =
+      raw === undefined || (raw === 0 && !this.vm.nextIterationStopped) ? 'Continue' : 'StopIteration';
     this.record(phase, status, raw);
     if (status === 'Continue') d.flush();
     else d.stopped = 'trailers';
@@ -507,11 +547,23 @@ export class Stream {
   /** Envoy's buffer limit: 413 on the request path; 500 (or a reset once the response started) on the response path. */
   private tooLarge(d: Direction): void {
     if (d.side === 'request') {
-      this.localResponse({ status: 413, body: 'Payload Too Large', headers: [], details: 'request_payload_too_large', byEnvoy: true });
+      this.localResponse({
+        status: 413,
+        body: 'Payload Too Large',
+        headers: [],
+        details: 'request_payload_too_large',
+        byEnvoy: true,
+      });
     } else if (this.response.passed.headers) {
       this.reset('response_payload_too_large');
     } else {
-      this.localResponse({ status: 500, body: 'Internal Server Error', headers: [], details: 'response_payload_too_large', byEnvoy: true });
+      this.localResponse({
+        status: 500,
+        body: 'Internal Server Error',
+        headers: [],
+        details: 'response_payload_too_large',
+        byEnvoy: true,
+      });
     }
   }
 
@@ -542,7 +594,14 @@ export class Stream {
     for (const [k, v] of r.headers) headers.add(k, Buffer.from(v));
     const grpc = this.request.headers?.get('content-type')?.toString().startsWith('application/grpc');
     if (grpc && r.grpcStatus !== undefined) headers.add('grpc-status', Buffer.from(String(r.grpcStatus)));
-    this.localReply = { status: r.status, body: r.body, headers: headers.toObject(), details: r.details, grpcStatus: r.grpcStatus, byEnvoy: r.byEnvoy };
+    this.localReply = {
+      status: r.status,
+      body: r.body,
+      headers: headers.toObject(),
+      details: r.details,
+      grpcStatus: r.grpcStatus,
+      byEnvoy: r.byEnvoy,
+    };
     this.responseCode = r.status;
     this.responseCodeDetails = r.details;
     // The request side stops here: nothing more goes upstream.

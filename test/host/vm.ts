@@ -6,6 +6,7 @@ import type { ModuleInfo } from './wasm-module.js';
 import type { Stream } from './stream.js';
 import type { Plugin } from './plugin.js';
 import type { HttpCallRecord, GrpcCallRecord } from './calls.js';
+import type { HeaderMap } from './pairs.js';
 import type { HostServices } from './services.js';
 import { buildImports } from './hostcalls.js';
 
@@ -28,7 +29,7 @@ export class RootContext {
   nextTickAt = 0;
   /** Set while proxy_on_http_call_response / grpc callbacks run: what the response maps/buffers read. */
   httpCallResponse: HttpCallRecord | null = null;
-  grpcReceive: { initial?: import('./pairs.js').HeaderMap; trailing?: import('./pairs.js').HeaderMap; message?: Buffer } | null = null;
+  grpcReceive: { initial?: HeaderMap; trailing?: HeaderMap; message?: Buffer } | null = null;
   /** proxy_on_done returned false; waiting for proxy_done. */
   pendingDone = false;
   deleted = false;
@@ -106,18 +107,28 @@ export class WasmVm {
     services: HostServices,
     module: WebAssembly.Module,
     info: ModuleInfo,
-    opts: { label: string; vmId: string; vmConfig: Buffer; env: Record<string, string>; onCreated?: (vm: WasmVm) => void },
+    opts: {
+      label: string;
+      vmId: string;
+      vmConfig: Buffer;
+      env: Record<string, string>;
+      onCreated?: (vm: WasmVm) => void;
+    },
   ): WasmVm {
-    let vm: WasmVm | undefined;
+    // The imports need the VM, which needs the instance: they reach it through this holder.
+    const holder: { vm?: WasmVm } = {};
     const importedMemory = info.imports.find((i) => i.kind === 'memory');
     const memoryImport = importedMemory?.memory ? new WebAssembly.Memory(importedMemory.memory) : undefined;
-    const imports = buildImports(() => vm!, info, memoryImport);
+    const imports = buildImports(() => holder.vm!, info, memoryImport);
     // Synchronous instantiation (fine in Node for any size) keeps plugin.stream() synchronous for FAIL_RELOAD.
     const instance = new WebAssembly.Instance(module, imports);
-    const memory = memoryImport ?? (Object.values(instance.exports).find((e) => e instanceof WebAssembly.Memory) as WebAssembly.Memory);
-    vm = new WasmVm(services, opts.label, opts.vmId, opts.vmConfig, opts.env, instance, memory);
+    const memory =
+      memoryImport ??
+      (Object.values(instance.exports).find((e) => e instanceof WebAssembly.Memory) as WebAssembly.Memory);
+    const vm = new WasmVm(services, opts.label, opts.vmId, opts.vmConfig, opts.env, instance, memory);
+    holder.vm = vm;
     opts.onCreated?.(vm);
-    const start = ['_initialize', '_start', '__wasm_call_ctors'].find((n) => typeof vm!.exports[n] === 'function');
+    const start = ['_initialize', '_start', '__wasm_call_ctors'].find((n) => vm.has(n));
     if (start) {
       vm.window = 'initialize';
       vm.invoke(vm.vmContext, start, []);
@@ -141,7 +152,7 @@ export class WasmVm {
     return stream ? (this.nextGrpcStreamToken += 4) + 2 : (this.nextGrpcCallToken += 4) + 1;
   }
   nextMetricId(type: number): number {
-    return ((++this.metricCounters[type]!) << 2) | type;
+    return (++this.metricCounters[type]! << 2) | type;
   }
 
   /**
@@ -150,7 +161,11 @@ export class WasmVm {
    */
   call(ctx: Context, name: string, ...args: (number | boolean)[]): number | undefined {
     if (this.failed || !this.has(name)) return undefined;
-    return this.invoke(ctx, name, args.map((a) => (typeof a === 'boolean' ? (a ? 1 : 0) : a)));
+    return this.invoke(
+      ctx,
+      name,
+      args.map((a) => (typeof a === 'boolean' ? (a ? 1 : 0) : a)),
+    );
   }
 
   private invoke(ctx: Context, name: string, args: number[]): number | undefined {

@@ -36,7 +36,15 @@ export class WasmLoadError extends Error {
 }
 
 const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
-const VALTYPES: Record<number, string> = { 0x7f: 'i', 0x7e: 'I', 0x7d: 'f', 0x7c: 'F', 0x7b: 'v', 0x70: 'r', 0x6f: 'r' };
+const VALTYPES: Record<number, string> = {
+  0x7f: 'i',
+  0x7e: 'I',
+  0x7d: 'f',
+  0x7c: 'F',
+  0x7b: 'v',
+  0x70: 'r',
+  0x6f: 'r',
+};
 
 class Reader {
   pos = 0;
@@ -146,7 +154,8 @@ export function readModuleInfo(bytes: Uint8Array): ModuleInfo {
 /** The first export named like an ABI marker, as cpp-host's getAbiVersion picks it. */
 export function abiMarkerOf(info: ModuleInfo): AbiMarker | undefined {
   for (const e of info.exports) {
-    if (e.kind === 'function' && (ABI_MARKERS as readonly string[]).includes(e.name)) return e.name as AbiMarker;
+    if (e.kind === 'function' && (ABI_MARKERS as readonly string[]).includes(e.name))
+      return e.name as AbiMarker;
   }
   return undefined;
 }
@@ -165,32 +174,45 @@ export function providedImportSig(module: string, name: string): Sig | undefined
 export function checkLoadable(info: ModuleInfo, file: string): AbiMarker {
   const marker = abiMarkerOf(info);
   if (!marker) {
-    throw new WasmLoadError(`${file}: Missing or unknown Proxy-Wasm ABI version (export proxy_abi_version_0_2_1 from the module)`);
+    throw new WasmLoadError(
+      `${file}: Missing or unknown Proxy-Wasm ABI version (export proxy_abi_version_0_2_1 from the module)`,
+    );
   }
   if (marker !== 'proxy_abi_version_0_2_1') {
-    throw new WasmLoadError(`${file}: exports ${marker}; this test host implements ABI 0.2.1 only (rebuild against ABI 0.2.1)`);
+    throw new WasmLoadError(
+      `${file}: exports ${marker}; this test host implements ABI 0.2.1 only (rebuild against ABI 0.2.1)`,
+    );
   }
   for (const imp of info.imports) {
     const where = `${file}: import ${imp.module}.${imp.name}`;
-    if (imp.kind === 'global') throw new WasmLoadError(`${where}: imported globals are rejected by Envoy's V8 linker`);
+    if (imp.kind === 'global')
+      throw new WasmLoadError(`${where}: imported globals are rejected by Envoy's V8 linker`);
     if (imp.kind === 'memory' || imp.kind === 'table') continue;
     if (imp.kind !== 'function') throw new WasmLoadError(`${where}: unsupported import kind ${imp.kind}`);
     const sig = providedImportSig(imp.module, imp.name);
     if (sig === undefined) {
-      const hint = imp.name === 'abort' ? ' (build with asc --use abort=<your fn> so AssemblyScript does not import env.abort)' : '';
+      const hint =
+        imp.name === 'abort'
+          ? ' (build with asc --use abort=<your fn> so AssemblyScript does not import env.abort)'
+          : '';
       throw new WasmLoadError(`${where}: Failed to load Wasm module due to a missing import${hint}`);
     }
-    if (sig !== imp.sig) throw new WasmLoadError(`${where}: signature ${imp.sig} does not match the host's ${sig}`);
+    if (sig !== imp.sig)
+      throw new WasmLoadError(`${where}: signature ${imp.sig} does not match the host's ${sig}`);
   }
   for (const exp of info.exports) {
     const want = MODULE_EXPORTS[exp.name];
     if (want !== undefined && exp.kind === 'function' && exp.sig !== want) {
-      throw new WasmLoadError(`${file}: Bad function signature for: ${exp.name} (${exp.sig}, expected ${want})`);
+      throw new WasmLoadError(
+        `${file}: Bad function signature for: ${exp.name} (${exp.sig}, expected ${want})`,
+      );
     }
   }
   const names = new Set(info.exports.filter((e) => e.kind === 'function').map((e) => e.name));
   if (!names.has('malloc') && !names.has('proxy_on_memory_allocate')) {
-    throw new WasmLoadError(`${file}: Wasm module is missing malloc function (export malloc or proxy_on_memory_allocate)`);
+    throw new WasmLoadError(
+      `${file}: Wasm module is missing malloc function (export malloc or proxy_on_memory_allocate)`,
+    );
   }
   if (!info.exports.some((e) => e.kind === 'memory') && !info.imports.some((e) => e.kind === 'memory')) {
     throw new WasmLoadError(`${file}: the module neither exports nor imports a memory`);
