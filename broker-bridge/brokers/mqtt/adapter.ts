@@ -106,6 +106,6 @@ export class MqttAdapter implements BrokerAdapter {
     this.link = undefined;
     await Promise.allSettled([...this.consumers].map((c) => c.close()));
     this.consumers.clear();
-    await link?.close(false).catch(() => {});
+    await link?.close().catch(() => {});
   }
 }

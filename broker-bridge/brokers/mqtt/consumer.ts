@@ -1,6 +1,6 @@
 // One durable MQTT consumer = one persistent session per bridge replica (client id
 // `<prefix><consumer>-<replica>`, clean=false, MQTT 5 session expiry), subscribed at QoS 1 to
-// `$share/<consumer>/<filter>` per pattern so replicas compete.
+// `$share/<clientIdPrefix><consumer>/<filter>` per pattern so replicas compete.
 //
 // MQTT has no negative acknowledgement, and a client must send PUBACKs in the order the PUBLISHes
 // arrived; mqtt.js's handleMessage (the PUBACK goes out when it calls back) enforces that by
@@ -42,7 +42,9 @@ export class MqttConsumer {
     private readonly s: ConsumerSetup,
   ) {
     this.accepted = new PatternSet(spec.patterns);
-    const group = brokerSafeName(spec.name);
+    // The client-id prefix namespaces share groups too, so two deployments on one broker never
+    // split each other's events.
+    const group = brokerSafeName(`${s.clientIdPrefix}${spec.name}`);
     this.filters = spec.patterns.map((p) => {
       const f = mqttFilter(s.prefix, p);
       return s.shared ? sharedFilter(group, f) : f;
@@ -95,6 +97,6 @@ export class MqttConsumer {
     this.closed = true;
     this.stop.abort();
     // Leave without unsubscribing: the persistent session keeps collecting events for this consumer.
-    await this.link?.close(true);
+    await this.link?.close();
   }
 }

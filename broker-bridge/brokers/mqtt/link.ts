@@ -56,10 +56,13 @@ export class MqttLink {
     return !this.closing && this.client.connected;
   }
 
-  /** force: drop the socket without DISCONNECT (unacknowledged deliveries stay with the broker). */
-  async close(force: boolean): Promise<void> {
+  /**
+   * Drops the socket without waiting: a graceful end would wait for PUBACKs of publishes that
+   * already timed out, and a consumer must leave unacknowledged deliveries with the broker.
+   */
+  async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.timer);
-    await this.client.endAsync(force);
+    await this.client.endAsync(true);
   }
 }

@@ -14,7 +14,7 @@ export interface MqttAdapterOptions {
   /** Stable per bridge replica, so a restarted replica resumes its persistent sessions. Default: host name. */
   replicaId?: string;
   /**
-   * Subscribe as `$share/<consumer>/<filter>` so replicas compete (Mosquitto >= 2, EMQX, HiveMQ,
+   * Subscribe as `$share/<clientIdPrefix><consumer>/<filter>` so replicas compete (Mosquitto >= 2, EMQX, HiveMQ,
    * Solace, MQTT 5 brokers). false: every replica gets every event. Default true.
    */
   sharedSubscriptions?: boolean;
