@@ -101,6 +101,22 @@ describe('properties', () => {
     expect(out['x-r-missing-i64']).toBe('-7');
     expect(out['x-r-route']).toBe('accounts_create');
   });
+
+  test('typed decoders: int64 (response.code, request.time), bool, double, map', async () => {
+    const host = await ProxyWasmHost.load(PROBE, { startTimeMs: Date.UTC(2026, 5, 1) });
+    const p = await host.createPlugin({ rootId: 'alpha' });
+    const s = p.stream({
+      properties: { 'connection.mtls': true, 'sdk.ratio': 0.25, 'sdk.labels': { a: '1', b: '2' } },
+    });
+    s.requestHeaders({ ':method': 'GET', ':path': '/x', ':authority': 'bank' }, { endOfStream: true });
+    s.responseHeaders({ ':status': '201' }, { endOfStream: true });
+    const out = s.downstream.headers!.toObject();
+    expect(out['x-r-code']).toBe('201');
+    expect(out['x-r-time-ms']).toBe(String(Date.UTC(2026, 5, 1)));
+    expect(out['x-r-mtls']).toBe('true');
+    expect(out['x-r-ratio']).toBe('0.25');
+    expect(out['x-r-labels']).toBe('a=1,b=2');
+  });
 });
 
 describe('lifecycle and logging', () => {

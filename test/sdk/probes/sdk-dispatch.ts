@@ -4,13 +4,18 @@
 // onRequestHeaders: Envoy drops request headers once that callback returns).
 export * from "../../../filters/sdk/exports";
 import {
-  Counter, FilterHeadersStatus, HeaderPair, HttpContext, LogLevel, RootContext, getPropertyI64, getPropertyString,
-  log, registerRootContext, requestHeaders, responseHeaders,
+  Counter, FilterHeadersStatus, HeaderPair, HttpContext, LogLevel, RootContext, decodeBool, decodeF64, decodeMap,
+  getProperty, getPropertyI64, getPropertyString, log, registerRootContext, requestHeaders, responseHeaders,
 } from "../../../filters/sdk";
 
 const PATH: string[] = ["request", "path"];
 const MISSING: string[] = ["request", "no_such_attribute"];
 const ROUTE: string[] = ["xds", "route_name"];
+const RESPONSE_CODE: string[] = ["response", "code"];
+const REQUEST_TIME: string[] = ["request", "time"];
+const MTLS: string[] = ["connection", "mtls"];
+const RATIO: string[] = ["sdk", "ratio"];
+const LABELS: string[] = ["sdk", "labels"];
 
 class AlphaRoot extends RootContext {
   requests: Counter | null = null;
@@ -72,6 +77,15 @@ class AlphaStream extends HttpContext {
     responseHeaders.add("x-r-late-add", (<i32>requestHeaders.add("x-late", "1")).toString());
     const route = getPropertyString(ROUTE);
     responseHeaders.add("x-r-route", route === null ? "(null)" : route);
+    // Typed property decoders (Envoy serialization: int64 LE, bool 1 byte, double LE, pairs map).
+    responseHeaders.add("x-r-code", getPropertyI64(RESPONSE_CODE, -1).toString());
+    responseHeaders.add("x-r-time-ms", (getPropertyI64(REQUEST_TIME, -1) / 1_000_000).toString());
+    responseHeaders.add("x-r-mtls", decodeBool(getProperty(MTLS)) ? "true" : "false");
+    responseHeaders.add("x-r-ratio", decodeF64(getProperty(RATIO), -1).toString());
+    const labels = decodeMap(getProperty(LABELS));
+    let joined = "";
+    for (let i = 0; i < labels.length; i++) joined += (i > 0 ? "," : "") + labels[i].key + "=" + labels[i].value;
+    responseHeaders.add("x-r-labels", joined);
     // Linear memory in 64 KiB pages: must stay flat over many requests (no pinned buffer leaks).
     responseHeaders.add("x-r-memory-pages", memory.size().toString());
     return FilterHeadersStatus.Continue;
