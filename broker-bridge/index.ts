@@ -4,6 +4,7 @@
 
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { BridgeMetrics } from './admin/metrics.js';
@@ -87,6 +88,7 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
   let adminServer: HttpServer | null = null;
   let stopping = false;
   let connecting: Promise<void> | null = null;
+  const stopSignal = new AbortController();
 
   /** Keeps trying the initial broker connection; adapters handle reconnects after that. */
   const connectInBackground = (): void => {
@@ -103,7 +105,7 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
             { broker: broker.kind, err: (e as Error).message, retryInMs: delay },
             'broker connect failed; ingest goes to the spool meanwhile',
           );
-          await new Promise((r) => setTimeout(r, delay));
+          await sleep(delay, undefined, { signal: stopSignal.signal }).catch(() => undefined);
           delay = Math.min(delay * 2, 10_000);
         }
       }
@@ -168,6 +170,7 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
     async stop() {
       if (stopping) return;
       stopping = true;
+      stopSignal.abort();
       const timeout = config.shutdownTimeoutMs;
       // New requests are refused by the publisher (503); in-flight ones finish or spool.
       const closing: Array<Promise<void>> = [];

@@ -88,6 +88,15 @@ export function validateEvent(raw: unknown, where: string, limits: IngestLimits)
         `${where}: attribute name ${JSON.stringify(name)} is not lower-case letters and digits (CloudEvents 1.0)`,
       );
     }
+    const v = ev[name];
+    // CloudEvents attribute types are all scalars: boolean, integer, string (and string encodings).
+    if (typeof v !== 'string' && typeof v !== 'boolean' && !Number.isInteger(v)) {
+      return reject(
+        id,
+        'bad_attribute',
+        `${where}: attribute "${name}" must be a string, boolean or integer, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : JSON.stringify(v)}`,
+      );
+    }
   }
   if (
     ev.time !== undefined &&

@@ -138,6 +138,18 @@ describe('HTTP ingest: per-event rejections name the event and the problem', () 
     expect(got).toContain(reason);
   });
 
+  it('rejects attribute values that are not CloudEvents scalars', async () => {
+    expect(await reasonOf(event({ tenant: { id: 1 } }))).toBe(
+      'event: attribute "tenant" must be a string, boolean or integer, got an object',
+    );
+    expect(await reasonOf(event({ ratio: 0.5 }))).toBe(
+      'event: attribute "ratio" must be a string, boolean or integer, got 0.5',
+    );
+    expect(await reasonOf(event({ subject: null }))).toBe(
+      'event: attribute "subject" must be a string, boolean or integer, got null',
+    );
+  });
+
   it('rejects a bad attribute name, time, and data/data_base64 together', async () => {
     expect(await reasonOf(event({ Tenant: 'x' }))).toContain(
       'attribute name "Tenant" is not lower-case letters and digits',
