@@ -4,7 +4,7 @@ import { ByteBuf } from "./bytes";
 import { DataFrom, EmitterConfig, Rule } from "./config";
 import { BodyState, Exchange, foundLen, foundPtr } from "./exchange";
 import { idFromKey, IdSource } from "./ids";
-import { copyRedacted, findPath, isJson, JsonPath, scalarText, valueEnd, valueStart } from "./json";
+import { copyRedacted, findPath, isJson, JsonPath, scalarText, skipWs, valueEnd, valueStart } from "./json";
 import { member, quotedInto } from "./json-write";
 import { Omit, RuleMetrics } from "./metrics";
 import { Src, Template } from "./template";
@@ -141,35 +141,40 @@ export class EventWriter {
     }
     if (body.len == 0) return;
     const p = body.ptr;
-    const json = isJson(p, 0, body.len);
     const out = this.out;
     const field = rule.dataField;
     if (field !== null || rule.redact.length > 0) {
-      if (!json) {
-        m.omit(Omit.NotJson);
-        return;
-      }
+      // No separate validation pass: findPath validates the value it returns, copyRedacted every
+      // value it walks; only a bare top-level scalar needs checking.
       let s = 0;
       let e = body.len;
       if (field !== null) {
         if (!findPath(p, 0, body.len, field)) {
-          m.omit(Omit.NoField);
+          m.omit(isJson(p, 0, body.len) ? Omit.NoField : Omit.NotJson);
           return;
         }
         s = valueStart;
         e = valueEnd;
+      } else {
+        s = skipWs(p, 0, e);
+        const c = s < e ? load<u8>(p + <usize>s) : 0;
+        if (c != 0x7b && c != 0x5b && !isJson(p, 0, e)) {
+          m.omit(Omit.NotJson);
+          return;
+        }
       }
+      const mark = out.len;
       out.bytes(DATACONTENTTYPE);
       out.bytes(JSON_TYPE);
       out.bytes(DATA);
-      const mark = out.len;
       const all = rule.redact.length >= 32 ? <u32>0xffffffff : ((<u32>1) << <u32>rule.redact.length) - 1;
       if (!copyRedacted(p, s, e, rule.redact, all, 0, out)) {
         out.truncate(mark);
-        out.ascii("null");
+        m.omit(Omit.NotJson);
       }
       return;
     }
+    const json = isJson(p, 0, body.len);
     out.bytes(DATACONTENTTYPE);
     if (json) {
       out.bytes(JSON_TYPE);
