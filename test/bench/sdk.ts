@@ -156,20 +156,23 @@ try {
   console.log(
     `SDK per-request overhead (${REQUESTS} requests × ${ROUNDS} rounds, median; 6 module calls per request)`,
   );
-  console.log('variant'.padEnd(46) + 'ns/request'.padStart(11) + 'ratio'.padStart(8) + '  .wasm (release)');
+  console.log(
+    'variant'.padEnd(46) +
+      'ns/request'.padStart(11) +
+      'ratio'.padStart(8) +
+      '  .wasm (release)  memory after',
+  );
   for (const r of rows) {
     const ns = median(r.samples);
+    const pages = r.driver.exports.memory.buffer.byteLength / 65536;
     console.log(
       r.name.padEnd(46) +
         ns.toFixed(0).padStart(11) +
         (ns / base).toFixed(2).padStart(7) +
         '×' +
-        `  ${statSync(r.file).size} B`,
+        `  ${String(statSync(r.file).size).padStart(7)} B` +
+        `  ${pages} pages`,
     );
-  }
-  for (const r of rows) {
-    const pages = r.driver.exports.memory.buffer.byteLength / 65536;
-    if (pages > 64) console.log(`warning: ${r.name} grew to ${pages} pages of linear memory`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
