@@ -160,4 +160,18 @@ describe('properties', () => {
     expect(result(plugin, 'request_headers', 'get_property my_key')).toBe(`0 ${hex('val')}`);
     expect(result(plugin, 'request_headers', 'get_property unknown_thing')).toBe('1');
   });
+
+  test('§2.13 connection attributes are always there (source/destination address and port, connection.id uint)', async () => {
+    const { plugin } = await opsPlugin({
+      request_headers: [
+        'get_property source%00address',
+        'get_property destination%00port',
+        'get_property connection%00id',
+      ],
+    });
+    plugin.stream({ connectionId: 7, properties: { 'source.address': '10.1.2.3:4444' } }).requestHeaders(REQ);
+    expect(result(plugin, 'request_headers', 'get_property source')).toBe(`0 ${hex('10.1.2.3:4444')}`);
+    expect(result(plugin, 'request_headers', 'get_property destination')).toMatch(/^0 [0-9a-f]{16}$/);
+    expect(result(plugin, 'request_headers', 'get_property connection')).toBe(`0 ${i64(7n)}`);
+  });
 });

@@ -160,8 +160,8 @@ function responseAttr(ctx: Context, name: string): Value | undefined {
 function override(ctx: Context, segments: string[]): Value | undefined {
   if (ctx.kind === 'vm') return undefined;
   const key = segments.join('.');
-  const fromStream = ctx.kind === 'stream' ? ctx.stream.properties.get(key) : undefined;
-  return fromStream ?? ctx.root.plugin.properties.get(key);
+  const stream = ctx.kind === 'stream' ? ctx.stream : undefined;
+  return stream?.properties.get(key) ?? ctx.root.plugin.properties.get(key) ?? stream?.defaults.get(key);
 }
 
 function topLevel(ctx: Context, segments: string[]): { value?: Value; consumed: number } {
@@ -187,7 +187,7 @@ function topLevel(ctx: Context, segments: string[]): { value?: Value; consumed: 
     if (v) return { value: v, consumed: 2 };
   }
   if (first === 'connection_id' && ctx.kind === 'stream')
-    return { value: { t: 'uint', v: BigInt(ctx.stream.connectionId) }, consumed: 1 };
+    return { value: { t: 'uint', v: BigInt(ctx.stream.connectionId) }, consumed: 1 }; // wasm-only alias
   if (ctx.kind === 'stream') {
     const fs = ctx.stream.filterState.get(first!);
     if (fs) return { value: { t: 'bytes', v: fs }, consumed: 1 };

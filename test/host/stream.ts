@@ -64,6 +64,15 @@ export interface StreamOptions {
   connectionId?: number;
 }
 
+/** What Envoy always knows about a downstream connection; tests override any of them per stream. */
+const CONNECTION_DEFAULTS: Record<string, PropertyInit> = {
+  'source.address': '127.0.0.1:50000',
+  'source.port': 50000,
+  'destination.address': '127.0.0.1:15006',
+  'destination.port': 15006,
+  'connection.mtls': false,
+};
+
 type Stopped = 'none' | 'headers-all' | 'headers' | 'body' | 'trailers';
 type Mode = 'normal' | 'bypass' | 'fail';
 
@@ -120,6 +129,8 @@ export class Stream {
   readonly request = new Direction('request');
   readonly response = new Direction('response');
   readonly properties = new Map<string, Value>();
+  /** Connection attributes Envoy always has; below stream and plugin properties in precedence. */
+  readonly defaults = new Map<string, Value>();
   readonly filterState = new Map<string, Buffer>();
   readonly protocol: string;
   readonly connectionId: number;
@@ -146,6 +157,8 @@ export class Stream {
     for (const [k, v] of Object.entries(opts.properties ?? {})) this.properties.set(k, toValue(v));
     this.protocol = opts.protocol ?? 'HTTP/1.1';
     this.connectionId = opts.connectionId ?? 1;
+    for (const [k, v] of Object.entries(CONNECTION_DEFAULTS)) this.defaults.set(k, toValue(v));
+    this.defaults.set('connection.id', { t: 'uint', v: BigInt(this.connectionId) });
     this.startNs = plugin.host.nowNs();
   }
 
