@@ -1,7 +1,7 @@
-// One delivery attempt: POST with a per-attempt timeout over a keep-alive agent, classified into
-// what the retry loop needs (status, Retry-After, a short body excerpt for the dead-letter reason).
-import http from 'node:http';
-import https from 'node:https';
+// One delivery attempt: POST over a per-subscription undici connection pool (keep-alive; ~1.5-2x
+// the throughput of node:http's client), with a per-attempt timeout, classified into what the
+// retry loop needs (status, Retry-After, a short body excerpt for the dead-letter reason).
+import { Pool } from 'undici';
 import { parseRetryAfter } from './backoff.js';
 
 export type AttemptResult =
@@ -11,51 +11,49 @@ export type AttemptResult =
   | { kind: 'timeout'; timeoutMs: number };
 
 const EXCERPT_BYTES = 256;
+const TIMED_OUT = Symbol('attempt timed out');
 
-export function agentFor(url: string, maxSockets: number): http.Agent {
-  const opts = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
-  return url.startsWith('https:') ? new https.Agent(opts) : new http.Agent(opts);
+export type SubscriberPool = Pool;
+
+export function poolFor(url: URL, connections: number): SubscriberPool {
+  return new Pool(url.origin, { connections, keepAliveTimeout: 30_000 });
 }
 
-export function postOnce(
+async function excerptOf(body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of body) {
+    if (size < EXCERPT_BYTES) chunks.push(c);
+    size += c.length;
+  }
+  return Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8');
+}
+
+export async function postOnce(
+  pool: SubscriberPool,
   url: URL,
   headers: Record<string, string>,
   body: Buffer,
   timeoutMs: number,
-  agent: http.Agent,
   signal?: AbortSignal,
 ): Promise<AttemptResult> {
-  const mod = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve) => {
-    let settled = false;
-    const done = (r: AttemptResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(r);
-    };
-    const req = mod.request(url, { method: 'POST', agent, signal, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        if (size < EXCERPT_BYTES) chunks.push(c);
-        size += c.length;
-      });
-      res.on('end', () =>
-        done({
-          kind: 'response',
-          status: res.statusCode ?? 0,
-          retryAfterMs: parseRetryAfter(res.headers['retry-after']),
-          excerpt: Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8'),
-        }),
-      );
-      res.on('error', (e) => done({ kind: 'unreachable', error: e.message }));
-    });
-    const timer = setTimeout(() => {
-      done({ kind: 'timeout', timeoutMs });
-      req.destroy();
-    }, timeoutMs);
-    req.on('error', (e: NodeJS.ErrnoException) => done({ kind: 'unreachable', error: e.code ? `${e.code} ${e.message}` : e.message }));
-    req.end(body);
-  });
+  const attempt = new AbortController();
+  const timer = setTimeout(() => attempt.abort(TIMED_OUT), timeoutMs);
+  const onAbort = () => attempt.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const res = await pool.request({ method: 'POST', path: url.pathname + url.search, headers, body, signal: attempt.signal });
+    const ok = res.statusCode >= 200 && res.statusCode < 300;
+    const excerpt = ok ? (await res.body.dump(), '') : await excerptOf(res.body);
+    const retryAfter = res.headers['retry-after'];
+    return { kind: 'response', status: res.statusCode, retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter), excerpt };
+  } catch (e) {
+    if (attempt.signal.reason === TIMED_OUT) return { kind: 'timeout', timeoutMs };
+    if (signal?.aborted) throw signal.reason;
+    const err = e as NodeJS.ErrnoException;
+    return { kind: 'unreachable', error: err.code ? `${err.code} ${err.message}` : err.message };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
 }

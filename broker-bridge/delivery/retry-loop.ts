@@ -3,10 +3,8 @@
 // to its cap) until `attempts` is used up. A subscriber that does not answer at all (connection
 // refused/reset) is *down*, not rejecting: that never uses up attempts, the event stays in flight and
 // is retried at the capped backoff until the subscriber is back — it is still held by the broker.
-import type http from 'node:http';
 import { backoffDelay, sleep } from './backoff.js';
-import type { AttemptResult } from './http-post.js';
-import { postOnce } from './http-post.js';
+import { postOnce, type AttemptResult, type SubscriberPool } from './http-post.js';
 import type { Semaphore } from './limits.js';
 import type { RetrySpec } from './spec.js';
 
@@ -18,7 +16,7 @@ export interface RetryContext {
   url: URL;
   timeoutMs: number;
   retry: RetrySpec;
-  agent: http.Agent;
+  pool: SubscriberPool;
   limiter: Semaphore;
   signal: AbortSignal;
   onRetry(result: AttemptResult, delayMs: number): void;
@@ -40,7 +38,7 @@ export async function deliverWithRetry(ctx: RetryContext, headers: Record<string
     await ctx.limiter.acquire(ctx.signal);
     let r: AttemptResult;
     try {
-      r = await postOnce(ctx.url, headers, body, ctx.timeoutMs, ctx.agent, ctx.signal);
+      r = await postOnce(ctx.pool, ctx.url, headers, body, ctx.timeoutMs, ctx.signal);
     } finally {
       ctx.limiter.release();
     }

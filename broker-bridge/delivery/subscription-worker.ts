@@ -1,10 +1,9 @@
 // One subscription at work: a durable consumer on the broker and the delivery of what it hands us.
 import { setMaxListeners } from 'node:events';
-import type http from 'node:http';
 import type { BrokerAdapter, Consumer, ReceivedMessage } from '../brokers/types.js';
 import { PoisonEventError, parseStructured, toBinaryRequest, type StructuredEvent } from './cloudevent-http.js';
 import { deadLetterMessage } from './dead-letter.js';
-import { agentFor } from './http-post.js';
+import { poolFor, type SubscriberPool } from './http-post.js';
 import { KeyedSerializer, Semaphore } from './limits.js';
 import type { DeadLetterCause, DeliveryMetrics } from './metrics.js';
 import { deliverWithRetry } from './retry-loop.js';
@@ -24,7 +23,7 @@ const PREFETCH_FACTOR = 2;
 export class SubscriptionWorker {
   private consumer: Consumer | undefined;
   private readonly abort = new AbortController();
-  private readonly agent: http.Agent;
+  private readonly pool: SubscriberPool;
   private readonly limiter: Semaphore;
   private readonly keyed = new KeyedSerializer();
   private readonly url: URL;
@@ -37,7 +36,7 @@ export class SubscriptionWorker {
     private readonly log: WorkerLogger,
   ) {
     this.url = new URL(spec.url);
-    this.agent = agentFor(spec.url, spec.concurrency);
+    this.pool = poolFor(this.url, spec.concurrency);
     this.limiter = new Semaphore(spec.concurrency);
     this.label = { subscription: spec.name };
     // Every delivery in flight (up to 2 × concurrency) listens on this one signal.
@@ -55,7 +54,7 @@ export class SubscriptionWorker {
   async stop(): Promise<void> {
     this.abort.abort(new Error(`subscription ${this.spec.name} stopped`));
     await this.consumer?.close();
-    this.agent.destroy();
+    await this.pool.destroy();
   }
 
   private async handle(m: ReceivedMessage): Promise<void> {
@@ -86,7 +85,7 @@ export class SubscriptionWorker {
         url: this.url,
         timeoutMs: this.spec.timeoutMs,
         retry: this.spec.retry,
-        agent: this.agent,
+        pool: this.pool,
         limiter: this.limiter,
         signal: this.abort.signal,
         onRetry: (r, delayMs) => {

@@ -1,17 +1,24 @@
 // The per-event delivery policy against a real HTTP subscriber on loopback.
-import http from 'node:http';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { backoffDelay, parseRetryAfter } from '../../broker-bridge/delivery/backoff.js';
 import { parseStructured, PoisonEventError, toBinaryRequest } from '../../broker-bridge/delivery/cloudevent-http.js';
 import { KeyedSerializer, Semaphore } from '../../broker-bridge/delivery/limits.js';
 import { deliverWithRetry, type RetryContext } from '../../broker-bridge/delivery/retry-loop.js';
-import type { AttemptResult } from '../../broker-bridge/delivery/http-post.js';
+import { poolFor, type AttemptResult, type SubscriberPool } from '../../broker-bridge/delivery/http-post.js';
 import { HttpSubscriber, type Responder } from './http-subscriber.js';
 
 const subscribers: HttpSubscriber[] = [];
+const pools: SubscriberPool[] = [];
 afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.destroy()));
   await Promise.all(subscribers.splice(0).map((s) => s.stop()));
 });
+
+function pool(url: string, connections = 16): SubscriberPool {
+  const p = poolFor(new URL(url), connections);
+  pools.push(p);
+  return p;
+}
 
 async function subscriber(responder?: Responder) {
   const s = await new HttpSubscriber(responder).start();
@@ -37,7 +44,7 @@ function ctx(url: string, over: Partial<RetryContext> = {}, retries: Array<{ r: 
     url: new URL(url),
     timeoutMs: 1000,
     retry: { attempts: 3, backoff: 'exponential', baseDelayMs: 5, maxDelayMs: 20, retryAfterCapMs: 30 },
-    agent: new http.Agent({ keepAlive: true }),
+    pool: pool(url),
     limiter: new Semaphore(4),
     signal: new AbortController().signal,
     onRetry: (r, delayMs) => retries.push({ r, delayMs }),
@@ -149,7 +156,7 @@ describe('retry policy', () => {
 describe('limits', () => {
   test('the concurrency limit bounds requests in flight at the subscriber', async () => {
     const s = await subscriber(() => ({ status: 200, delayMs: 20 }));
-    const c = ctx(s.url, { limiter: new Semaphore(3), agent: new http.Agent({ keepAlive: true, maxSockets: 16 }) });
+    const c = ctx(s.url, { limiter: new Semaphore(3) });
     await Promise.all(Array.from({ length: 12 }, () => send(c)));
     expect(s.received).toHaveLength(12);
     expect(s.maxInFlight).toBe(3);
