@@ -221,6 +221,20 @@ describe('allocator and memory', () => {
     );
   });
 
+  test('§2.1 a trap inside the allocator (re-entered from a hostcall) fails the VM, never the Node process', async () => {
+    const text = `(module
+      (import "env" "proxy_get_property" (func $gp (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1) (data (i32.const 16) "plugin_name")
+      (func (export "proxy_abi_version_0_2_1"))
+      (func (export "malloc") (param i32) (result i32) unreachable)
+      (func (export "proxy_on_configure") (param i32 i32) (result i32)
+        (drop (call $gp (i32.const 16) (i32.const 11) (i32.const 64) (i32.const 68))) i32.const 1))`;
+    const host = await load(text);
+    await expect(host.createPlugin({ name: 'p' })).rejects.toThrow(
+      /VM failed: proxy_on_configure: .*unreachable/,
+    );
+  });
+
   test('§2.16 i64 parameters arrive as BigInt (increment_metric with a delta above 2^32)', async () => {
     const { host } = await opsPlugin({ configure: ['define_metric 0 big', 'increment_metric $ 5000000000'] });
     expect(host.metrics.get('big')).toBe(2 * 5_000_000_000); // canary + worker share the stat

@@ -12,6 +12,11 @@ export class GuestMemory {
     private readonly alloc: (size: number) => number,
   ) {}
 
+  /** Current size of the linear memory in bytes (it never shrinks). */
+  get byteLength(): number {
+    return this.memory.buffer.byteLength;
+  }
+
   private bytes(): Uint8Array {
     return new Uint8Array(this.memory.buffer);
   }
@@ -27,7 +32,7 @@ export class GuestMemory {
     ptr >>>= 0;
     len >>>= 0;
     this.check(ptr, len);
-    return Buffer.from(this.bytes().slice(ptr, ptr + len));
+    return Buffer.from(new Uint8Array(this.memory.buffer, ptr, len)); // one copy, detached from memory
   }
   readString(ptr: number, len: number): string {
     return this.read(ptr, len).toString('utf8');
