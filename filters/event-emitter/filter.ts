@@ -109,7 +109,8 @@ export class EmitterStream extends HttpContext {
   private candidates: u64 = 0;
   /** Candidates whose status matched too. */
   private matched: u64 = 0;
-  private emitted: bool = false;
+  /** Matched rules whose events are not built yet. */
+  private pending: u64 = 0;
   /** The response is held (guaranteed rule whose event needs the response body). */
   private holdingBody: bool = false;
   /** Guaranteed events of this stream and their bridge call (allocated only when needed). */
@@ -182,6 +183,7 @@ export class EmitterStream extends HttpContext {
     let matched: u64 = 0;
     let bodyCap = -1;
     let guaranteedNeedsBody = false;
+    let bodyRules: u64 = 0;
     for (let i = 0; i < rules.length; i++) {
       if ((this.candidates & bit(i)) == 0) continue;
       const r = unchecked(rules[i]);
@@ -189,31 +191,43 @@ export class EmitterStream extends HttpContext {
       matched |= bit(i);
       unchecked(this.emitter.metrics.rules[i]).matched.increment();
       if (r.needsResponseBody()) {
+        bodyRules |= bit(i);
         if (r.maxBodyBytes > bodyCap) bodyCap = r.maxBodyBytes;
         if (r.guaranteed) guaranteedNeedsBody = true;
       }
     }
-    this.matched = matched;
+    this.matched = this.pending = matched;
     if (matched == 0) {
       this.ex = null; // nothing to emit: drop the capture now
       return FilterHeadersStatus.Continue;
     }
-    if (bodyCap >= 0) {
-      if (peekHeader(MapType.HttpResponseHeaders, CONTENT_TYPE)) ex.responseType = keepPeek();
-      ex.wantResponseBody(bodyCap);
-      if (endOfStream) ex.responseBody.add(0, 0, true);
+    if (bodyCap < 0 || endOfStream) {
+      if (bodyCap >= 0) {
+        ex.wantResponseBody(bodyCap);
+        ex.responseBody.add(0, 0, true); // no body: complete and empty
+      }
+      return this.emit(matched) ? FilterHeadersStatus.StopIteration : FilterHeadersStatus.Continue;
     }
-    if (bodyCap < 0 || endOfStream) return this.emit() ? FilterHeadersStatus.StopIteration : FilterHeadersStatus.Continue;
-    // Guaranteed + response body: headers must go now (Envoy would not deliver the body to a filter
-    // that paused headers), the body is held until the bridge has the event.
-    this.holdingBody = guaranteedNeedsBody;
+    if (peekHeader(MapType.HttpResponseHeaders, CONTENT_TYPE)) ex.responseType = keepPeek();
+    ex.wantResponseBody(bodyCap);
+    this.headersSent = true;
+    if (guaranteedNeedsBody) {
+      // Headers must go now (Envoy delivers no body to a filter that paused the headers); the body
+      // is held until the bridge has all guaranteed events, built at its end.
+      this.holdingBody = true;
+      return FilterHeadersStatus.Continue;
+    }
+    // Rules that do not need the body are built now; a guaranteed one holds the headers (the body
+    // then reaches us after the ack). The others are built when the body is complete.
+    this.headersSent = false;
+    if (this.emit(matched & ~bodyRules)) return FilterHeadersStatus.StopIteration;
     this.headersSent = true;
     return FilterHeadersStatus.Continue;
   }
 
   onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
     const ex = this.ex;
-    if (ex === null || this.emitted) return this.waiting() ? FilterDataStatus.StopIterationAndBuffer : FilterDataStatus.Continue;
+    if (ex === null || this.pending == 0) return this.waiting() ? FilterDataStatus.StopIterationAndBuffer : FilterDataStatus.Continue;
     const copy = ex.responseBody;
     if (this.holdingBody) {
       // Envoy keeps the held body and reports its total size: copy only what is new.
@@ -223,28 +237,29 @@ export class EmitterStream extends HttpContext {
         // Holding more would run into Envoy's buffer limit (a 500): give up the guarantee, let it flow.
         this.holdingBody = false;
         this.countGuaranteedFailure();
-        this.emit();
+        this.emit(this.pending);
         return FilterDataStatus.Continue;
       }
     } else {
       copyChunk(copy, BufferType.HttpResponseBody, 0, bodySize, endOfStream);
     }
     if (!endOfStream) return this.holdingBody ? FilterDataStatus.StopIterationAndBuffer : FilterDataStatus.Continue;
-    return this.emit() ? FilterDataStatus.StopIterationAndBuffer : FilterDataStatus.Continue;
+    return this.emit(this.pending) ? FilterDataStatus.StopIterationAndBuffer : FilterDataStatus.Continue;
   }
 
   onResponseTrailers(numTrailers: u32): FilterTrailersStatus {
     const ex = this.ex;
-    if (ex === null || this.emitted) return this.waiting() ? FilterTrailersStatus.StopIteration : FilterTrailersStatus.Continue;
+    if (ex === null || this.pending == 0) return this.waiting() ? FilterTrailersStatus.StopIteration : FilterTrailersStatus.Continue;
     ex.responseBody.add(0, 0, true);
-    return this.emit() ? FilterTrailersStatus.StopIteration : FilterTrailersStatus.Continue;
+    return this.emit(this.pending) ? FilterTrailersStatus.StopIteration : FilterTrailersStatus.Continue;
   }
 
   onLog(): void {
     // The stream ended before the response did (reset, no body end): emit what we have.
-    if (this.ex !== null && this.matched != 0 && !this.emitted) {
+    if (this.ex !== null && this.pending != 0) {
       this.holdingBody = false;
-      this.emit();
+      this.headersSent = true;
+      this.emit(this.pending);
     }
   }
 
@@ -260,19 +275,20 @@ export class EmitterStream extends HttpContext {
   }
 
   /**
-   * Builds the events of all matched rules: async ones go to the root's queue; guaranteed ones
-   * (unless the response is already flowing) go to the bridge in one call. True ⇒ the caller must
-   * hold the response until onHttpCallResponse.
+   * Builds the events of the rules in `rules` (matched, not built yet): async ones go to the root's
+   * queue; guaranteed ones — unless the response already flows — to the bridge in one call.
+   * True ⇒ the caller must hold the response until onHttpCallResponse.
    */
-  private emit(): bool {
-    this.emitted = true;
+  private emit(rules: u64): bool {
     const ex = this.ex;
     if (ex === null) return false;
-    const rules = this.cfg.rules;
+    rules &= this.pending;
+    this.pending &= ~rules;
+    const all = this.cfg.rules;
     const hold = !this.headersSent || this.holdingBody;
-    for (let i = 0; i < rules.length; i++) {
-      if ((this.matched & bit(i)) == 0) continue;
-      const r = unchecked(rules[i]);
+    for (let i = 0; i < all.length; i++) {
+      if ((rules & bit(i)) == 0) continue;
+      const r = unchecked(all[i]);
       const ev = this.emitter.build(r, ex);
       if (ev === null) continue;
       if (r.guaranteed && hold) {
@@ -285,9 +301,9 @@ export class EmitterStream extends HttpContext {
         this.emitter.enqueue(ev, i);
       }
     }
-    this.ex = null;
+    if (this.pending == 0) this.ex = null;
     const w = this.wait;
-    return w !== null && this.callBridge(w);
+    return w !== null && w.events.length > 0 && w.token == 0 && this.callBridge(w);
   }
 
   /** One http_call with this stream's guaranteed events, timeout = the smallest deadline. */
@@ -328,6 +344,7 @@ export class EmitterStream extends HttpContext {
       for (let k = 0; k < w.rules.length; k++) unchecked(this.emitter.metrics.rules[unchecked(w.rules[k])]).emitted.increment();
       w.events.length = 0;
       w.token = 0;
+      this.headersSent = true;
       this.continueResponse();
       return;
     }

@@ -133,3 +133,28 @@ describe('event-emitter: guaranteed delivery', () => {
     expect(eventsOf(flush(e.host)[0]!).map((x) => x.type)).toEqual(['a']);
   });
 });
+
+describe('event-emitter: guaranteed and body-dependent async rules together', () => {
+  test('the guaranteed event holds the headers; the async one gets the body after the ack', async () => {
+    const e = await emitter(
+      config({}, {
+        rules: [
+          { name: 'g', match: { path: '/accounts' }, event: { type: 'g', topic: 'g', delivery: 'guaranteed' } },
+          { name: 'a', match: { path: '/accounts' }, event: { type: 'a', topic: 'a', data: { from: 'response_body' } } },
+        ],
+      }),
+    );
+    const s = e.plugin.stream();
+    s.requestHeaders({ ':method': 'POST', ':path': '/accounts', ':authority': 'accounts.bank' }, { endOfStream: true });
+    s.responseHeaders({ ':status': '201' });
+    s.responseBody('{"id":7}', { endOfStream: true });
+    expect(s.downstream.headers).toBeUndefined();
+    const [call] = e.host.pendingCalls;
+    expect(eventsOf(call!).map((x) => x.type)).toEqual(['g']);
+    acceptAll(call!);
+    expect(s.downstream.body.toString()).toBe('{"id":7}');
+    s.end();
+    const [batch] = flush(e.host);
+    expect(eventsOf(batch!)).toMatchObject([{ type: 'a', data: { id: 7 } }]);
+  });
+});
