@@ -86,16 +86,15 @@ function load(file: string) {
   const te = new TextEncoder();
   const td = new TextDecoder();
   const config = te.encode(CONFIG);
-  let ex!: Exports;
+  const vm: { ex?: Exports } = {};
   let scenario: { s: Scenario; req: Map<string, Uint8Array>; reqPairs: Uint8Array; res: Map<string, Uint8Array>; body: Uint8Array } | null = null;
-  let inCall = false;
   const pendingCalls: number[] = [];
   let token = 0;
   const OK = te.encode('200');
-  const view = () => new DataView(ex.memory.buffer);
+  const view = () => new DataView(vm.ex!.memory.buffer);
   const give = (b: Uint8Array, rp: number, rl: number) => {
-    const p = b.length ? ex.malloc!(b.length) : 0;
-    if (b.length) new Uint8Array(ex.memory.buffer, p, b.length).set(b);
+    const p = b.length ? vm.ex!.malloc!(b.length) : 0;
+    if (b.length) new Uint8Array(vm.ex!.memory.buffer, p, b.length).set(b);
     view().setUint32(rp, p, true);
     view().setUint32(rl, b.length, true);
     return 0;
@@ -104,7 +103,7 @@ function load(file: string) {
   // so that the host's own cost stays small next to the module's.
   const keys = new Map<number, { bytes: Uint8Array; text: string }>();
   const keyAt = (p: number, n: number): string => {
-    const now = new Uint8Array(ex.memory.buffer, p, n);
+    const now = new Uint8Array(vm.ex!.memory.buffer, p, n);
     const hit = keys.get(p * 65536 + n);
     if (hit && hit.bytes.every((b, i) => b === now[i])) return hit.text;
     const text = td.decode(now);
@@ -116,7 +115,7 @@ function load(file: string) {
   const env: Record<string, (...a: never[]) => number> = {
     proxy_log: () => 0,
     proxy_get_log_level: (p: number) => (view().setUint32(p, 2, true), 0),
-    proxy_get_property: (p: number, n: number, rp: number, rl: number) => (td.decode(new Uint8Array(ex.memory.buffer, p, n)) === 'plugin_root_id' ? give(new Uint8Array(0), rp, rl) : 1),
+    proxy_get_property: (p: number, n: number, rp: number, rl: number) => (td.decode(new Uint8Array(vm.ex!.memory.buffer, p, n)) === 'plugin_root_id' ? give(new Uint8Array(0), rp, rl) : 1),
     proxy_get_buffer_bytes: (t: number, s: number, m: number, rp: number, rl: number) => {
       if (t === 7) return give(config, rp, rl);
       if (t === 1 && scenario) return give(scenario.body.subarray(s, s + m), rp, rl);
@@ -149,24 +148,25 @@ function load(file: string) {
   };
   const wasi = {
     random_get: (p: number, n: number) => {
-      crypto.getRandomValues(new Uint8Array(ex.memory.buffer, p, n));
+      crypto.getRandomValues(new Uint8Array(vm.ex!.memory.buffer, p, n));
       return 0;
     },
   };
   const module = new WebAssembly.Module(readFileSync(file));
   const imports: Record<string, Record<string, unknown>> = { env: {}, wasi_snapshot_preview1: wasi };
-  for (const imp of WebAssembly.Module.imports(module)) {
+  // Module.imports is in Node's WebAssembly API but not in test/host/webassembly.d.ts.
+  const listImports = (WebAssembly.Module as unknown as { imports(m: WebAssembly.Module): { module: string; name: string }[] }).imports;
+  for (const imp of listImports(module)) {
     if (imp.module === 'wasi_snapshot_preview1') continue;
     const fn = env[imp.name];
     if (!fn) throw new Error(`${file}: the bench host does not provide ${imp.module}.${imp.name}; add it to test/bench/emitter.ts`);
     imports.env![imp.name] = fn;
   }
-  ex = new WebAssembly.Instance(module, imports as WebAssembly.Imports).exports as unknown as Exports;
+  const ex = (vm.ex = new WebAssembly.Instance(module, imports as WebAssembly.Imports).exports as unknown as Exports);
   ex._initialize!();
   ex.proxy_on_context_create!(1, 0);
   if (!ex.proxy_on_vm_start!(1, 0) || !ex.proxy_on_configure!(1, config.length)) throw new Error(`${file}: configure failed`);
   let id = 1;
-  void inCall;
   return {
     exports: ex,
     use(s: Scenario): void {
@@ -259,7 +259,7 @@ try {
   });
   if (only !== 'A') await table('B. through the Envoy-faithful test host (test/host), same no-op filter', async (file, s) => {
     const d = await loadInTestHost(file, s);
-    return { request: d.request, pages: () => d.plugin.vm().memory.memory.buffer.byteLength / 65536 };
+    return { request: d.request, pages: () => d.plugin.vm().memory.byteLength / 65536 };
   });
   const size = statSync(emitterFile).size;
   console.log(`release .wasm: ${size} B = ${(size / 1024).toFixed(1)} KiB (target ≤ 150 KiB); no-op filter ${statSync(noopFile).size} B`);
