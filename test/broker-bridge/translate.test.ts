@@ -5,7 +5,7 @@ import { PatternSet } from '../../broker-bridge/brokers/translate/filter.js';
 import { checkSubjectPrefix, coveringFilter, natsFilter, natsSubject, topicOfSubject } from '../../broker-bridge/brokers/translate/nats.js';
 import { amqpBindingKey, amqpRoutingKey, topicOfRoutingKey } from '../../broker-bridge/brokers/translate/amqp.js';
 import { checkMqttPrefix, mqttFilter, mqttTopic, sharedFilter, topicOfMqtt } from '../../broker-bridge/brokers/translate/mqtt.js';
-import { kafkaTopicName, kafkaTopicRegex } from '../../broker-bridge/brokers/translate/kafka.js';
+import { kafkaSubscription, kafkaTopicName, kafkaTopicRegex } from '../../broker-bridge/brokers/translate/kafka.js';
 
 function unrepresentable(f: () => unknown, level: string): void {
   expect(f).toThrow(UnrepresentableTopicError);
@@ -97,6 +97,11 @@ describe('Kafka topics', () => {
     expect(['acme.a', 'acme.a.b'].every((n) => g.test(n))).toBe(true);
     expect(['acme', 'acme.a.b.c', 'acmeX.a'].some((n) => g.test(n))).toBe(false);
     expect(kafkaTopicRegex('a-b/c', 1).test('a-b')).toBe(true);
+  });
+  it('subscribes by exact name when the name levels hold no wildcard', () => {
+    expect(kafkaSubscription('acme/bank/*', 2)).toBe('acme.bank');
+    expect(kafkaSubscription('acme/>', 1)).toBe('acme');
+    expect(kafkaSubscription('acme/*/x', 2)).toBeInstanceOf(RegExp);
   });
 });
 

@@ -16,21 +16,24 @@ function nameVeto(level: string): string | null {
   return NAME_LEVEL.test(level) ? null : 'is used in the Kafka topic name and may only contain A-Z a-z 0-9 "_" "-"';
 }
 
-function checkLevelsSetting(levels: number): void {
+export function checkLevelsSetting(levels: number): void {
   if (!Number.isInteger(levels) || levels < 1) throw new Error(`Kafka topicLevels must be an integer >= 1 (got ${levels})`);
+}
+
+/** Joins the name levels of a topic or literal pattern into a Kafka topic name, checking each. */
+function nameOf(what: string, head: string[]): string {
+  for (const l of head) {
+    const why = nameVeto(l);
+    if (why) throw new UnrepresentableTopicError('kafka', what, `level ${JSON.stringify(l)} ${why}`);
+  }
+  const name = head.join('.');
+  if (name.length > MAX_KAFKA_TOPIC_CHARS) throw new UnrepresentableTopicError('kafka', what, `Kafka topic name ${name} is longer than ${MAX_KAFKA_TOPIC_CHARS} characters`);
+  return name;
 }
 
 export function kafkaTopicName(topic: string, levels: number): string {
   checkLevelsSetting(levels);
-  const all = topicLevels('kafka', topic, anyLevel);
-  const head = all.slice(0, levels);
-  for (const l of head) {
-    const why = nameVeto(l);
-    if (why) throw new UnrepresentableTopicError('kafka', topic, `level ${JSON.stringify(l)} ${why}`);
-  }
-  const name = head.join('.');
-  if (name.length > MAX_KAFKA_TOPIC_CHARS) throw new UnrepresentableTopicError('kafka', topic, `Kafka topic name ${name} is longer than ${MAX_KAFKA_TOPIC_CHARS} characters`);
-  return name;
+  return nameOf(topic, topicLevels('kafka', topic, anyLevel).slice(0, levels));
 }
 
 function escapeRegex(s: string): string {
@@ -56,4 +59,15 @@ export function kafkaTopicRegex(pattern: string, levels: number): RegExp {
     parts.push(l === '*' ? NAME_LEVEL_RE : escapeRegex(l));
   }
   return new RegExp(`^${parts.join('\\.')}$`);
+}
+
+/**
+ * What a consumer subscribes to for `pattern`: the exact Kafka topic name when the name levels
+ * hold no wildcard (the topic can be created and its offsets pinned up front), else the regex.
+ */
+export function kafkaSubscription(pattern: string, levels: number): string | RegExp {
+  checkLevelsSetting(levels);
+  const head = patternLevels('kafka', pattern, anyLevel).slice(0, levels);
+  if (head.includes('*') || head.includes('>')) return kafkaTopicRegex(pattern, levels);
+  return nameOf(pattern, head);
 }
