@@ -119,6 +119,7 @@ const FILE_SCHEMA = {
       additionalProperties: false,
       properties: {
         maxBatch: positive,
+        maxInFlightBatches: positive,
         replayBatch: positive,
         backoffInitialMs: positive,
         backoffMaxMs: positive,

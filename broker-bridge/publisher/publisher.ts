@@ -1,10 +1,13 @@
 // The publish pipeline: validated events → broker, or → spool while the broker is away.
 //
-// Order: every submission joins one queue that a single pump drains, so events reach the broker
-// (or the spool) in submission order. Concurrent submissions are coalesced into one broker batch,
-// which is what makes small requests cheap. While the spool holds anything, new events go behind it
-// (into the spool too); a replay loop feeds the spool to the broker with backoff and the pipeline
-// switches back to direct publishing once the spool is empty.
+// Order. The guarantee is causal per producer: events of one request keep their order, and a
+// request sent after another was acknowledged lands after it. Submissions join one queue in arrival
+// order; up to `maxInFlightBatches` broker publishes run at once, each taking everything queued (up
+// to `maxBatch` events), and adapters keep the order of their publish calls. Batches in flight
+// together hold only requests that were in flight together, which have no order between them, so a
+// failed one may be replayed after a later one that succeeded. While the spool holds anything, new
+// events go behind it (into the spool too); a replay loop feeds the spool to the broker with
+// backoff, and direct publishing resumes once the spool is empty.
 //
 // Acknowledgement: a submission resolves only after the broker acknowledged its events or the spool
 // fsync'd them. Events the broker cannot carry (UnrepresentableTopicError) are rejected one by one.
@@ -22,6 +25,8 @@ import { IngestRequestError } from '../validate/request-errors.js';
 export interface PublisherOptions {
   /** Most events per broker publish call (coalesced across submissions). */
   maxBatch: number;
+  /** Broker publish calls in flight at once; 1 = strictly one after another. */
+  maxInFlightBatches: number;
   /** Events per replay step from the spool. */
   replayBatch: number;
   backoffInitialMs: number;
@@ -32,6 +37,7 @@ export interface PublisherOptions {
 
 export const DEFAULT_PUBLISHER_OPTIONS: PublisherOptions = {
   maxBatch: 1024,
+  maxInFlightBatches: 4,
   replayBatch: 256,
   backoffInitialMs: 100,
   backoffMaxMs: 5000,
@@ -53,7 +59,8 @@ export interface PublisherLog {
 
 export class Publisher {
   private readonly queue: Job[] = [];
-  private pumping: Promise<void> | null = null;
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
   private replaying: Promise<void> | null = null;
   private closing = false;
   private wakeReplay: (() => void) | null = null;
@@ -83,33 +90,43 @@ export class Publisher {
     if (messages.length === 0) return Promise.resolve([]);
     return new Promise<Outcome[]>((resolve, reject) => {
       this.queue.push({ messages, resolve, reject });
-      this.pumping ??= this.pump().finally(() => (this.pumping = null));
+      this.dispatch();
     });
   }
 
-  private async pump(): Promise<void> {
-    while (this.queue.length > 0) {
+  /** Starts broker publishes for what is queued, as far as the in-flight limit allows. */
+  private dispatch(): void {
+    while (this.queue.length > 0 && this.inFlight < this.opts.maxInFlightBatches) {
       if (this.spool.depth > 0 || !this.broker.isConnected()) {
         this.toSpool(this.queue.splice(0));
-        continue;
+        break;
       }
       const jobs = this.takeBatch();
-      const messages = jobs.flatMap((j) => j.messages);
-      try {
-        const rejected = await this.publishAll(messages, 'direct');
-        let at = 0;
-        for (const j of jobs) {
-          j.resolve(j.messages.map((_, i) => rejected.get(at + i) ?? null));
-          at += j.messages.length;
-        }
-      } catch (e) {
-        // Spool synchronously, before the next queued jobs, so order is kept.
-        this.log.warn(
-          { err: (e as Error).message, events: messages.length },
-          'broker publish failed; spooling',
-        );
-        this.toSpool(jobs);
+      this.inFlight++;
+      void this.publishJobs(jobs).finally(() => {
+        this.inFlight--;
+        this.dispatch();
+        if (this.inFlight === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+    }
+  }
+
+  private async publishJobs(jobs: Job[]): Promise<void> {
+    const messages = jobs.flatMap((j) => j.messages);
+    try {
+      const rejected = await this.publishAll(messages, 'direct');
+      let at = 0;
+      for (const j of jobs) {
+        j.resolve(j.messages.map((_, i) => rejected.get(at + i) ?? null));
+        at += j.messages.length;
       }
+    } catch (e) {
+      // Spooled now, synchronously, so everything submitted after this point goes behind it.
+      this.log.warn(
+        { err: (e as Error).message, events: messages.length },
+        'broker publish failed; spooling',
+      );
+      this.toSpool(jobs);
     }
   }
 
@@ -239,7 +256,7 @@ export class Publisher {
    */
   async drain(): Promise<void> {
     this.closing = true;
-    while (this.pumping) await this.pumping;
+    if (this.inFlight > 0 || this.queue.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
     this.kick();
     while (this.replaying) await this.replaying;
   }
