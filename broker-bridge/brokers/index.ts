@@ -2,6 +2,7 @@
 // bridge running on one broker never loads the client libraries of the others.
 
 import type { EmbeddedBrokerOptions } from './embedded/index.js';
+import type { KafkaAdapterOptions } from './kafka/options.js';
 import type { MqttAdapterOptions } from './mqtt/options.js';
 import type { NatsAdapterOptions } from './nats/options.js';
 import type { RabbitMqAdapterOptions } from './rabbitmq/options.js';
@@ -13,9 +14,10 @@ export interface BrokerOptions {
   nats?: Omit<NatsAdapterOptions, 'servers'>;
   rabbitmq?: Omit<RabbitMqAdapterOptions, 'url'>;
   mqtt?: Omit<MqttAdapterOptions, 'url'>;
+  kafka?: Omit<KafkaAdapterOptions, 'brokers'>;
 }
 
-export const BROKER_SCHEMES = ['embedded', 'nats', 'amqp', 'amqps', 'mqtt', 'mqtts', 'ws', 'wss'] as const;
+export const BROKER_SCHEMES = ['embedded', 'nats', 'amqp', 'amqps', 'mqtt', 'mqtts', 'ws', 'wss', 'kafka'] as const;
 
 export async function createBroker(url: string, options: BrokerOptions = {}): Promise<BrokerAdapter> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
@@ -39,6 +41,13 @@ export async function createBroker(url: string, options: BrokerOptions = {}): Pr
     case 'wss': {
       const { MqttAdapter } = await import('./mqtt/adapter.js');
       return new MqttAdapter({ ...options.mqtt, url });
+    }
+    case 'kafka': {
+      // kafka://host1:9092,host2:9092 — the bootstrap brokers.
+      const { KafkaAdapter } = await import('./kafka/adapter.js');
+      const brokers = url.slice('kafka://'.length).split(/[/?]/)[0]!.split(',').filter(Boolean);
+      if (brokers.length === 0) throw new Error(`broker URL ${JSON.stringify(url)}: name at least one bootstrap broker, e.g. kafka://127.0.0.1:9092`);
+      return new KafkaAdapter({ ...options.kafka, brokers });
     }
     default:
       throw new Error(
