@@ -113,7 +113,8 @@ export function createGrpcIngest(service: IngestService, auth: Authenticator): g
       }
     })();
   };
-  const server = new grpc.Server();
+  // Let a little more than the limit through grpc-js, so oversize batches get our explicit error.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': service.limits.maxBatchBytes + 64 * 1024 });
   server.addService(definition, { Publish: publish });
   return server;
 }
