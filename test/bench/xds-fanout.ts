@@ -3,8 +3,9 @@
 // server CPU per push, and re-sends after a NACK. Ratios are against the 1k-stream run of the
 // same protocol, measured in this run.
 //   npx tsx test/bench/xds-fanout.ts [--sizes 1000,5000,10000] [--protocols delta,sotw]
-//                                    [--children 2] [--channels 4] [--changes 3] [--write-docs]
+//                                    [--children 2] [--channels 4] [--changes 3] [--push-concurrency 256] [--write-docs]
 import { fork, type ChildProcess } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +28,9 @@ const { values: args } = parseArgs({
     children: { type: 'string', default: '2' },
     channels: { type: 'string', default: '4' },
     changes: { type: 'string', default: '3' },
+    'push-concurrency': { type: 'string', default: '256' },
+    /** Writes a V8 CPU profile of the server process during the measured changes to this file. */
+    profile: { type: 'string' },
     'write-docs': { type: 'boolean', default: false },
   },
 });
@@ -132,6 +136,12 @@ async function scenario(protocol: string, n: number): Promise<Result> {
   await sleep(500);
   const heapKbPerStream = (heapAfterGc() - heap0) / n / 1024;
 
+  const profiler = args.profile ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   const latencies: number[] = [];
   let cpuUs = 0;
   let allAckedMs = 0;
@@ -142,6 +152,12 @@ async function scenario(protocol: string, n: number): Promise<Result> {
     cpuUs += r.cpuUs;
     allAckedMs = Math.max(allAckedMs, r.latencies.length === n ? Math.max(...r.latencies) : Infinity);
     incomplete += n - r.latencies.length;
+  }
+
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(`${args.profile}.${protocol}-${n}.cpuprofile`, JSON.stringify(profile));
+    profiler.disconnect();
   }
 
   // NACK: every stream rejects the next change; nothing may be re-sent until a newer one exists.
