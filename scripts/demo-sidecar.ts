@@ -23,17 +23,34 @@ interface WasmFilterConfig {
 function emitterConfigOf(mesh: MeshConfig, service: string): WasmFilterConfig['config'] {
   const bytes = translate(mesh).get(service)?.get(TYPE.extensionConfig)?.get(emitterResourceName(service));
   if (!bytes) throw new Error(`mesh has no event-emitter config for service ${service}`);
-  const ext = envoyChecker().decode(TYPE.extensionConfig.split('/')[1]!, bytes, emitterResourceName(service)) as { typed_config: WasmFilterConfig };
+  const ext = envoyChecker().decode(
+    TYPE.extensionConfig.split('/')[1]!,
+    bytes,
+    emitterResourceName(service),
+  ) as { typed_config: WasmFilterConfig };
   return ext.typed_config.config;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host']);
 
-export async function startDemoSidecar(opts: { mesh: MeshConfig; service: string; port: number; appUrl: string; bridgeUrl: string; wasmFile: string }): Promise<DemoSidecar> {
+export async function startDemoSidecar(opts: {
+  mesh: MeshConfig;
+  service: string;
+  port: number;
+  appUrl: string;
+  bridgeUrl: string;
+  wasmFile: string;
+}): Promise<DemoSidecar> {
   const c = emitterConfigOf(opts.mesh, opts.service);
   const host = await ProxyWasmHost.load(readFileSync(opts.wasmFile), { logLevel: 'warn' });
   host.cluster(BRIDGE_CLUSTER, opts.bridgeUrl);
-  const plugin = await host.createPlugin({ name: c.name, rootId: c.root_id, vmId: c.vm_config.vm_id, pluginConfig: c.configuration.value, failurePolicy: 'fail_open' });
+  const plugin = await host.createPlugin({
+    name: c.name,
+    rootId: c.root_id,
+    vmId: c.vm_config.vm_id,
+    pluginConfig: c.configuration.value,
+    failurePolicy: 'fail_open',
+  });
   // The test host's clock only moves when told to; follow the wall clock so batches flush on time.
   const t0 = Date.now();
   const clock = setInterval(() => host.advance(Math.max(0, Date.now() - t0 - host.nowMs())), 20);
@@ -43,26 +60,52 @@ export async function startDemoSidecar(opts: { mesh: MeshConfig; service: string
     req.on('data', (b: Buffer) => chunks.push(b));
     req.on('end', async () => {
       const body = Buffer.concat(chunks);
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => !HOP_BY_HOP.has(k) && typeof v === 'string')) as Record<string, string>;
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k, v]) => !HOP_BY_HOP.has(k) && typeof v === 'string'),
+      ) as Record<string, string>;
       const stream = plugin.stream();
-      stream.requestHeaders({ ':method': req.method!, ':path': req.url!, ':authority': req.headers.host ?? opts.service, ':scheme': 'http', ...headers }, { endOfStream: body.length === 0 });
+      stream.requestHeaders(
+        {
+          ':method': req.method!,
+          ':path': req.url!,
+          ':authority': req.headers.host ?? opts.service,
+          ':scheme': 'http',
+          ...headers,
+        },
+        { endOfStream: body.length === 0 },
+      );
       if (body.length > 0) stream.requestBody(body, { endOfStream: true });
       try {
-        const up = await fetch(new URL(req.url!, opts.appUrl), { method: req.method, headers, body: body.length > 0 ? body : undefined });
+        const up = await fetch(new URL(req.url!, opts.appUrl), {
+          method: req.method,
+          headers,
+          body: body.length > 0 ? body : undefined,
+        });
         const answer = Buffer.from(await up.arrayBuffer());
         const upHeaders = Object.fromEntries([...up.headers].filter(([k]) => !HOP_BY_HOP.has(k)));
-        stream.responseHeaders({ ':status': String(up.status), ...upHeaders }, { endOfStream: answer.length === 0 });
+        stream.responseHeaders(
+          { ':status': String(up.status), ...upHeaders },
+          { endOfStream: answer.length === 0 },
+        );
         if (answer.length > 0) stream.responseBody(answer, { endOfStream: true });
         res.writeHead(up.status, upHeaders).end(answer);
       } catch (e) {
-        res.writeHead(503, { 'content-type': 'text/plain' }).end(`upstream ${opts.appUrl} unavailable: ${(e as Error).message}`);
+        res
+          .writeHead(503, { 'content-type': 'text/plain' })
+          .end(`upstream ${opts.appUrl} unavailable: ${(e as Error).message}`);
       } finally {
         stream.end();
       }
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`demo sidecar for ${opts.service}: cannot listen on 127.0.0.1:${opts.port} (${e.code ?? e.message})`)));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          `demo sidecar for ${opts.service}: cannot listen on 127.0.0.1:${opts.port} (${e.code ?? e.message})`,
+        ),
+      ),
+    );
     server.listen(opts.port, '127.0.0.1', () => resolve());
   });
   return {

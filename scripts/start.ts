@@ -37,15 +37,24 @@ async function main(): Promise<void> {
   for (const s of mesh.services) {
     const start = SERVICES[s.name];
     const ep = s.endpoints[0];
-    if (start && ep) services.push(await start(ep.port, (line) => say(`  [${s.name}] ${line.replace(/^\w+: /, '')}`)));
+    if (start && ep)
+      services.push(await start(ep.port, (line) => say(`  [${s.name}] ${line.replace(/^\w+: /, '')}`)));
   }
 
-  const xds = await startXdsServer({ mesh: meshPath, grpcAddress: xdsGrpc, adminAddress: xdsAdmin, logger: logger.child({ component: 'xds-server' }) });
+  const xds = await startXdsServer({
+    mesh: meshPath,
+    grpcAddress: xdsGrpc,
+    adminAddress: xdsAdmin,
+    logger: logger.child({ component: 'xds-server' }),
+  });
 
   const config = loadBridgeConfig(env.SIDECAST_BRIDGE_CONFIG);
   if (!env.SIDECAST_BRIDGE_CONFIG) {
     // The demo: the bridge listens where the mesh says sidecars reach it, and takes events without tokens.
-    config.http = { host: mesh.mesh.bridge.host, port: env.SIDECAST_HTTP_PORT ? config.http.port : mesh.mesh.bridge.port };
+    config.http = {
+      host: mesh.mesh.bridge.host,
+      port: env.SIDECAST_HTTP_PORT ? config.http.port : mesh.mesh.bridge.port,
+    };
     if (env.SIDECAST_ALLOW_UNAUTHENTICATED === undefined) config.auth.allowUnauthenticated = true;
     // State of the demo lives in .sidecast-data/ (git-ignored), not ./data.
     if (!env.SIDECAST_BROKER_URL) config.broker.url = `embedded://${resolve('.sidecast-data/broker')}`;
@@ -53,7 +62,9 @@ async function main(): Promise<void> {
   }
   const bridge = await createBridge(config, { logger: logger.child({ component: 'bridge' }) });
   await bridge.start();
-  const delivery = await attachDelivery(bridge, { xds: { server: `127.0.0.1:${xds.grpcPort}`, nodeId: 'sidecast-bridge-0' } });
+  const delivery = await attachDelivery(bridge, {
+    xds: { server: `127.0.0.1:${xds.grpcPort}`, nodeId: 'sidecast-bridge-0' },
+  });
 
   const ingest = `http://${config.http.host}:${bridge.ports.http}/v1/events`;
   // Services with EventRoutes and a declared sidecar get the demo sidecar (the real filter, no Envoy).
@@ -62,10 +73,19 @@ async function main(): Promise<void> {
     const ep = s.endpoints[0];
     if (!s.sidecar.set || !ep || !mesh.eventRoutes.some((r) => r.service === s.name)) continue;
     if (!existsSync(emitterWasm)) {
-      say(`(no ${emitterWasm}: run npm run build:wasm for the ${s.name} sidecar; the ingest curl below still works)`);
+      say(
+        `(no ${emitterWasm}: run npm run build:wasm for the ${s.name} sidecar; the ingest curl below still works)`,
+      );
       continue;
     }
-    const sc = await startDemoSidecar({ mesh, service: s.name, port: s.sidecar.inboundPort, appUrl: `http://${ep.host}:${ep.port}`, bridgeUrl: `http://127.0.0.1:${bridge.ports.http}`, wasmFile: emitterWasm });
+    const sc = await startDemoSidecar({
+      mesh,
+      service: s.name,
+      port: s.sidecar.inboundPort,
+      appUrl: `http://${ep.host}:${ep.port}`,
+      bridgeUrl: `http://127.0.0.1:${bridge.ports.http}`,
+      wasmFile: emitterWasm,
+    });
     sidecars.push({ ...sc, service: s.name });
   }
   const event = {
@@ -81,23 +101,41 @@ async function main(): Promise<void> {
   };
   say('');
   say(`sidecast is running — bank example from ${meshPath}`);
-  say(`  xds-server   grpc 127.0.0.1:${xds.grpcPort} (ADS, delta + SotW)   admin http://${xdsAdmin}/debug/syncz`);
-  say(`  bridge       ingest ${ingest}   broker ${config.broker.url}${bridge.ports.admin ? `   admin http://127.0.0.1:${bridge.ports.admin}/metrics` : ''}`);
+  say(
+    `  xds-server   grpc 127.0.0.1:${xds.grpcPort} (ADS, delta + SotW)   admin http://${xdsAdmin}/debug/syncz`,
+  );
+  say(
+    `  bridge       ingest ${ingest}   broker ${config.broker.url}${bridge.ports.admin ? `   admin http://127.0.0.1:${bridge.ports.admin}/metrics` : ''}`,
+  );
   for (const s of services) say(`  ${s.name.padEnd(13)} ${s.url}`);
-  for (const s of sidecars) say(`  ${`${s.service} sidecar`.padEnd(13)} ${s.url}  (event-emitter.wasm in the proxy-wasm test host, ECDS config from the mesh)`);
-  say(`  subscriptions from xDS: ${delivery.status().subscriptions.map((s) => `${s.name} (${s.topics.join(', ')} → ${s.url})`).join('; ') || 'none yet'}`);
+  for (const s of sidecars)
+    say(
+      `  ${`${s.service} sidecar`.padEnd(13)} ${s.url}  (event-emitter.wasm in the proxy-wasm test host, ECDS config from the mesh)`,
+    );
+  say(
+    `  subscriptions from xDS: ${
+      delivery
+        .status()
+        .subscriptions.map((s) => `${s.name} (${s.topics.join(', ')} → ${s.url})`)
+        .join('; ') || 'none yet'
+    }`,
+  );
   if (config.auth.allowUnauthenticated) say('  (ingest accepts unauthenticated events: local demo only)');
   say('');
   const accounts = sidecars.find((s) => s.service === 'accounts');
   if (accounts) {
     say('Open an account through the accounts sidecar; its 201 becomes an "account opened" event:');
-    say(`  curl -s -X POST ${accounts.url}/accounts -H 'content-type: application/json' -d '{"owner":"Ada","ssn":"123-45-6789"}'`);
+    say(
+      `  curl -s -X POST ${accounts.url}/accounts -H 'content-type: application/json' -d '{"owner":"Ada","ssn":"123-45-6789"}'`,
+    );
     say('Or publish a CloudEvent straight to the bridge:');
   } else {
     say('Publish an "account opened" event (as the accounts sidecar would after POST /accounts → 201):');
   }
   say(`  curl -s ${ingest} -H 'content-type: application/cloudevents+json' -d '${JSON.stringify(event)}'`);
-  say('notifications, audit and analytics log it below. Edit the mesh file to add or drop subscriptions; Ctrl-C stops.');
+  say(
+    'notifications, audit and analytics log it below. Edit the mesh file to add or drop subscriptions; Ctrl-C stops.',
+  );
   say('');
 
   let stopping = false;
@@ -115,7 +153,9 @@ async function main(): Promise<void> {
 }
 
 if (!existsSync(meshPath)) {
-  console.error(`sidecast: mesh config ${meshPath} not found; run from the repository root or set SIDECAST_MESH`);
+  console.error(
+    `sidecast: mesh config ${meshPath} not found; run from the repository root or set SIDECAST_MESH`,
+  );
   process.exit(1);
 }
 main().catch((e: Error) => {

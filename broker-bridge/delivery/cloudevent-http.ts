@@ -9,7 +9,12 @@ export class PoisonEventError extends Error {
   }
 }
 
-export type StructuredEvent = Record<string, unknown> & { id: string; specversion: string; source: string; type: string };
+export type StructuredEvent = Record<string, unknown> & {
+  id: string;
+  specversion: string;
+  source: string;
+  type: string;
+};
 
 export interface BinaryRequest {
   headers: Record<string, string>;
@@ -24,7 +29,8 @@ export function parseStructured(body: Uint8Array): StructuredEvent {
   } catch (e) {
     throw new PoisonEventError(`broker message is not JSON: ${(e as Error).message}`);
   }
-  if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) throw new PoisonEventError('broker message is not a JSON object');
+  if (typeof ev !== 'object' || ev === null || Array.isArray(ev))
+    throw new PoisonEventError('broker message is not a JSON object');
   for (const a of ['id', 'source', 'type', 'specversion'] as const) {
     if (typeof (ev as Record<string, unknown>)[a] !== 'string' || (ev as Record<string, string>)[a] === '')
       throw new PoisonEventError(`broker message is not a CloudEvent: required attribute "${a}" is missing`);
@@ -36,7 +42,6 @@ const isJsonType = (ct: string) => /^application\/(?:[^;]*\+)?json\b/i.test(ct) 
 
 /** HTTP binding: header values are percent-encoded for space, '"', '%' and anything outside printable ASCII. */
 export function encodeHeaderValue(v: string): string {
-  // eslint-disable-next-line no-control-regex
   if (!/[^\x21-\x7e]|["%]/.test(v)) return v;
   let out = '';
   for (const ch of v) {
@@ -57,7 +62,8 @@ export function toBinaryRequest(ev: StructuredEvent): BinaryRequest {
   else body = Buffer.from(JSON.stringify(ev.data), 'utf8');
   if (ev.data !== undefined || ev.data_base64 !== undefined) headers['content-type'] = contentType;
   for (const [k, v] of Object.entries(ev)) {
-    if (k === 'data' || k === 'data_base64' || k === 'datacontenttype' || v === undefined || v === null) continue;
+    if (k === 'data' || k === 'data_base64' || k === 'datacontenttype' || v === undefined || v === null)
+      continue;
     headers[`ce-${k}`] = encodeHeaderValue(typeof v === 'string' ? v : JSON.stringify(v));
   }
   return { headers, body };

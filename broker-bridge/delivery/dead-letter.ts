@@ -14,7 +14,11 @@ export interface DeadLetterFacts {
 
 const MAX_REASON = 1024;
 
-export function deadLetterMessage(received: ReceivedMessage, ev: StructuredEvent | undefined, f: DeadLetterFacts): BrokerMessage {
+export function deadLetterMessage(
+  received: ReceivedMessage,
+  ev: StructuredEvent | undefined,
+  f: DeadLetterFacts,
+): BrokerMessage {
   // A body that was not a CloudEvent is wrapped in one so the DLQ stays a CloudEvents topic.
   const base: Record<string, unknown> = ev ?? {
     specversion: '1.0',

@@ -42,11 +42,22 @@ export async function postOnce(
   const onAbort = () => attempt.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const res = await pool.request({ method: 'POST', path: url.pathname + url.search, headers, body, signal: attempt.signal });
+    const res = await pool.request({
+      method: 'POST',
+      path: url.pathname + url.search,
+      headers,
+      body,
+      signal: attempt.signal,
+    });
     const ok = res.statusCode >= 200 && res.statusCode < 300;
     const excerpt = ok ? (await res.body.dump(), '') : await excerptOf(res.body);
     const retryAfter = res.headers['retry-after'];
-    return { kind: 'response', status: res.statusCode, retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter), excerpt };
+    return {
+      kind: 'response',
+      status: res.statusCode,
+      retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter),
+      excerpt,
+    };
   } catch (e) {
     if (attempt.signal.reason === TIMED_OUT) return { kind: 'timeout', timeoutMs };
     if (signal?.aborted) throw signal.reason;

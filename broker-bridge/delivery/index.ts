@@ -46,7 +46,11 @@ export interface Delivery {
 }
 
 export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
-  const manager = new SubscriptionManager({ adapter: opts.adapter, logger: opts.logger, metrics: new DeliveryMetrics(opts.registry) });
+  const manager = new SubscriptionManager({
+    adapter: opts.adapter,
+    logger: opts.logger,
+    metrics: new DeliveryMetrics(opts.registry),
+  });
   const fixed = new Map((opts.subscriptions ?? []).map((s) => [s.name, s]));
   let applied = manager.apply(fixed);
   let xds: DeltaXdsClient<SubscriptionSpec> | undefined;
@@ -54,7 +58,11 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
     const src = opts.xds;
     xds = new DeltaXdsClient<SubscriptionSpec>({
       server: src.server,
-      node: { id: src.nodeId, ...(src.cluster ? { cluster: src.cluster } : {}), metadata: { 'sidecast.role': 'bridge' } },
+      node: {
+        id: src.nodeId,
+        ...(src.cluster ? { cluster: src.cluster } : {}),
+        metadata: { 'sidecast.role': 'bridge' },
+      },
       typeUrl: SUBSCRIPTION_TYPE_URL,
       decode: decodeSubscription,
       onChange: (fromXds) => {
@@ -63,7 +71,14 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
       logger: opts.logger,
     });
     xds.start();
-    await xds.ready(src.initialWaitMs ?? 5000).catch((e: Error) => opts.logger.warn({ error: e.message }, 'starting without subscriptions from xDS; they apply when it answers'));
+    await xds
+      .ready(src.initialWaitMs ?? 5000)
+      .catch((e: Error) =>
+        opts.logger.warn(
+          { error: e.message },
+          'starting without subscriptions from xDS; they apply when it answers',
+        ),
+      );
   }
   await applied;
   return {
@@ -86,7 +101,10 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
  * Adds subscription delivery to a bridge from createBridge(): same broker, metrics registry and
  * logger; stopped by bridge.stop() after ingest has drained and before the broker closes.
  */
-export async function attachDelivery(bridge: Bridge, source: Pick<DeliveryOptions, 'xds' | 'subscriptions'>): Promise<Delivery> {
+export async function attachDelivery(
+  bridge: Bridge,
+  source: Pick<DeliveryOptions, 'xds' | 'subscriptions'>,
+): Promise<Delivery> {
   const delivery = await startDelivery({
     adapter: bridge.broker,
     logger: bridge.logger.child({ component: 'delivery' }),

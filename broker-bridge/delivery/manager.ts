@@ -43,8 +43,19 @@ export class SubscriptionManager {
   }
 
   status(): SubscriptionStatus[] {
-    const running = [...this.workers.values()].map((w) => ({ name: w.spec.name, topics: w.spec.topics, url: w.spec.url, state: 'running' as const }));
-    const failed = [...this.failed.values()].map(({ spec, error }) => ({ name: spec.name, topics: spec.topics, url: spec.url, state: 'failed' as const, error }));
+    const running = [...this.workers.values()].map((w) => ({
+      name: w.spec.name,
+      topics: w.spec.topics,
+      url: w.spec.url,
+      state: 'running' as const,
+    }));
+    const failed = [...this.failed.values()].map(({ spec, error }) => ({
+      name: spec.name,
+      topics: spec.topics,
+      url: spec.url,
+      state: 'failed' as const,
+      error,
+    }));
     return [...running, ...failed].sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -64,7 +75,10 @@ export class SubscriptionManager {
       if (want && sameSpec(want, w.spec)) continue;
       this.workers.delete(name);
       await w.stop();
-      this.opts.logger.info({ subscription: name }, want ? 'subscription changed; restarting its consumer' : 'subscription removed; consumer stopped');
+      this.opts.logger.info(
+        { subscription: name },
+        want ? 'subscription changed; restarting its consumer' : 'subscription removed; consumer stopped',
+      );
     }
     for (const [name, spec] of desired) {
       if (this.workers.has(name)) continue;
@@ -72,12 +86,18 @@ export class SubscriptionManager {
       try {
         await w.start();
         this.workers.set(name, w);
-        this.opts.logger.info({ subscription: name, topics: spec.topics, url: spec.url }, 'subscription consuming');
+        this.opts.logger.info(
+          { subscription: name, topics: spec.topics, url: spec.url },
+          'subscription consuming',
+        );
       } catch (e) {
         await w.stop().catch(() => undefined);
         const error = (e as Error).message;
         this.failed.set(name, { spec, error });
-        this.opts.logger.error({ subscription: name, error }, 'could not start the consumer for this subscription; will retry');
+        this.opts.logger.error(
+          { subscription: name, error },
+          'could not start the consumer for this subscription; will retry',
+        );
       }
     }
     if (this.failed.size > 0 && !this.closed) {

@@ -19,17 +19,49 @@ export class DeliveryMetrics {
 
   constructor(readonly registry: Registry = new Registry()) {
     const registers = [registry];
-    this.delivered = new Counter({ name: 'sidecast_delivery_delivered_total', help: 'Events delivered (2xx) per subscription', labelNames: ['subscription'], registers });
-    this.retried = new Counter({ name: 'sidecast_delivery_retried_total', help: 'Delivery retries scheduled per subscription', labelNames: ['subscription'], registers });
+    this.delivered = new Counter({
+      name: 'sidecast_delivery_delivered_total',
+      help: 'Events delivered (2xx) per subscription',
+      labelNames: ['subscription'],
+      registers,
+    });
+    this.retried = new Counter({
+      name: 'sidecast_delivery_retried_total',
+      help: 'Delivery retries scheduled per subscription',
+      labelNames: ['subscription'],
+      registers,
+    });
     this.deadLettered = new Counter({
       name: 'sidecast_delivery_dead_lettered_total',
       help: 'Events sent to the dead-letter topic (cause: rejected = 4xx, exhausted = attempts used up, poison = not a CloudEvent)',
       labelNames: ['subscription', 'cause'],
       registers,
     });
-    this.duration = new Histogram({ name: 'sidecast_delivery_duration_seconds', help: 'Broker receipt to 2xx, retries included', labelNames: ['subscription'], buckets: LATENCY_BUCKETS, registers });
-    this.eventAge = new Histogram({ name: 'sidecast_delivery_event_age_seconds', help: 'CloudEvent time to 2xx delivery', labelNames: ['subscription'], buckets: LATENCY_BUCKETS, registers });
-    this.lag = new Gauge({ name: 'sidecast_delivery_consumer_lag_seconds', help: 'Age of the last delivered event per subscription', labelNames: ['subscription'], registers });
-    this.inFlight = new Gauge({ name: 'sidecast_delivery_in_flight', help: 'Events taken from the broker and not yet settled', labelNames: ['subscription'], registers });
+    this.duration = new Histogram({
+      name: 'sidecast_delivery_duration_seconds',
+      help: 'Broker receipt to 2xx, retries included',
+      labelNames: ['subscription'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.eventAge = new Histogram({
+      name: 'sidecast_delivery_event_age_seconds',
+      help: 'CloudEvent time to 2xx delivery',
+      labelNames: ['subscription'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.lag = new Gauge({
+      name: 'sidecast_delivery_consumer_lag_seconds',
+      help: 'Age of the last delivered event per subscription',
+      labelNames: ['subscription'],
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'sidecast_delivery_in_flight',
+      help: 'Events taken from the broker and not yet settled',
+      labelNames: ['subscription'],
+      registers,
+    });
   }
 }

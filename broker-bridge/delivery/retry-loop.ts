@@ -10,7 +10,13 @@ import type { RetrySpec } from './spec.js';
 
 export type Outcome =
   | { kind: 'delivered'; attempts: number; status: number }
-  | { kind: 'dead-letter'; cause: 'rejected' | 'exhausted'; attempts: number; status: number; reason: string };
+  | {
+      kind: 'dead-letter';
+      cause: 'rejected' | 'exhausted';
+      attempts: number;
+      status: number;
+      reason: string;
+    };
 
 export interface RetryContext {
   url: URL;
@@ -30,7 +36,11 @@ function describe(r: AttemptResult): string {
   return `HTTP ${r.status}${r.excerpt ? `: ${r.excerpt.replace(/\s+/g, ' ').trim()}` : ''}`;
 }
 
-export async function deliverWithRetry(ctx: RetryContext, headers: Record<string, string>, body: Buffer): Promise<Outcome> {
+export async function deliverWithRetry(
+  ctx: RetryContext,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<Outcome> {
   let attempts = 0;
   let outages = 0;
   for (;;) {
@@ -52,9 +62,21 @@ export async function deliverWithRetry(ctx: RetryContext, headers: Record<string
       const status = r.kind === 'response' ? r.status : 0;
       if (status >= 200 && status < 300) return { kind: 'delivered', attempts, status };
       if (r.kind === 'response' && !retryable(status))
-        return { kind: 'dead-letter', cause: 'rejected', attempts, status, reason: `${ctx.url.href} answered ${describe(r)} (not retryable)` };
+        return {
+          kind: 'dead-letter',
+          cause: 'rejected',
+          attempts,
+          status,
+          reason: `${ctx.url.href} answered ${describe(r)} (not retryable)`,
+        };
       if (attempts >= ctx.retry.attempts)
-        return { kind: 'dead-letter', cause: 'exhausted', attempts, status, reason: `${ctx.url.href}: ${attempts} attempts failed, last: ${describe(r)}` };
+        return {
+          kind: 'dead-letter',
+          cause: 'exhausted',
+          attempts,
+          status,
+          reason: `${ctx.url.href}: ${attempts} attempts failed, last: ${describe(r)}`,
+        };
       delay =
         r.kind === 'response' && r.retryAfterMs !== undefined
           ? Math.min(r.retryAfterMs, ctx.retry.retryAfterCapMs)

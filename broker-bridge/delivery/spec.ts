@@ -31,7 +31,13 @@ export interface SubscriptionSpec {
 export const DEFAULTS = {
   timeoutMs: 5_000,
   concurrency: 16,
-  retry: { attempts: 5, backoff: 'exponential', baseDelayMs: 200, maxDelayMs: 10_000, retryAfterCapMs: 30_000 } as RetrySpec,
+  retry: {
+    attempts: 5,
+    backoff: 'exponential',
+    baseDelayMs: 200,
+    maxDelayMs: 10_000,
+    retryAfterCapMs: 30_000,
+  } as RetrySpec,
 } as const;
 
 /** Where a subscription's undeliverable events go when the mesh config names no dead-letter topic. */

@@ -1,7 +1,12 @@
 // One subscription at work: a durable consumer on the broker and the delivery of what it hands us.
 import { setMaxListeners } from 'node:events';
 import type { BrokerAdapter, Consumer, ReceivedMessage } from '../brokers/types.js';
-import { PoisonEventError, parseStructured, toBinaryRequest, type StructuredEvent } from './cloudevent-http.js';
+import {
+  PoisonEventError,
+  parseStructured,
+  toBinaryRequest,
+  type StructuredEvent,
+} from './cloudevent-http.js';
 import { deadLetterMessage } from './dead-letter.js';
 import { poolFor, type SubscriberPool } from './http-post.js';
 import { KeyedSerializer, Semaphore } from './limits.js';
@@ -45,7 +50,11 @@ export class SubscriptionWorker {
 
   async start(): Promise<void> {
     this.consumer = await this.adapter.subscribe(
-      { name: durableName(this.spec), patterns: this.spec.topics, maxInFlight: this.spec.concurrency * PREFETCH_FACTOR },
+      {
+        name: durableName(this.spec),
+        patterns: this.spec.topics,
+        maxInFlight: this.spec.concurrency * PREFETCH_FACTOR,
+      },
       (m) => this.handle(m),
     );
   }
@@ -90,7 +99,11 @@ export class SubscriptionWorker {
         signal: this.abort.signal,
         onRetry: (r, delayMs) => {
           this.metrics.retried.inc(this.label);
-          if (r.kind === 'unreachable') this.log.warn({ subscription: this.spec.name, id: ev.id, error: r.error, retryInMs: delayMs }, 'subscriber unreachable; holding event');
+          if (r.kind === 'unreachable')
+            this.log.warn(
+              { subscription: this.spec.name, id: ev.id, error: r.error, retryInMs: delayMs },
+              'subscriber unreachable; holding event',
+            );
         },
       },
       headers,
@@ -111,10 +124,29 @@ export class SubscriptionWorker {
   }
 
   /** Publishes to the dead-letter topic; if that fails the handler rejects and the broker redelivers. */
-  private async deadLetter(m: ReceivedMessage, ev: StructuredEvent | undefined, o: DeadLetterOutcome): Promise<void> {
-    const msg = deadLetterMessage(m, ev, { subscription: this.spec.name, topic: this.spec.deadLetterTopic, status: o.status, reason: o.reason, attempts: o.attempts });
+  private async deadLetter(
+    m: ReceivedMessage,
+    ev: StructuredEvent | undefined,
+    o: DeadLetterOutcome,
+  ): Promise<void> {
+    const msg = deadLetterMessage(m, ev, {
+      subscription: this.spec.name,
+      topic: this.spec.deadLetterTopic,
+      status: o.status,
+      reason: o.reason,
+      attempts: o.attempts,
+    });
     await this.adapter.publish([msg]);
     this.metrics.deadLettered.inc({ ...this.label, cause: o.cause });
-    this.log.warn({ subscription: this.spec.name, id: m.id, deadLetterTopic: this.spec.deadLetterTopic, reason: o.reason, attempts: o.attempts }, 'event dead-lettered');
+    this.log.warn(
+      {
+        subscription: this.spec.name,
+        id: m.id,
+        deadLetterTopic: this.spec.deadLetterTopic,
+        reason: o.reason,
+        attempts: o.attempts,
+      },
+      'event dead-lettered',
+    );
   }
 }

@@ -67,12 +67,19 @@ export class DeltaXdsClient<T> {
   private readonly log: Logger;
   private readonly firstUpdate: Promise<void>;
   private resolveFirst!: () => void;
-  private readonly stats: Omit<DeltaClientStatus, 'server' | 'versions' | 'connected'> = { responses: 0, acks: 0, nacks: 0 };
+  private readonly stats: Omit<DeltaClientStatus, 'server' | 'versions' | 'connected'> = {
+    responses: 0,
+    acks: 0,
+    nacks: 0,
+  };
   private connected = false;
 
   constructor(private readonly opts: DeltaClientOptions<T>) {
     const Ads = adsClientConstructor();
-    this.client = new Ads(opts.server, opts.credentials ?? grpc.credentials.createInsecure()) as unknown as typeof this.client;
+    this.client = new Ads(
+      opts.server,
+      opts.credentials ?? grpc.credentials.createInsecure(),
+    ) as unknown as typeof this.client;
     this.log = opts.logger ?? silent;
     this.firstUpdate = new Promise((r) => (this.resolveFirst = r));
   }
@@ -87,7 +94,12 @@ export class DeltaXdsClient<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`no ${this.opts.typeUrl} response from xds-server ${this.opts.server} within ${timeoutMs}ms; is it running?`)),
+        () =>
+          reject(
+            new Error(
+              `no ${this.opts.typeUrl} response from xds-server ${this.opts.server} within ${timeoutMs}ms; is it running?`,
+            ),
+          ),
         timeoutMs,
       );
     });
@@ -120,7 +132,9 @@ export class DeltaXdsClient<T> {
     return {
       id,
       ...(cluster ? { cluster } : {}),
-      metadata: { fields: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, { stringValue: v }])) },
+      metadata: {
+        fields: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, { stringValue: v }])),
+      },
       user_agent_name: this.opts.userAgent ?? 'sidecast-bridge',
     };
   }
@@ -134,7 +148,9 @@ export class DeltaXdsClient<T> {
       this.failures = 0;
       this.onResponse(stream, res);
     });
-    stream.on('error', (err: grpc.ServiceError) => this.onStreamEnd(stream, `${err.code} ${err.details || err.message}`));
+    stream.on('error', (err: grpc.ServiceError) =>
+      this.onStreamEnd(stream, `${err.code} ${err.details || err.message}`),
+    );
     stream.on('end', () => this.onStreamEnd(stream, 'stream ended by server'));
     // Node only on the first message; re-state the wildcard and what we hold so the server sends only changes.
     stream.write({
@@ -153,8 +169,14 @@ export class DeltaXdsClient<T> {
     if (this.closed) return;
     this.stats.lastStreamError = why;
     this.failures++;
-    const delay = backoffDelay({ backoff: 'exponential', ...(this.opts.backoff ?? { baseDelayMs: 250, maxDelayMs: 10_000 }) }, this.failures);
-    this.log.warn({ server: this.opts.server, why, retryInMs: delay, keptResources: this.accepted.size }, 'xDS stream lost; keeping last good subscriptions');
+    const delay = backoffDelay(
+      { backoff: 'exponential', ...(this.opts.backoff ?? { baseDelayMs: 250, maxDelayMs: 10_000 }) },
+      this.failures,
+    );
+    this.log.warn(
+      { server: this.opts.server, why, retryInMs: delay, keptResources: this.accepted.size },
+      'xDS stream lost; keeping last good subscriptions',
+    );
     this.reconnectTimer = setTimeout(() => this.openStream(), delay);
   }
 
@@ -163,7 +185,9 @@ export class DeltaXdsClient<T> {
     const errors: string[] = [];
     let changed = false;
     if (res.type_url !== this.opts.typeUrl) {
-      errors.push(`response type_url ${JSON.stringify(res.type_url)} was not subscribed; expected ${this.opts.typeUrl}`);
+      errors.push(
+        `response type_url ${JSON.stringify(res.type_url)} was not subscribed; expected ${this.opts.typeUrl}`,
+      );
     } else {
       const seen = new Set<string>();
       for (const r of res.resources ?? []) {
@@ -182,7 +206,10 @@ export class DeltaXdsClient<T> {
       ack.error_detail = { code: INVALID_ARGUMENT, message: detail };
       this.stats.nacks++;
       this.stats.lastNack = { nonce: res.nonce, detail, at: new Date().toISOString() };
-      this.log.warn({ nonce: res.nonce, detail }, 'NACK: rejected subscription resources (valid ones in the same response were applied)');
+      this.log.warn(
+        { nonce: res.nonce, detail },
+        'NACK: rejected subscription resources (valid ones in the same response were applied)',
+      );
     } else {
       this.stats.acks++;
     }

@@ -8,7 +8,9 @@ import * as protoLoader from '@grpc/proto-loader';
 const require = createRequire(import.meta.url);
 const depsDir = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
 
-export const ENVOY_PROTO_INCLUDE_DIRS = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(depsDir, d));
+export const ENVOY_PROTO_INCLUDE_DIRS = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) =>
+  join(depsDir, d),
+);
 
 /** Options shared with whoever decodes the same messages (tests use them for a wire-level server). */
 export const DISCOVERY_LOADER_OPTIONS: protoLoader.Options = {

@@ -25,7 +25,11 @@ export function decodeSubscription(resourceName: string, bytes: Uint8Array): Sub
   try {
     raw = decodeProto(bytes);
   } catch (e) {
-    throw new ResourceError(resourceName, '(message)', `not a valid sidecast.v1.Subscription protobuf: ${(e as Error).message}`);
+    throw new ResourceError(
+      resourceName,
+      '(message)',
+      `not a valid sidecast.v1.Subscription protobuf: ${(e as Error).message}`,
+    );
   }
   return validateSubscription(resourceName, raw);
 }
@@ -36,7 +40,8 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
   };
   const name = raw.name ?? '';
   if (name !== resourceName) fail('name', `${JSON.stringify(name)} differs from the xDS resource name`);
-  if (!/^[^/\s]+\/[^/\s]+$/.test(name)) fail('name', `${JSON.stringify(name)} is not "<service>/<subscription>"`);
+  if (!/^[^/\s]+\/[^/\s]+$/.test(name))
+    fail('name', `${JSON.stringify(name)} is not "<service>/<subscription>"`);
   const service = raw.service ?? '';
   if (!service) fail('service', 'is empty; set the subscribing mesh Service');
 
@@ -74,15 +79,21 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
   };
   const r = d.retry ?? {};
   const attempts = r.attempts || DEFAULTS.retry.attempts;
-  if (attempts > LIMITS.maxAttempts) fail('delivery.retry.attempts', `${attempts} exceeds ${LIMITS.maxAttempts}`);
+  if (attempts > LIMITS.maxAttempts)
+    fail('delivery.retry.attempts', `${attempts} exceeds ${LIMITS.maxAttempts}`);
   const baseDelayMs = ms('delivery.retry.base_delay', r.base_delay, DEFAULTS.retry.baseDelayMs);
-  const maxDelayMs = ms('delivery.retry.max_delay', r.max_delay, Math.max(DEFAULTS.retry.maxDelayMs, baseDelayMs));
+  const maxDelayMs = ms(
+    'delivery.retry.max_delay',
+    r.max_delay,
+    Math.max(DEFAULTS.retry.maxDelayMs, baseDelayMs),
+  );
   if (maxDelayMs < baseDelayMs)
     fail('delivery.retry.max_delay', `${maxDelayMs}ms is shorter than base_delay ${baseDelayMs}ms`);
   const backoff = r.backoff === 'LINEAR' ? 'linear' : 'exponential';
 
   const concurrency = d.concurrency || DEFAULTS.concurrency;
-  if (concurrency > LIMITS.maxConcurrency) fail('delivery.concurrency', `${concurrency} exceeds ${LIMITS.maxConcurrency}`);
+  if (concurrency > LIMITS.maxConcurrency)
+    fail('delivery.concurrency', `${concurrency} exceeds ${LIMITS.maxConcurrency}`);
 
   const deadLetterTopic = raw.dead_letter_topic || defaultDeadLetterTopic(name);
   try {
@@ -92,7 +103,11 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
   }
   // A dead-letter topic that the subscription itself matches would feed failures back to the subscriber forever.
   const loop = topics.find((p) => matches(p, deadLetterTopic));
-  if (loop) fail('dead_letter_topic', `${JSON.stringify(deadLetterTopic)} matches the subscription's own pattern ${JSON.stringify(loop)}`);
+  if (loop)
+    fail(
+      'dead_letter_topic',
+      `${JSON.stringify(deadLetterTopic)} matches the subscription's own pattern ${JSON.stringify(loop)}`,
+    );
 
   return {
     name,
@@ -105,7 +120,11 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
       backoff,
       baseDelayMs,
       maxDelayMs,
-      retryAfterCapMs: ms('delivery.retry.retry_after_cap', r.retry_after_cap, DEFAULTS.retry.retryAfterCapMs),
+      retryAfterCapMs: ms(
+        'delivery.retry.retry_after_cap',
+        r.retry_after_cap,
+        DEFAULTS.retry.retryAfterCapMs,
+      ),
     },
     orderedByKey: d.ordered_by_key ?? false,
     concurrency,

@@ -38,8 +38,12 @@ class SubscriberProcess {
   private child!: ChildProcess;
   port = 0;
   async start(): Promise<void> {
-    this.child = fork(new URL(import.meta.url).pathname, ['--subscriber'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.port = await new Promise<number>((resolve) => this.child.once('message', (m: { port: number }) => resolve(m.port)));
+    this.child = fork(new URL(import.meta.url).pathname, ['--subscriber'], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.port = await new Promise<number>((resolve) =>
+      this.child.once('message', (m: { port: number }) => resolve(m.port)),
+    );
   }
   report(): Promise<Report> {
     const p = new Promise<Report>((resolve) => this.child.once('message', (m: Report) => resolve(m)));
@@ -51,7 +55,8 @@ class SubscriberProcess {
     const all: Report = { latencies: [], lastAt: 0 };
     const deadline = Date.now() + timeoutMs;
     while (all.latencies.length < n) {
-      if (Date.now() > deadline) throw new Error(`only ${all.latencies.length}/${n} events delivered within ${timeoutMs}ms`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${all.latencies.length}/${n} events delivered within ${timeoutMs}ms`);
       await new Promise((r) => setTimeout(r, 50));
       const r = await this.report();
       all.latencies.push(...r.latencies);
@@ -77,7 +82,16 @@ interface Result {
 }
 
 function event(topic: string, seq: number) {
-  return { specversion: '1.0', id: `${topic}#${seq}#${randomUUID()}`, source: '//bench', type: 'bench.event.v1', time: new Date().toISOString(), datacontenttype: 'application/json', topic, data: { seq, t: now() } };
+  return {
+    specversion: '1.0',
+    id: `${topic}#${seq}#${randomUUID()}`,
+    source: '//bench',
+    type: 'bench.event.v1',
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    topic,
+    data: { seq, t: now() },
+  };
 }
 
 /** Sends `total` events with `send(batch)` at `rate` events/s (Infinity = as fast as it goes). */
@@ -90,7 +104,9 @@ async function drive(total: number, rate: number, send: (seqs: number[]) => Prom
       const wait = due - now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     }
-    const p = send(Array.from({ length: Math.min(BATCH, total - seq) }, (_, i) => seq + i)).finally(() => inflight.delete(p));
+    const p = send(Array.from({ length: Math.min(BATCH, total - seq) }, (_, i) => seq + i)).finally(() =>
+      inflight.delete(p),
+    );
     inflight.add(p);
     if (inflight.size >= 8) await Promise.race(inflight);
   }
@@ -98,22 +114,36 @@ async function drive(total: number, rate: number, send: (seqs: number[]) => Prom
   return started;
 }
 
-async function measure(path: string, sub: SubscriberProcess, send: (seqs: number[]) => Promise<void>): Promise<Result> {
+async function measure(
+  path: string,
+  sub: SubscriberProcess,
+  send: (seqs: number[]) => Promise<void>,
+): Promise<Result> {
   const t0 = await drive(N, Infinity, send);
   const ingested = now();
   const thr = await sub.waitFor(N);
-  if (process.env.BENCH_VERBOSE) console.log(`  ${path}: accepted ${N} in ${(ingested - t0).toFixed(0)} ms, last delivered after ${(thr.lastAt - t0).toFixed(0)} ms`);
+  if (process.env.BENCH_VERBOSE)
+    console.log(
+      `  ${path}: accepted ${N} in ${(ingested - t0).toFixed(0)} ms, last delivered after ${(thr.lastAt - t0).toFixed(0)} ms`,
+    );
   const eventsPerSec = N / ((thr.lastAt - t0) / 1000);
   const paced = Math.round(RATE * PACED_SECONDS);
   await drive(paced, RATE, send);
   const lat = await sub.waitFor(paced);
   const r = { path, eventsPerSec, p50: pct(lat.latencies, 50), p99: pct(lat.latencies, 99) };
-  console.log(`  ${path}: ${eventsPerSec.toFixed(0)} events/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`);
+  console.log(
+    `  ${path}: ${eventsPerSec.toFixed(0)} events/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`,
+  );
   return r;
 }
 
 /** The whole bridge: HTTP ingest (batches of BATCH) → publisher → broker → delivery → subscriber. */
-async function throughBridge(path: string, adapter: BrokerAdapter, sub: SubscriberProcess, dataDir: string): Promise<Result> {
+async function throughBridge(
+  path: string,
+  adapter: BrokerAdapter,
+  sub: SubscriberProcess,
+  dataDir: string,
+): Promise<Result> {
   const run = randomUUID().slice(0, 8);
   const cfg = defaultConfig(join(dataDir, run));
   cfg.http = { host: '127.0.0.1', port: 0 };
@@ -140,13 +170,21 @@ async function throughBridge(path: string, adapter: BrokerAdapter, sub: Subscrib
     new Promise<void>((resolve, reject) => {
       const body = JSON.stringify(seqs.map((seq) => event(topic, seq)));
       const req = http.request(
-        { host: '127.0.0.1', port: bridge.ports.http, path: '/v1/events', method: 'POST', agent, headers: { 'content-type': 'application/cloudevents-batch+json' } },
+        {
+          host: '127.0.0.1',
+          port: bridge.ports.http,
+          path: '/v1/events',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/cloudevents-batch+json' },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString();
-            if (res.statusCode !== 200 || text.includes('"rejected"')) reject(new Error(`ingest answered ${res.statusCode}: ${text.slice(0, 300)}`));
+            if (res.statusCode !== 200 || text.includes('"rejected"'))
+              reject(new Error(`ingest answered ${res.statusCode}: ${text.slice(0, 300)}`));
             else resolve();
           });
         },
@@ -167,10 +205,20 @@ async function direct(sub: SubscriberProcess): Promise<Result> {
   const post = (seq: number) =>
     new Promise<void>((resolve, reject) => {
       const body = JSON.stringify({ seq, t: now() });
-      const req = http.request({ host: '127.0.0.1', port: sub.port, path: '/events', method: 'POST', agent, headers: { 'content-type': 'application/json', 'ce-id': String(seq) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: sub.port,
+          path: '/events',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'ce-id': String(seq) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -193,18 +241,30 @@ async function natsReachable(): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  console.log(`delivery bench: ${N} events for throughput, then ${RATE}/s for ${PACED_SECONDS}s for latency; concurrency ${CONCURRENCY}, publish batches of ${BATCH}`);
+  console.log(
+    `delivery bench: ${N} events for throughput, then ${RATE}/s for ${PACED_SECONDS}s for latency; concurrency ${CONCURRENCY}, publish batches of ${BATCH}`,
+  );
   const sub = new SubscriberProcess();
   await sub.start();
   const dir = await mkdtemp(join(tmpdir(), 'sidecast-bench-'));
   const results: Result[] = [];
   try {
     results.push(await direct(sub)); // always: the baseline the others are compared with
-    if (ONLY.has('embedded')) results.push(await throughBridge('embedded', new EmbeddedBroker(join(dir, 'broker')), sub, dir));
+    if (ONLY.has('embedded'))
+      results.push(await throughBridge('embedded', new EmbeddedBroker(join(dir, 'broker')), sub, dir));
     if (!ONLY.has('nats')) {
       // not selected
-    } else if (await natsReachable()) results.push(await throughBridge('nats-jetstream', new NatsAdapter({ servers: 'nats://127.0.0.1:4222' }), sub, dir));
-    else console.log('SKIPPED nats-jetstream: nothing on 127.0.0.1:4222 (scripts/ensure-services.sh starts it)');
+    } else if (await natsReachable())
+      results.push(
+        await throughBridge(
+          'nats-jetstream',
+          new NatsAdapter({ servers: 'nats://127.0.0.1:4222' }),
+          sub,
+          dir,
+        ),
+      );
+    else
+      console.log('SKIPPED nats-jetstream: nothing on 127.0.0.1:4222 (scripts/ensure-services.sh starts it)');
   } finally {
     sub.stop();
     await rm(dir, { recursive: true, force: true });
@@ -242,7 +302,6 @@ function runSubscriber(): void {
     } else if (m === 'exit') server.close(() => process.exit(0));
   });
 }
-
 
 if (process.argv[2] === '--subscriber') runSubscriber();
 else await main();

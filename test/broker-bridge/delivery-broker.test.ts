@@ -25,13 +25,29 @@ let embeddedDir = '';
 const cases: BrokerCase[] = [
   {
     name: 'embedded',
-    make: async () => new EmbeddedBroker((embeddedDir = await mkdtemp(join(tmpdir(), 'sidecast-delivery-'))), { sync: false, redeliveryDelayMs: 50 }),
+    make: async () =>
+      new EmbeddedBroker((embeddedDir = await mkdtemp(join(tmpdir(), 'sidecast-delivery-'))), {
+        sync: false,
+        redeliveryDelayMs: 50,
+      }),
     cleanup: () => rm(embeddedDir, { recursive: true, force: true }),
   },
-  ...(natsUp ? [{ name: 'nats', make: async () => new NatsAdapter({ servers: 'nats://127.0.0.1:4222', redeliveryDelayMs: 100 }) }] : []),
+  ...(natsUp
+    ? [
+        {
+          name: 'nats',
+          make: async () => new NatsAdapter({ servers: 'nats://127.0.0.1:4222', redeliveryDelayMs: 100 }),
+        },
+      ]
+    : []),
 ];
 
-type TestEvent = Record<string, unknown> & { id: string; topic: string; partitionkey?: string; data: { i: number } };
+type TestEvent = Record<string, unknown> & {
+  id: string;
+  topic: string;
+  partitionkey?: string;
+  data: { i: number };
+};
 
 function cloudEvent(topic: string, i: number, extra: Record<string, unknown> = {}): TestEvent {
   return {
@@ -48,7 +64,12 @@ function cloudEvent(topic: string, i: number, extra: Record<string, unknown> = {
 }
 
 function message(ev: TestEvent) {
-  return { id: ev.id, topic: ev.topic, ...(typeof ev.partitionkey === 'string' ? { key: ev.partitionkey } : {}), body: Buffer.from(JSON.stringify(ev)) };
+  return {
+    id: ev.id,
+    topic: ev.topic,
+    ...(typeof ev.partitionkey === 'string' ? { key: ev.partitionkey } : {}),
+    body: Buffer.from(JSON.stringify(ev)),
+  };
 }
 
 describe.each(cases)('delivery through the $name broker', (bc) => {
@@ -93,23 +114,34 @@ describe.each(cases)('delivery through the $name broker', (bc) => {
     const s = await new HttpSubscriber().start();
     await subscribe(s, 'basic');
     const evs = Array.from({ length: 20 }, (_, i) => cloudEvent(`t${run}/basic/${i % 2 ? 'a' : 'b/c'}`, i));
-    await adapter.publish([...evs.map(message), message(cloudEvent(`t${run}/other/x`, 99)), message(cloudEvent(`t${run}/basic`, 98))]);
+    await adapter.publish([
+      ...evs.map(message),
+      message(cloudEvent(`t${run}/other/x`, 99)),
+      message(cloudEvent(`t${run}/basic`, 98)),
+    ]);
     await s.waitFor(20);
     await new Promise((r) => setTimeout(r, 100)); // anything extra would show up now
     expect(s.received.map((r) => r.headers['ce-id']).sort()).toEqual(evs.map((e) => e.id).sort());
     expect(JSON.parse(s.received[0]!.body)).toHaveProperty('i');
-    const delivered = await manager.metrics.registry.getSingleMetricAsString('sidecast_delivery_delivered_total');
+    const delivered = await manager.metrics.registry.getSingleMetricAsString(
+      'sidecast_delivery_delivered_total',
+    );
     expect(delivered).toContain(`sidecast_delivery_delivered_total{subscription="test/basic-${run}"} 20`);
   });
 
   test('a poison event lands on the dead-letter topic with its reason; the rest are delivered', async () => {
-    const s = await new HttpSubscriber((r) => (JSON.parse(r.body).i === 3 ? { status: 400, body: 'i=3 is not allowed' } : { status: 200 }));
+    const s = await new HttpSubscriber((r) =>
+      JSON.parse(r.body).i === 3 ? { status: 400, body: 'i=3 is not allowed' } : { status: 200 },
+    );
     await s.start();
     const spec = await subscribe(s, 'poison');
     const dead: ReceivedMessage[] = [];
-    const dlq = await adapter.subscribe({ name: `dlq-reader-${run}`, patterns: [spec.deadLetterTopic], maxInFlight: 4 }, async (m) => {
-      dead.push(m);
-    });
+    const dlq = await adapter.subscribe(
+      { name: `dlq-reader-${run}`, patterns: [spec.deadLetterTopic], maxInFlight: 4 },
+      async (m) => {
+        dead.push(m);
+      },
+    );
     try {
       await adapter.publish(Array.from({ length: 5 }, (_, i) => message(cloudEvent(`t${run}/poison/x`, i))));
       await s.waitFor(5);
@@ -126,7 +158,9 @@ describe.each(cases)('delivery through the $name broker', (bc) => {
         deadletterorigtopic: `t${run}/poison/x`,
       });
       expect(ev.deadletterreason).toContain('HTTP 400: i=3 is not allowed');
-      const text = await manager.metrics.registry.getSingleMetricAsString('sidecast_delivery_dead_lettered_total');
+      const text = await manager.metrics.registry.getSingleMetricAsString(
+        'sidecast_delivery_dead_lettered_total',
+      );
       expect(text).toContain(`cause="rejected"} 1`);
     } finally {
       await dlq.close();
@@ -136,7 +170,9 @@ describe.each(cases)('delivery through the $name broker', (bc) => {
   test('a subscriber that is down when events are published receives them when it is back', async () => {
     const s = await new HttpSubscriber().start();
     const port = s.port;
-    await subscribe(s, 'outage', { retry: { ...DEFAULTS.retry, attempts: 1, baseDelayMs: 20, maxDelayMs: 100 } });
+    await subscribe(s, 'outage', {
+      retry: { ...DEFAULTS.retry, attempts: 1, baseDelayMs: 20, maxDelayMs: 100 },
+    });
     await s.stop();
     await adapter.publish(Array.from({ length: 10 }, (_, i) => message(cloudEvent(`t${run}/outage/x`, i))));
     await new Promise((r) => setTimeout(r, 400));
@@ -144,7 +180,9 @@ describe.each(cases)('delivery through the $name broker', (bc) => {
     await s.start(port);
     await s.waitFor(10);
     expect(new Set(s.received.map((r) => r.headers['ce-id'])).size).toBe(10);
-    const dl = await manager.metrics.registry.getSingleMetricAsString('sidecast_delivery_dead_lettered_total');
+    const dl = await manager.metrics.registry.getSingleMetricAsString(
+      'sidecast_delivery_dead_lettered_total',
+    );
     expect(dl).not.toContain(`outage-${run}`);
   });
 
@@ -152,11 +190,15 @@ describe.each(cases)('delivery through the $name broker', (bc) => {
     const s = await new HttpSubscriber((r) => ({ status: 200, delayMs: (JSON.parse(r.body).i * 7) % 13 }));
     await s.start();
     await subscribe(s, 'ordered', { orderedByKey: true, concurrency: 8 });
-    const evs = Array.from({ length: 40 }, (_, i) => cloudEvent(`t${run}/ordered/x`, i, { partitionkey: `k${i % 4}` }));
+    const evs = Array.from({ length: 40 }, (_, i) =>
+      cloudEvent(`t${run}/ordered/x`, i, { partitionkey: `k${i % 4}` }),
+    );
     await adapter.publish(evs.map(message));
     await s.waitFor(40);
     for (let k = 0; k < 4; k++) {
-      const seen = s.received.filter((r) => r.headers['ce-partitionkey'] === `k${k}`).map((r) => JSON.parse(r.body).i as number);
+      const seen = s.received
+        .filter((r) => r.headers['ce-partitionkey'] === `k${k}`)
+        .map((r) => JSON.parse(r.body).i as number);
       expect(seen).toEqual(evs.filter((e) => e.partitionkey === `k${k}`).map((e) => e.data.i));
     }
     expect(s.maxInFlight).toBeGreaterThan(1);
@@ -177,7 +219,8 @@ describe.each(cases)('delivery through the $name broker', (bc) => {
     expect(manager.status()).toMatchObject([{ name: spec.name, state: 'running' }]);
     // The durable consumer kept its place: the event published while removed is delivered now
     // (at-least-once: a redelivery of #1 would be allowed, a loss of #2 is not).
-    for (let i = 0; i < 100 && !s.received.some((r) => JSON.parse(r.body).i === 2); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && !s.received.some((r) => JSON.parse(r.body).i === 2); i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(new Set(s.received.map((r) => JSON.parse(r.body).i))).toEqual(new Set([1, 2]));
   });
 });

@@ -1,7 +1,11 @@
 // The per-event delivery policy against a real HTTP subscriber on loopback.
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { backoffDelay, parseRetryAfter } from '../../broker-bridge/delivery/backoff.js';
-import { parseStructured, PoisonEventError, toBinaryRequest } from '../../broker-bridge/delivery/cloudevent-http.js';
+import {
+  parseStructured,
+  PoisonEventError,
+  toBinaryRequest,
+} from '../../broker-bridge/delivery/cloudevent-http.js';
 import { KeyedSerializer, Semaphore } from '../../broker-bridge/delivery/limits.js';
 import { deliverWithRetry, type RetryContext } from '../../broker-bridge/delivery/retry-loop.js';
 import { poolFor, type AttemptResult, type SubscriberPool } from '../../broker-bridge/delivery/http-post.js';
@@ -39,7 +43,11 @@ const event = {
   data: { id: 'acc-42', owner: 'Zoë' },
 };
 
-function ctx(url: string, over: Partial<RetryContext> = {}, retries: Array<{ r: AttemptResult; delayMs: number }> = []): RetryContext {
+function ctx(
+  url: string,
+  over: Partial<RetryContext> = {},
+  retries: Array<{ r: AttemptResult; delayMs: number }> = [],
+): RetryContext {
   return {
     url: new URL(url),
     timeoutMs: 1000,
@@ -78,7 +86,12 @@ describe('CloudEvents binary mode', () => {
   });
 
   test('base64 data is decoded, text data is sent as is', () => {
-    const bin = toBinaryRequest({ ...event, data: undefined, datacontenttype: 'image/png', data_base64: Buffer.from([1, 2, 3]).toString('base64') });
+    const bin = toBinaryRequest({
+      ...event,
+      data: undefined,
+      datacontenttype: 'image/png',
+      data_base64: Buffer.from([1, 2, 3]).toString('base64'),
+    });
     expect([...bin.body]).toEqual([1, 2, 3]);
     expect(bin.headers['content-type']).toBe('image/png');
     const text = toBinaryRequest({ ...event, datacontenttype: 'text/plain', data: 'hello "x"' });
@@ -87,7 +100,9 @@ describe('CloudEvents binary mode', () => {
 
   test('a broker body that is not a CloudEvent is poison, with the reason', () => {
     expect(() => parseStructured(Buffer.from('{nope'))).toThrow(PoisonEventError);
-    expect(() => parseStructured(Buffer.from('{"id":"1","source":"s","specversion":"1.0"}'))).toThrow('required attribute "type" is missing');
+    expect(() => parseStructured(Buffer.from('{"id":"1","source":"s","specversion":"1.0"}'))).toThrow(
+      'required attribute "type" is missing',
+    );
   });
 });
 
@@ -100,7 +115,7 @@ describe('retry policy', () => {
     expect(retries).toHaveLength(2);
   });
 
-  test('4xx other than 408/429 dead-letters at once, with status and the subscriber\'s words', async () => {
+  test("4xx other than 408/429 dead-letters at once, with status and the subscriber's words", async () => {
     const s = await subscriber(() => ({ status: 422, body: 'owner is required' }));
     const out = await send(ctx(s.url));
     expect(out).toMatchObject({ kind: 'dead-letter', cause: 'rejected', attempts: 1, status: 422 });
@@ -116,7 +131,13 @@ describe('retry policy', () => {
   });
 
   test('Retry-After is honoured up to its cap', async () => {
-    const s = await subscriber((_, i) => (i === 0 ? { status: 503, headers: { 'retry-after': '3600' } } : i === 1 ? { status: 429, headers: { 'retry-after': '0' } } : { status: 200 }));
+    const s = await subscriber((_, i) =>
+      i === 0
+        ? { status: 503, headers: { 'retry-after': '3600' } }
+        : i === 1
+          ? { status: 429, headers: { 'retry-after': '0' } }
+          : { status: 200 },
+    );
     const retries: Array<{ r: AttemptResult; delayMs: number }> = [];
     await send(ctx(s.url, {}, retries));
     expect(retries.map((r) => r.delayMs)).toEqual([30, 0]);
@@ -124,7 +145,12 @@ describe('retry policy', () => {
 
   test('a per-attempt timeout counts as a failed attempt', async () => {
     const s = await subscriber(() => ({ status: 200, delayMs: 500 }));
-    const out = await send(ctx(s.url, { timeoutMs: 50, retry: { attempts: 2, backoff: 'linear', baseDelayMs: 1, maxDelayMs: 1, retryAfterCapMs: 1 } }));
+    const out = await send(
+      ctx(s.url, {
+        timeoutMs: 50,
+        retry: { attempts: 2, backoff: 'linear', baseDelayMs: 1, maxDelayMs: 1, retryAfterCapMs: 1 },
+      }),
+    );
     expect(out).toMatchObject({ kind: 'dead-letter', cause: 'exhausted', attempts: 2, status: 0 });
     expect(out.kind === 'dead-letter' && out.reason).toContain('no response within 50ms');
   });
@@ -134,7 +160,11 @@ describe('retry policy', () => {
     const port = s.port;
     await s.stop();
     const retries: Array<{ r: AttemptResult; delayMs: number }> = [];
-    const c = ctx(s.url, { retry: { attempts: 1, backoff: 'exponential', baseDelayMs: 5, maxDelayMs: 20, retryAfterCapMs: 1 } }, retries);
+    const c = ctx(
+      s.url,
+      { retry: { attempts: 1, backoff: 'exponential', baseDelayMs: 5, maxDelayMs: 20, retryAfterCapMs: 1 } },
+      retries,
+    );
     c.onRetry = (r, delayMs) => {
       retries.push({ r, delayMs });
       if (retries.length === 4) void s.start(port);
@@ -147,7 +177,10 @@ describe('retry policy', () => {
   test('aborting (subscription removed, bridge stopping) ends the retries with the abort reason', async () => {
     const s = await subscriber(() => ({ status: 503 }));
     const ac = new AbortController();
-    const c = ctx(s.url, { signal: ac.signal, retry: { attempts: 100, backoff: 'linear', baseDelayMs: 10, maxDelayMs: 10, retryAfterCapMs: 1 } });
+    const c = ctx(s.url, {
+      signal: ac.signal,
+      retry: { attempts: 100, backoff: 'linear', baseDelayMs: 10, maxDelayMs: 10, retryAfterCapMs: 1 },
+    });
     c.onRetry = () => ac.abort(new Error('stopped'));
     await expect(send(c)).rejects.toThrow('stopped');
   });
@@ -175,7 +208,12 @@ describe('limits', () => {
       log.push(`end ${name}`);
       active--;
     };
-    await Promise.all([k.run('a', task('a1', 30)), k.run('a', task('a2', 1)), k.run('b', task('b1', 1)), k.run('a', task('a3', 1))]);
+    await Promise.all([
+      k.run('a', task('a1', 30)),
+      k.run('a', task('a2', 1)),
+      k.run('b', task('b1', 1)),
+      k.run('a', task('a3', 1)),
+    ]);
     const a = log.filter((l) => l.includes(' a'));
     expect(a).toEqual(['start a1', 'end a1', 'start a2', 'end a2', 'start a3', 'end a3']);
     expect(log.indexOf('end b1')).toBeLessThan(log.indexOf('end a1'));
@@ -187,7 +225,9 @@ describe('limits', () => {
     const p = { backoff: 'exponential' as const, baseDelayMs: 100, maxDelayMs: 1000 };
     expect([1, 2, 3, 4, 5].map((n) => backoffDelay(p, n, () => 1))).toEqual([100, 200, 400, 800, 1000]);
     expect([1, 2, 3].map((n) => backoffDelay(p, n, () => 0))).toEqual([50, 100, 200]);
-    expect([1, 2, 3].map((n) => backoffDelay({ ...p, backoff: 'linear' }, n, () => 1))).toEqual([100, 200, 300]);
+    expect([1, 2, 3].map((n) => backoffDelay({ ...p, backoff: 'linear' }, n, () => 1))).toEqual([
+      100, 200, 300,
+    ]);
     expect(parseRetryAfter('7')).toBe(7000);
     expect(parseRetryAfter('Fri, 27 Nov 2026 17:00:10 GMT', Date.parse('2026-11-27T17:00:00Z'))).toBe(10_000);
     expect(parseRetryAfter('soon')).toBeUndefined();

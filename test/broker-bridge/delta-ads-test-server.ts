@@ -2,7 +2,11 @@
 // messages, with the test deciding what each response contains. (The real xds-server is exercised
 // by test/e2e.)
 import * as grpc from '@grpc/grpc-js';
-import { adsClientConstructor, type DeltaRequest, type DeltaResponse } from '../../broker-bridge/xds/discovery-proto.js';
+import {
+  adsClientConstructor,
+  type DeltaRequest,
+  type DeltaResponse,
+} from '../../broker-bridge/xds/discovery-proto.js';
 
 export interface TestStream {
   requests: DeltaRequest[];
@@ -22,12 +26,15 @@ export class DeltaAdsTestServer {
   async start(port = 0): Promise<number> {
     this.server = new grpc.Server();
     this.server.addService(adsClientConstructor().service, {
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaRequest, DeltaResponse>) => this.onStream(call),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaRequest, DeltaResponse>) =>
+        this.onStream(call),
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) =>
         call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'delta only' }),
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      this.server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
     );
     return this.port;
   }

@@ -9,7 +9,10 @@ export interface Received {
   at: number;
 }
 
-export type Responder = (r: Received, index: number) => { status: number; headers?: Record<string, string>; body?: string; delayMs?: number };
+export type Responder = (
+  r: Received,
+  index: number,
+) => { status: number; headers?: Record<string, string>; body?: string; delayMs?: number };
 
 export class HttpSubscriber {
   readonly received: Received[] = [];
@@ -31,7 +34,11 @@ export class HttpSubscriber {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const r: Received = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        const r: Received = {
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          at: Date.now(),
+        };
         const index = this.received.length;
         this.received.push(r);
         this.inFlight++;
@@ -63,7 +70,10 @@ export class HttpSubscriber {
   waitFor(n: number, timeoutMs = 10_000): Promise<void> {
     if (this.received.length - this.inFlight >= n) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`subscriber saw ${this.received.length} requests, waited for ${n}`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`subscriber saw ${this.received.length} requests, waited for ${n}`)),
+        timeoutMs,
+      );
       this.waiters.push({ n, resolve: () => (clearTimeout(t), resolve()) });
     });
   }

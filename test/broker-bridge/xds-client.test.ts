@@ -5,7 +5,10 @@ import { encodeSubscription, type SubscriptionJson } from '../../proto/sidecast.
 import type { SubscriptionSpec } from '../../broker-bridge/delivery/spec.js';
 import { DeltaAdsTestServer } from './delta-ads-test-server.js';
 
-const any = (obj: SubscriptionJson) => ({ type_url: SUBSCRIPTION_TYPE_URL, value: Buffer.from(encodeSubscription(obj)) });
+const any = (obj: SubscriptionJson) => ({
+  type_url: SUBSCRIPTION_TYPE_URL,
+  value: Buffer.from(encodeSubscription(obj)),
+});
 const sub = (name: string, extra: Partial<SubscriptionJson> = {}): SubscriptionJson => ({
   name,
   service: name.split('/')[0]!,
@@ -49,12 +52,19 @@ describe('delta xDS client', () => {
     expect(first.node?.id).toBe('sidecast-bridge-test');
     expect(first.node?.metadata?.fields['sidecast.role']).toMatchObject({ stringValue: 'bridge' });
 
-    const nonce = s.send({ type_url: SUBSCRIPTION_TYPE_URL, resources: [{ name: 'audit/all', version: 'v1', resource: any(sub('audit/all')) }] });
+    const nonce = s.send({
+      type_url: SUBSCRIPTION_TYPE_URL,
+      resources: [{ name: 'audit/all', version: 'v1', resource: any(sub('audit/all')) }],
+    });
     const ack = await s.next();
     expect(ack).toMatchObject({ type_url: SUBSCRIPTION_TYPE_URL, response_nonce: nonce });
     expect(ack.error_detail).toBeFalsy();
     expect(updates).toHaveLength(1);
-    expect(updates[0]!.get('audit/all')).toMatchObject({ service: 'audit', url: 'http://127.0.0.1:9/events', timeoutMs: 2000 });
+    expect(updates[0]!.get('audit/all')).toMatchObject({
+      service: 'audit',
+      url: 'http://127.0.0.1:9/events',
+      timeoutMs: 2000,
+    });
 
     const n2 = s.send({ type_url: SUBSCRIPTION_TYPE_URL, resources: [], removed_resources: ['audit/all'] });
     expect((await s.next()).response_nonce).toBe(n2);
@@ -69,7 +79,10 @@ describe('delta xDS client', () => {
     const updates = startClient(port);
     const s = await streamP;
     await s.next();
-    s.send({ type_url: SUBSCRIPTION_TYPE_URL, resources: [{ name: 'audit/all', version: 'v1', resource: any(sub('audit/all')) }] });
+    s.send({
+      type_url: SUBSCRIPTION_TYPE_URL,
+      resources: [{ name: 'audit/all', version: 'v1', resource: any(sub('audit/all')) }],
+    });
     await s.next();
 
     const bad = sub('audit/all', { delivery: { url: 'ftp://nowhere/x' } });
@@ -84,12 +97,18 @@ describe('delta xDS client', () => {
     const nack = await s.next();
     expect(nack.response_nonce).toBe(nonce);
     expect(nack.error_detail?.code).toBe(3);
-    expect(nack.error_detail?.message).toContain('Subscription "audit/all": delivery.url: "ftp://nowhere/x" must be http:// or https://');
+    expect(nack.error_detail?.message).toContain(
+      'Subscription "audit/all": delivery.url: "ftp://nowhere/x" must be http:// or https://',
+    );
     expect(nack.error_detail?.message).toContain('Subscription "analytics/x": topics[0]:');
     const last = updates.at(-1)!;
     expect([...last.keys()].sort()).toEqual(['audit/all', 'notifications/accounts']);
     expect(last.get('audit/all')!.url).toBe('http://127.0.0.1:9/events');
-    expect(client!.status()).toMatchObject({ nacks: 1, acks: 1, versions: { 'audit/all': 'v1', 'notifications/accounts': 'v1' } });
+    expect(client!.status()).toMatchObject({
+      nacks: 1,
+      acks: 1,
+      versions: { 'audit/all': 'v1', 'notifications/accounts': 'v1' },
+    });
   });
 
   test('NACKs a wrong Any type, a name mismatch and a name given twice', async () => {
@@ -102,15 +121,26 @@ describe('delta xDS client', () => {
     s.send({
       type_url: SUBSCRIPTION_TYPE_URL,
       resources: [
-        { name: 'a/b', version: '1', resource: { type_url: 'type.googleapis.com/envoy.config.cluster.v3.Cluster', value: Buffer.alloc(0) } },
+        {
+          name: 'a/b',
+          version: '1',
+          resource: {
+            type_url: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+            value: Buffer.alloc(0),
+          },
+        },
         { name: 'c/d', version: '1', resource: any(sub('c/other')) },
         { name: 'e/f', version: '1', resource: any(sub('e/f')) },
         { name: 'e/f', version: '2', resource: any(sub('e/f')) },
       ],
     });
     const nack = await s.next();
-    expect(nack.error_detail?.message).toContain('resource "a/b" has type "type.googleapis.com/envoy.config.cluster.v3.Cluster"');
-    expect(nack.error_detail?.message).toContain('Subscription "c/d": name: "c/other" differs from the xDS resource name');
+    expect(nack.error_detail?.message).toContain(
+      'resource "a/b" has type "type.googleapis.com/envoy.config.cluster.v3.Cluster"',
+    );
+    expect(nack.error_detail?.message).toContain(
+      'Subscription "c/d": name: "c/other" differs from the xDS resource name',
+    );
     expect(nack.error_detail?.message).toContain('resource "e/f" appears twice in one response');
     expect([...updates.at(-1)!.keys()]).toEqual(['e/f']);
   });

@@ -12,9 +12,12 @@ interface BrokerCase {
   url: (dir: string) => string;
 }
 const brokers: BrokerCase[] = [{ name: 'embedded', url: (dir) => `embedded://${dir}/broker` }];
-if (await brokerReachable('NATS JetStream', 4222)) brokers.push({ name: 'nats', url: () => 'nats://127.0.0.1:4222' });
-if (await brokerReachable('RabbitMQ', 5672)) brokers.push({ name: 'rabbitmq', url: () => 'amqp://guest:guest@127.0.0.1:5672' });
-if (await brokerReachable('Mosquitto', 1883)) brokers.push({ name: 'mqtt', url: () => 'mqtt://127.0.0.1:1883' });
+if (await brokerReachable('NATS JetStream', 4222))
+  brokers.push({ name: 'nats', url: () => 'nats://127.0.0.1:4222' });
+if (await brokerReachable('RabbitMQ', 5672))
+  brokers.push({ name: 'rabbitmq', url: () => 'amqp://guest:guest@127.0.0.1:5672' });
+if (await brokerReachable('Mosquitto', 1883))
+  brokers.push({ name: 'mqtt', url: () => 'mqtt://127.0.0.1:1883' });
 
 const ids = (s: HttpSubscriber) => s.received.map((r) => String(r.headers['ce-id']));
 const settle = () => new Promise((r) => setTimeout(r, 400));
@@ -23,7 +26,9 @@ describe.each(brokers)('delivery end to end on $name', (bc) => {
   const run = randomUUID().slice(0, 8);
   const t = `t${run}/bank`;
   const stack = new Stack(bc.url);
-  const notifications = new HttpSubscriber((r) => (JSON.parse(r.body).poison ? { status: 400, body: 'poison: owner missing' } : { status: 204 }));
+  const notifications = new HttpSubscriber((r) =>
+    JSON.parse(r.body).poison ? { status: 400, body: 'poison: owner missing' } : { status: 204 },
+  );
   const audit = new HttpSubscriber();
   const dlqwatch = new HttpSubscriber();
   const analytics = new HttpSubscriber();
@@ -33,8 +38,21 @@ describe.each(brokers)('delivery end to end on $name', (bc) => {
   beforeAll(async () => {
     await Promise.all([notifications.start(), audit.start(), dlqwatch.start(), analytics.start()]);
     subs = [
-      { name: `welcome-${run}`, service: 'notifications', port: notifications.port, topics: [`${t}/account/opened/v1`], deadLetterTopic: `${t}/dlq/notifications`, attempts: 2 },
-      { name: `trail-${run}`, service: 'audit', port: audit.port, topics: [`${t}/account/>`], orderByKey: true },
+      {
+        name: `welcome-${run}`,
+        service: 'notifications',
+        port: notifications.port,
+        topics: [`${t}/account/opened/v1`],
+        deadLetterTopic: `${t}/dlq/notifications`,
+        attempts: 2,
+      },
+      {
+        name: `trail-${run}`,
+        service: 'audit',
+        port: audit.port,
+        topics: [`${t}/account/>`],
+        orderByKey: true,
+      },
       { name: `dead-${run}`, service: 'dlqwatch', port: dlqwatch.port, topics: [`${t}/dlq/>`] },
     ];
     await stack.start(subs);
@@ -48,8 +66,18 @@ describe.each(brokers)('delivery end to end on $name', (bc) => {
 
   test('ingested events reach every matching subscriber, in CloudEvents binary mode', async () => {
     await ingest(bridge.ingestUrl, [
-      { id: `o1-${run}`, topic: `${t}/account/opened/v1`, partitionkey: 'acc-1', data: { id: 'acc-1', owner: 'Ada' } },
-      { id: `o2-${run}`, topic: `${t}/account/opened/v1`, partitionkey: 'acc-2', data: { id: 'acc-2', owner: 'Alan' } },
+      {
+        id: `o1-${run}`,
+        topic: `${t}/account/opened/v1`,
+        partitionkey: 'acc-1',
+        data: { id: 'acc-1', owner: 'Ada' },
+      },
+      {
+        id: `o2-${run}`,
+        topic: `${t}/account/opened/v1`,
+        partitionkey: 'acc-2',
+        data: { id: 'acc-2', owner: 'Alan' },
+      },
       { id: `c1-${run}`, topic: `${t}/account/closed/v1`, partitionkey: 'acc-1', data: { id: 'acc-1' } },
     ]);
     await notifications.waitFor(2);
@@ -59,14 +87,23 @@ describe.each(brokers)('delivery end to end on $name', (bc) => {
     expect(ids(audit).sort()).toEqual([`c1-${run}`, `o1-${run}`, `o2-${run}`]);
     const first = notifications.received.find((r) => r.headers['ce-id'] === `o1-${run}`)!;
     expect(JSON.parse(first.body)).toEqual({ id: 'acc-1', owner: 'Ada' });
-    expect(first.headers).toMatchObject({ 'content-type': 'application/json', 'ce-type': 'acme.bank.account.opened.v1', 'ce-topic': `${t}/account/opened/v1`, 'ce-partitionkey': 'acc-1' });
+    expect(first.headers).toMatchObject({
+      'content-type': 'application/json',
+      'ce-type': 'acme.bank.account.opened.v1',
+      'ce-topic': `${t}/account/opened/v1`,
+      'ce-partitionkey': 'acc-1',
+    });
     // Per-key order at audit: acc-1 opened before acc-1 closed.
-    const acc1 = audit.received.filter((r) => r.headers['ce-partitionkey'] === 'acc-1').map((r) => r.headers['ce-id']);
+    const acc1 = audit.received
+      .filter((r) => r.headers['ce-partitionkey'] === 'acc-1')
+      .map((r) => r.headers['ce-id']);
     expect(acc1).toEqual([`o1-${run}`, `c1-${run}`]);
   });
 
   test('a poison event lands on the dead-letter topic with its reason (and reaches whoever subscribes to it)', async () => {
-    await ingest(bridge.ingestUrl, [{ id: `p1-${run}`, topic: `${t}/account/opened/v1`, data: { poison: true } }]);
+    await ingest(bridge.ingestUrl, [
+      { id: `p1-${run}`, topic: `${t}/account/opened/v1`, data: { poison: true } },
+    ]);
     await eventually('the dead letter at dlqwatch', () => dlqwatch.received.length > 0);
     const dead = dlqwatch.received[0]!;
     expect(dead.headers).toMatchObject({
@@ -77,7 +114,9 @@ describe.each(brokers)('delivery end to end on $name', (bc) => {
       'ce-deadletterconsumer': `notifications/welcome-${run}`,
       'ce-deadletterorigtopic': `${t}/account/opened/v1`,
     });
-    expect(decodeURIComponent(String(dead.headers['ce-deadletterreason']))).toContain('HTTP 400: poison: owner missing');
+    expect(decodeURIComponent(String(dead.headers['ce-deadletterreason']))).toContain(
+      'HTTP 400: poison: owner missing',
+    );
     expect(JSON.parse(dead.body)).toEqual({ poison: true });
   });
 
@@ -85,7 +124,11 @@ describe.each(brokers)('delivery end to end on $name', (bc) => {
     const port = audit.port;
     await audit.stop();
     const before = audit.received.length;
-    const evs = Array.from({ length: 5 }, (_, i) => ({ id: `d${i}-${run}`, topic: `${t}/account/closed/v1`, data: { i } }));
+    const evs = Array.from({ length: 5 }, (_, i) => ({
+      id: `d${i}-${run}`,
+      topic: `${t}/account/closed/v1`,
+      data: { i },
+    }));
     await ingest(bridge.ingestUrl, evs);
     await settle();
     expect(audit.received.length).toBe(before);
@@ -94,7 +137,13 @@ describe.each(brokers)('delivery end to end on $name', (bc) => {
   });
 
   test('removing a subscription from the mesh file stops delivery and adding one starts it, without restarts', async () => {
-    const analyticsSub: MeshSubscription = { name: `metrics-${run}`, service: 'analytics', port: analytics.port, topics: [`${t}/*/opened/v1`], path: '/ingest' };
+    const analyticsSub: MeshSubscription = {
+      name: `metrics-${run}`,
+      service: 'analytics',
+      port: analytics.port,
+      topics: [`${t}/*/opened/v1`],
+      path: '/ingest',
+    };
     subs = [...subs.filter((s) => s.service !== 'audit'), analyticsSub];
     await stack.setSubscriptions(subs);
     await eventually('audit removed and analytics added', () => {
@@ -102,7 +151,9 @@ describe.each(brokers)('delivery end to end on $name', (bc) => {
       return names.includes(`analytics/metrics-${run}`) && !names.includes(`audit/trail-${run}`);
     });
     const auditBefore = audit.received.length;
-    await ingest(bridge.ingestUrl, [{ id: `n1-${run}`, topic: `${t}/account/opened/v1`, data: { id: 'acc-9' } }]);
+    await ingest(bridge.ingestUrl, [
+      { id: `n1-${run}`, topic: `${t}/account/opened/v1`, data: { id: 'acc-9' } },
+    ]);
     await eventually('analytics got the new event', () => ids(analytics).includes(`n1-${run}`));
     await eventually('notifications still served', () => ids(notifications).includes(`n1-${run}`));
     await settle();
@@ -113,13 +164,19 @@ describe.each(brokers)('delivery end to end on $name', (bc) => {
   test('a bridge restart while the subscriber is down loses nothing', async () => {
     const port = notifications.port;
     await notifications.stop();
-    const evs = Array.from({ length: 5 }, (_, i) => ({ id: `b${i}-${run}`, topic: `${t}/account/opened/v1`, data: { i } }));
+    const evs = Array.from({ length: 5 }, (_, i) => ({
+      id: `b${i}-${run}`,
+      topic: `${t}/account/opened/v1`,
+      data: { i },
+    }));
     await ingest(bridge.ingestUrl, evs);
     await settle(); // the events are now held in flight, waiting for the subscriber
     await bridge.stop();
     await notifications.start(port);
     bridge = await stack.addBridge(`sidecast-bridge-${bc.name}-${run}`);
-    await eventually('all five delivered by the restarted bridge', () => evs.every((e) => ids(notifications).includes(e.id)));
+    await eventually('all five delivered by the restarted bridge', () =>
+      evs.every((e) => ids(notifications).includes(e.id)),
+    );
   });
 });
 
@@ -147,7 +204,8 @@ describe.each(brokers)('two bridge replicas on $name', (bc) => {
     const a = await stack.addBridge(`sidecast-bridge-a-${run}`);
     const b = await stack.addBridge(`sidecast-bridge-b-${run}`);
     await eventually('both replicas consuming', () => running(a).length === 1 && running(b).length === 1);
-    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: `r${from + i}-${run}`, topic, data: { i: from + i } }));
+    const batch = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ id: `r${from + i}-${run}`, topic, data: { i: from + i } }));
     for (let i = 0; i < 200; i += 20) await ingest((i / 20) % 2 ? a.ingestUrl : b.ingestUrl, batch(i, 20));
     await eventually('200 events delivered', () => new Set(ids(sub)).size === 200);
     await settle();
@@ -159,7 +217,8 @@ describe.each(brokers)('two bridge replicas on $name', (bc) => {
     await ingest(a.ingestUrl, batch(200, 50));
     // MQTT shared subscriptions keep the stopped replica's share in its persistent session until it
     // returns (Mosquitto queues for offline group members); the other brokers hand it all to `a`.
-    if (bc.name !== 'mqtt') await eventually('the 50 published after one replica stopped', () => new Set(ids(sub)).size === 250);
+    if (bc.name !== 'mqtt')
+      await eventually('the 50 published after one replica stopped', () => new Set(ids(sub)).size === 250);
     const c = await stack.addBridge(`sidecast-bridge-b-${run}`);
     await eventually('restarted replica consuming', () => running(c).length === 1);
     await ingest(c.ingestUrl, batch(250, 50));

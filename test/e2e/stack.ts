@@ -22,7 +22,10 @@ export interface MeshSubscription {
 
 export function meshYaml(subs: MeshSubscription[]): string {
   const services = new Map(subs.map((s) => [s.service, s.port]));
-  const docs = [...services].map(([name, port]) => `apiVersion: sidecast.io/v1\nkind: Service\nmetadata: { name: ${name} }\nspec:\n  endpoints: ["127.0.0.1:${port}"]\n`);
+  const docs = [...services].map(
+    ([name, port]) =>
+      `apiVersion: sidecast.io/v1\nkind: Service\nmetadata: { name: ${name} }\nspec:\n  endpoints: ["127.0.0.1:${port}"]\n`,
+  );
   for (const s of subs) {
     docs.push(
       [
@@ -64,7 +67,13 @@ export class Stack {
     this.dir = await mkdtemp(join(tmpdir(), 'sidecast-e2e-'));
     this.meshFile = join(this.dir, 'mesh.yaml');
     await writeFile(this.meshFile, meshYaml(subs));
-    this.xds = await startXdsServer({ mesh: this.meshFile, grpcAddress: '127.0.0.1:0', adminAddress: null, debounceMs: 20, logger: pino({ level: 'silent' }) });
+    this.xds = await startXdsServer({
+      mesh: this.meshFile,
+      grpcAddress: '127.0.0.1:0',
+      adminAddress: null,
+      debounceMs: 20,
+      logger: pino({ level: 'silent' }),
+    });
   }
 
   /** Rewrites the mesh file; the xds-server notices and pushes the change to every bridge. */
@@ -84,7 +93,9 @@ export class Stack {
     cfg.shutdownTimeoutMs = 2000;
     const bridge = await createBridge(cfg, { logger: pino({ level: process.env.E2E_LOG ?? 'silent' }) });
     await bridge.start();
-    const delivery = await attachDelivery(bridge, { xds: { server: `127.0.0.1:${this.xds.grpcPort}`, nodeId } });
+    const delivery = await attachDelivery(bridge, {
+      xds: { server: `127.0.0.1:${this.xds.grpcPort}`, nodeId },
+    });
     let stopped = false;
     const rb: RunningBridge = {
       bridge,
@@ -108,7 +119,11 @@ export class Stack {
 }
 
 /** Waits until `check` holds, polling; throws `what` if it does not within `timeoutMs`. */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
@@ -141,7 +156,11 @@ export async function ingest(url: string, events: TestEvent[]): Promise<void> {
     datacontenttype: 'application/json',
     ...e,
   }));
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cloudevents-batch+json' },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${text}`);
   const { results } = JSON.parse(text) as { results: Array<{ id: string; status: string; reason?: string }> };

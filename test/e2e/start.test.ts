@@ -63,11 +63,17 @@ afterAll(async () => {
 
 test('POST /accounts through the accounts sidecar reaches notifications, audit and analytics', async () => {
   expect(out).toContain('subscriptions from xDS: analytics/bank-metrics');
-  const res = await fetch(`http://127.0.0.1:${ports[15006]}/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ owner: 'Ada', ssn: '123-45-6789' }) });
+  const res = await fetch(`http://127.0.0.1:${ports[15006]}/accounts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ owner: 'Ada', ssn: '123-45-6789' }),
+  });
   expect(res.status).toBe(201);
   const account = (await res.json()) as { id: string };
   for (const who of ['notifications', 'audit', 'analytics'])
-    await eventually(`${who} logs the event`, () => out.split('\n').some((l) => l.includes(`[${who}] received acme.bank.account.opened.v1 ${account.id}`)));
+    await eventually(`${who} logs the event`, () =>
+      out.split('\n').some((l) => l.includes(`[${who}] received acme.bank.account.opened.v1 ${account.id}`)),
+    );
   const line = out.split('\n').find((l) => l.includes('[audit] received'))!;
   expect(line).toContain('"ssn":"[redacted]"');
   expect(line).not.toContain('123-45-6789');

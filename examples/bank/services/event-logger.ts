@@ -12,11 +12,20 @@ export interface LoggedEvent {
 
 const KEEP = 100;
 
-export function startEventLogger(name: string, port: number, path: string, log: (line: string) => void = console.log): Promise<RunningService> {
+export function startEventLogger(
+  name: string,
+  port: number,
+  path: string,
+  log: (line: string) => void = console.log,
+): Promise<RunningService> {
   const recent: LoggedEvent[] = [];
   const receive = ({ headers, body }: Request) => {
     const id = headers['ce-id'];
-    if (typeof id !== 'string') return { status: 400, json: { error: `${name} expects a CloudEvent in binary mode (ce-id header missing)` } };
+    if (typeof id !== 'string')
+      return {
+        status: 400,
+        json: { error: `${name} expects a CloudEvent in binary mode (ce-id header missing)` },
+      };
     let data: unknown = body;
     try {
       data = JSON.parse(body);
@@ -37,6 +46,9 @@ export function startEventLogger(name: string, port: number, path: string, log: 
   });
 }
 
-export const startNotifications = (port: number, log?: (line: string) => void) => startEventLogger('notifications', port, '/events', log);
-export const startAudit = (port: number, log?: (line: string) => void) => startEventLogger('audit', port, '/events', log);
-export const startAnalytics = (port: number, log?: (line: string) => void) => startEventLogger('analytics', port, '/ingest', log);
+export const startNotifications = (port: number, log?: (line: string) => void) =>
+  startEventLogger('notifications', port, '/events', log);
+export const startAudit = (port: number, log?: (line: string) => void) =>
+  startEventLogger('audit', port, '/events', log);
+export const startAnalytics = (port: number, log?: (line: string) => void) =>
+  startEventLogger('analytics', port, '/ingest', log);

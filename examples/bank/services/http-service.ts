@@ -22,7 +22,12 @@ export interface RunningService {
 
 const MAX_BODY = 1 << 20;
 
-export async function serve(name: string, port: number, routes: Record<string, Handler>, host = '127.0.0.1'): Promise<RunningService> {
+export async function serve(
+  name: string,
+  port: number,
+  routes: Record<string, Handler>,
+  host = '127.0.0.1',
+): Promise<RunningService> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -39,7 +44,12 @@ export async function serve(name: string, port: number, routes: Record<string, H
       let reply: Reply;
       try {
         reply = handler
-          ? await handler({ method: req.method!, path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
+          ? await handler({
+              method: req.method!,
+              path,
+              headers: req.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            })
           : { status: 404, json: { error: `${name} has no route ${req.method} ${path}` } };
       } catch (e) {
         reply = { status: 500, json: { error: (e as Error).message } };
@@ -50,7 +60,11 @@ export async function serve(name: string, port: number, routes: Record<string, H
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new Error(`${name}: cannot listen on ${host}:${port} (${e.code ?? e.message}); stop whatever uses it or change the port in examples/bank/mesh.yaml`)),
+      reject(
+        new Error(
+          `${name}: cannot listen on ${host}:${port} (${e.code ?? e.message}); stop whatever uses it or change the port in examples/bank/mesh.yaml`,
+        ),
+      ),
     );
     server.listen(port, host, () => resolve());
   });
@@ -58,9 +72,10 @@ export async function serve(name: string, port: number, routes: Record<string, H
   return {
     name,
     url: `http://${host}:${addr.port}`,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
