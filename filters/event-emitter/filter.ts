@@ -54,6 +54,7 @@ export class EmitterRoot extends RootContext {
   onTick(): void {
     const d = this.delivery;
     if (d !== null) d.tick();
+    this.metrics.publish();
   }
 
   onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
@@ -64,6 +65,7 @@ export class EmitterRoot extends RootContext {
   }
 
   onDone(): bool {
+    this.metrics.publish();
     const d = this.delivery;
     return d === null ? true : d.drain();
   }
@@ -189,7 +191,7 @@ export class EmitterStream extends HttpContext {
       const r = unchecked(rules[i]);
       if (!r.statusMatches(status)) continue;
       matched |= bit(i);
-      unchecked(this.emitter.metrics.rules[i]).matched.increment();
+      unchecked(this.emitter.metrics.rules[i]).countMatched();
       if (r.needsResponseBody()) {
         bodyRules |= bit(i);
         if (r.maxBodyBytes > bodyCap) bodyCap = r.maxBodyBytes;
