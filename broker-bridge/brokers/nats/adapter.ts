@@ -151,14 +151,19 @@ export class NatsAdapter implements BrokerAdapter {
     const messages = await consumer.consume({ max_messages: spec.maxInFlight });
     this.consumers.add(messages);
     const redeliveryDelay = this.opts.redeliveryDelayMs ?? 1_000;
+    const ackWaitMs = this.opts.ackWaitMs ?? 30_000;
     const settle = async (m: JsMsg): Promise<void> => {
       const topic = topicOfSubject(this.prefix, m.subject);
       if (!accepted.accepts(topic)) return m.ack(); // the covering filter let it through
+      // A handler still busy (retrying a slow subscriber) must not look dead to JetStream.
+      const stillWorking = setInterval(() => m.working(), ackWaitMs / 2);
       try {
         await handler({ id: m.headers?.get(MSG_ID_HEADER) ?? '', topic, key: m.headers?.get(KEY_HEADER) || undefined, body: m.data, deliveryCount: m.info.redeliveryCount });
         m.ack();
       } catch {
         m.nak(redeliveryDelay);
+      } finally {
+        clearInterval(stillWorking);
       }
     };
     const pump = (async () => {
