@@ -25,7 +25,11 @@ afterEach(() => {
   client = server = undefined;
 });
 
-function startClient(port: number) {
+/** A test server, a client connected to it, the client's first request and the updates it reports. */
+async function connect() {
+  server = new DeltaAdsTestServer();
+  const port = await server.start();
+  const streamP = server.nextStream();
   const updates: Array<ReadonlyMap<string, SubscriptionSpec>> = [];
   client = new DeltaXdsClient<SubscriptionSpec>({
     server: `127.0.0.1:${port}`,
@@ -36,17 +40,14 @@ function startClient(port: number) {
     backoff: { baseDelayMs: 20, maxDelayMs: 100 },
   });
   client.start();
-  return updates;
+  const s = await streamP;
+  const first = await s.next();
+  return { port, s, first, updates };
 }
 
 describe('delta xDS client', () => {
   test('subscribes by wildcard with node identity, applies resources and ACKs each nonce', async () => {
-    server = new DeltaAdsTestServer();
-    const port = await server.start();
-    const streamP = server.nextStream();
-    const updates = startClient(port);
-    const s = await streamP;
-    const first = await s.next();
+    const { s, first, updates } = await connect();
     expect(first.type_url).toBe(SUBSCRIPTION_TYPE_URL);
     expect(first.resource_names_subscribe).toEqual(['*']);
     expect(first.node?.id).toBe('sidecast-bridge-test');
@@ -73,12 +74,7 @@ describe('delta xDS client', () => {
   });
 
   test('NACKs an invalid resource naming resource and field, applies the valid ones, keeps the last good version', async () => {
-    server = new DeltaAdsTestServer();
-    const port = await server.start();
-    const streamP = server.nextStream();
-    const updates = startClient(port);
-    const s = await streamP;
-    await s.next();
+    const { s, updates } = await connect();
     s.send({
       type_url: SUBSCRIPTION_TYPE_URL,
       resources: [{ name: 'audit/all', version: 'v1', resource: any(sub('audit/all')) }],
@@ -112,12 +108,7 @@ describe('delta xDS client', () => {
   });
 
   test('NACKs a wrong Any type, a name mismatch and a name given twice', async () => {
-    server = new DeltaAdsTestServer();
-    const port = await server.start();
-    const streamP = server.nextStream();
-    const updates = startClient(port);
-    const s = await streamP;
-    await s.next();
+    const { s, updates } = await connect();
     s.send({
       type_url: SUBSCRIPTION_TYPE_URL,
       resources: [
@@ -146,12 +137,7 @@ describe('delta xDS client', () => {
   });
 
   test('keeps the last good set while the control plane is down, reconnects with initial_resource_versions', async () => {
-    server = new DeltaAdsTestServer();
-    const port = await server.start();
-    const streamP = server.nextStream();
-    const updates = startClient(port);
-    const s = await streamP;
-    await s.next();
+    const { port, s, updates } = await connect();
     s.send({
       type_url: SUBSCRIPTION_TYPE_URL,
       resources: [
@@ -160,7 +146,7 @@ describe('delta xDS client', () => {
       ],
     });
     await s.next();
-    server.stop();
+    server!.stop();
     server = new DeltaAdsTestServer();
     const again = server.nextStream(10_000);
     await server.start(port);
