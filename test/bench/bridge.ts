@@ -214,9 +214,10 @@ function report(
   console.log(`${name}, batch ${batch}:`);
   console.log(`  baseline ${fmt(base)}`);
   console.log(`  bridge   ${fmt(bridge)}   ratio ${(rate(bridge) / rate(base)).toFixed(2)}x`);
-  console.log(
-    `  at ${PACED_RATE} ev/s: baseline p50 ${pct(pacedBase.latencies, 50).toFixed(2)} p99 ${pct(pacedBase.latencies, 99).toFixed(2)} ms; bridge p50 ${pct(pacedBridge.latencies, 50).toFixed(2)} p99 ${pct(pacedBridge.latencies, 99).toFixed(2)} ms`,
-  );
+  // Paced runs offer PACED_RATE; "kept up" is what was achieved — below the offer, latency is queueing.
+  const paced = (r: Result): string =>
+    `p50 ${pct(r.latencies, 50).toFixed(2)} p99 ${pct(r.latencies, 99).toFixed(2)} ms (kept up ${Math.round(rate(r))} ev/s)`;
+  console.log(`  offered ${PACED_RATE} ev/s: baseline ${paced(pacedBase)}; bridge ${paced(pacedBridge)}`);
 }
 
 async function benchNats(): Promise<void> {
