@@ -173,6 +173,17 @@ export function runConformance(name: string, target: ConformanceTarget): void {
       }
     });
 
+    it('counts every delivery of an event that keeps being rejected', async () => {
+      const a = await adapter();
+      const inbox = new Inbox(async (m) => {
+        if (m.deliveryCount < 4) throw new Error(`handler refuses delivery ${m.deliveryCount}`);
+      });
+      await consume(a, { name: 'counting', patterns: [`${root('dc')}/>`], maxInFlight: 1 }, inbox);
+      await a.publish([msg('dc-0', `${root('dc')}/x`)]);
+      await inbox.until(() => inbox.got.some((m) => m.deliveryCount >= 4), 'the fourth delivery');
+      expect(inbox.got.map((m) => m.deliveryCount)).toEqual([1, 2, 3, 4]);
+    });
+
     it('keeps events published while the consumer is detached and delivers them when it attaches', async () => {
       const a = await adapter();
       const spec = { name: 'durable', patterns: [`${root('du')}/>`], maxInFlight: 4 };
