@@ -85,12 +85,16 @@ function headersMap(m: HeaderMap): Value {
   };
 }
 
+function headerText(h: HeaderMap | null, key: string): string | undefined {
+  return h?.get(key)?.toString('utf8');
+}
+
 /** request.* from the request header map — only while Envoy still holds it (§2.13). */
 function requestAttr(ctx: Context, name: string): Value | undefined {
   if (ctx.kind !== 'stream') return undefined;
   const s = ctx.stream;
   const h = s.getConstMap(MapType.HttpRequestHeaders);
-  const hv = (k: string) => h?.get(k)?.toString('utf8');
+  const hv = (k: string) => headerText(h, k);
   const path = hv(':path');
   switch (name) {
     case 'path':
@@ -156,10 +160,9 @@ function responseAttr(ctx: Context, name: string): Value | undefined {
   }
 }
 
-/** Overrides given by the test (`'xds.route_name': 'r1'`): stream first, then plugin-wide. */
-function override(ctx: Context, segments: string[]): Value | undefined {
+/** Overrides given by the test (`'xds.route_name': 'r1'`): stream, then plugin-wide, then defaults. */
+function override(ctx: Context, key: string): Value | undefined {
   if (ctx.kind === 'vm') return undefined;
-  const key = segments.join('.');
   const stream = ctx.kind === 'stream' ? ctx.stream : undefined;
   return stream?.properties.get(key) ?? ctx.root.plugin.properties.get(key) ?? stream?.defaults.get(key);
 }
@@ -172,11 +175,13 @@ function topLevel(ctx: Context, segments: string[]): { value?: Value; consumed: 
   if (first === 'plugin_root_id') return { value: { t: 'string', v: plugin.rootId }, consumed: 1 };
   if (first === 'plugin_vm_id') return { value: { t: 'string', v: ctx.vm.vmId }, consumed: 1 };
   // Longest test-provided override wins (e.g. 'xds.node.metadata.k' or 'xds.route_name').
+  let key = segments.join('.');
   for (let n = segments.length; n >= 2; n--) {
-    const v = override(ctx, segments.slice(0, n));
+    const v = override(ctx, key);
     if (v) return { value: v, consumed: n };
+    key = key.slice(0, key.length - segments[n - 1]!.length - 1);
   }
-  const single = override(ctx, [first!]);
+  const single = override(ctx, first!);
   if (single && !first!.includes('.')) return { value: single, consumed: 1 };
   if (second !== undefined && first === 'request') {
     const v = requestAttr(ctx, second);
