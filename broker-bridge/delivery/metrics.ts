@@ -65,3 +65,18 @@ export class DeliveryMetrics {
     });
   }
 }
+
+/** One subscription's series, bound once: the per-event path does no label hashing. */
+export function subscriptionSeries(m: DeliveryMetrics, subscription: string) {
+  const l = { subscription };
+  return {
+    delivered: m.delivered.labels(l),
+    retried: m.retried.labels(l),
+    deadLettered: (cause: DeadLetterCause) => m.deadLettered.inc({ subscription, cause }),
+    duration: m.duration.labels(l),
+    eventAge: m.eventAge.labels(l),
+    lag: m.lag.labels(l),
+    inFlight: m.inFlight.labels(l),
+  };
+}
+export type SubscriptionSeries = ReturnType<typeof subscriptionSeries>;

@@ -10,7 +10,12 @@ import {
 import { deadLetterMessage } from './dead-letter.js';
 import { poolFor, type SubscriberPool } from './http-post.js';
 import { KeyedSerializer, Semaphore } from './limits.js';
-import type { DeadLetterCause, DeliveryMetrics } from './metrics.js';
+import {
+  subscriptionSeries,
+  type DeadLetterCause,
+  type DeliveryMetrics,
+  type SubscriptionSeries,
+} from './metrics.js';
 import { deliverWithRetry } from './retry-loop.js';
 import { durableName, type SubscriptionSpec } from './spec.js';
 
@@ -32,18 +37,18 @@ export class SubscriptionWorker {
   private readonly limiter: Semaphore;
   private readonly keyed = new KeyedSerializer();
   private readonly url: URL;
-  private readonly label: { subscription: string };
+  private readonly series: SubscriptionSeries;
 
   constructor(
     readonly spec: SubscriptionSpec,
     private readonly adapter: BrokerAdapter,
-    private readonly metrics: DeliveryMetrics,
+    metrics: DeliveryMetrics,
     private readonly log: WorkerLogger,
   ) {
     this.url = new URL(spec.url);
     this.pool = poolFor(this.url, spec.concurrency);
     this.limiter = new Semaphore(spec.concurrency);
-    this.label = { subscription: spec.name };
+    this.series = subscriptionSeries(metrics, spec.name);
     // Every delivery in flight (up to 2 × concurrency) listens on this one signal.
     setMaxListeners(0, this.abort.signal);
   }
@@ -68,7 +73,7 @@ export class SubscriptionWorker {
 
   private async handle(m: ReceivedMessage): Promise<void> {
     const receivedAt = performance.now();
-    this.metrics.inFlight.inc(this.label);
+    this.series.inFlight.inc();
     try {
       let ev: StructuredEvent;
       try {
@@ -82,7 +87,7 @@ export class SubscriptionWorker {
       const run = () => this.deliver(m, ev, receivedAt);
       await (this.spec.orderedByKey && key ? this.keyed.run(key, run) : run());
     } finally {
-      this.metrics.inFlight.dec(this.label);
+      this.series.inFlight.dec();
     }
   }
 
@@ -98,7 +103,7 @@ export class SubscriptionWorker {
         limiter: this.limiter,
         signal: this.abort.signal,
         onRetry: (r, delayMs) => {
-          this.metrics.retried.inc(this.label);
+          this.series.retried.inc();
           if (r.kind === 'unreachable')
             this.log.warn(
               { subscription: this.spec.name, id: ev.id, error: r.error, retryInMs: delayMs },
@@ -110,13 +115,13 @@ export class SubscriptionWorker {
       body,
     );
     if (outcome.kind === 'delivered') {
-      this.metrics.delivered.inc(this.label);
-      this.metrics.duration.observe(this.label, (performance.now() - receivedAt) / 1000);
+      this.series.delivered.inc();
+      this.series.duration.observe((performance.now() - receivedAt) / 1000);
       const t = typeof ev.time === 'string' ? Date.parse(ev.time) : NaN;
       if (!Number.isNaN(t)) {
         const age = Math.max(0, Date.now() - t) / 1000;
-        this.metrics.eventAge.observe(this.label, age);
-        this.metrics.lag.set(this.label, age);
+        this.series.eventAge.observe(age);
+        this.series.lag.set(age);
       }
       return;
     }
@@ -137,7 +142,7 @@ export class SubscriptionWorker {
       attempts: o.attempts,
     });
     await this.adapter.publish([msg]);
-    this.metrics.deadLettered.inc({ ...this.label, cause: o.cause });
+    this.series.deadLettered(o.cause);
     this.log.warn(
       {
         subscription: this.spec.name,
