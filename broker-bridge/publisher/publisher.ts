@@ -206,12 +206,12 @@ export class Publisher {
   private async replay(): Promise<void> {
     let delay = this.opts.backoffInitialMs;
     while (!this.closing && this.spool.depth > 0) {
-      const batch = await this.spool.peek(this.opts.replayBatch);
-      if (batch.messages.length === 0) {
-        await this.sleep(1); // the newest appends are still being synced
-        continue;
-      }
       try {
+        const batch = await this.spool.peek(this.opts.replayBatch);
+        if (batch.messages.length === 0) {
+          await this.sleep(1); // the newest appends are still being synced
+          continue;
+        }
         const dropped = await this.publishAll(batch.messages, 'replay');
         for (const [i, reason] of dropped) {
           // Already acknowledged to its producer, so it cannot be rejected any more: count and log it.

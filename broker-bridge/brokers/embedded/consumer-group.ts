@@ -95,7 +95,7 @@ export class ConsumerGroup {
       if (!member) return;
       const entry = this.ready.shift();
       if (!entry) {
-        void this.readMore();
+        this.readMore().catch(() => this.retryRead());
         return;
       }
       this.dispatch(member, entry);
@@ -129,6 +129,15 @@ export class ConsumerGroup {
       this.reading = false;
     }
     if (this.members.length) this.pump();
+  }
+
+  /** A log read failed (I/O error): try again shortly rather than stall or crash the process. */
+  private retryRead(): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.pump();
+    }, this.opts.redeliveryDelayMs);
+    this.timers.add(t);
   }
 
   private dispatch(member: Member, entry: Entry): void {
@@ -171,7 +180,8 @@ export class ConsumerGroup {
     if (this.persistTimer || this.floor === this.persistedFloor) return;
     this.persistTimer = setTimeout(() => {
       this.persistTimer = null;
-      void this.persist();
+      // A failed write keeps the old floor on disk; the next acknowledgement tries again.
+      this.persist().catch(() => undefined);
     }, 50);
   }
 
