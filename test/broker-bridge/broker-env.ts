@@ -20,7 +20,8 @@ export function tcpReachable(port: number, host = '127.0.0.1', timeoutMs = 1500)
 export async function brokerReachable(name: string, port: number, host = '127.0.0.1'): Promise<boolean> {
   if (await tcpReachable(port, host)) return true;
   const what = `${name} is not reachable on ${host}:${port}`;
-  if (process.env.CI) throw new Error(`${what}; CI needs it (scripts/ensure-services.sh starts the local brokers)`);
+  if (process.env.CI)
+    throw new Error(`${what}; CI needs it (scripts/ensure-services.sh starts the local brokers)`);
   console.log(`SKIPPED: ${what}; start it (scripts/ensure-services.sh) to run these tests`);
   return false;
 }

@@ -58,14 +58,19 @@ class Inbox {
   async until(done: () => boolean, what: string): Promise<void> {
     const deadline = Date.now() + WAIT_MS;
     while (!done()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.got.map((m) => [m.id, m.topic, m.deliveryCount]))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}; received ${JSON.stringify(this.got.map((m) => [m.id, m.topic, m.deliveryCount]))}`,
+        );
       await Promise.race([new Promise<void>((r) => this.wake.push(r)), sleep(200)]);
     }
   }
 }
 
 function body(id: string): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ specversion: '1.0', id, source: '//conformance', type: 'test.v1', data: { id } }));
+  return new TextEncoder().encode(
+    JSON.stringify({ specversion: '1.0', id, source: '//conformance', type: 'test.v1', data: { id } }),
+  );
 }
 
 function msg(id: string, topic: string, key?: string): BrokerMessage {
@@ -114,12 +119,19 @@ export function runConformance(name: string, target: ConformanceTarget): void {
       const a = await adapter();
       const inbox = new Inbox();
       await consume(a, { name: 'roundtrip', patterns: [`${root('rt')}/>`], maxInFlight: 8 }, inbox);
-      const batch = Array.from({ length: 25 }, (_, i) => msg(`rt-${i}`, `${root('rt')}/item/${i % 4}`, i % 3 === 0 ? undefined : `key-${i % 5}`));
+      const batch = Array.from({ length: 25 }, (_, i) =>
+        msg(`rt-${i}`, `${root('rt')}/item/${i % 4}`, i % 3 === 0 ? undefined : `key-${i % 5}`),
+      );
       await a.publish(batch);
       await inbox.until(() => inbox.got.length >= batch.length, 'all 25 events');
       expect(inbox.ids()).toEqual(batch.map((m) => m.id));
       for (const [i, m] of inbox.got.entries()) {
-        expect({ id: m.id, topic: m.topic, key: m.key, deliveryCount: m.deliveryCount }).toEqual({ id: batch[i]!.id, topic: batch[i]!.topic, key: batch[i]!.key, deliveryCount: 1 });
+        expect({ id: m.id, topic: m.topic, key: m.key, deliveryCount: m.deliveryCount }).toEqual({
+          id: batch[i]!.id,
+          topic: batch[i]!.topic,
+          key: batch[i]!.key,
+          deliveryCount: 1,
+        });
         expect(Buffer.from(m.body).equals(Buffer.from(batch[i]!.body))).toBe(true);
       }
     });
@@ -129,11 +141,22 @@ export function runConformance(name: string, target: ConformanceTarget): void {
       const r = root('wild');
       const inbox = new Inbox();
       await consume(a, { name: 'wildcards', patterns: [`${r}/a/*`, `${r}/b/>`], maxInFlight: 4 }, inbox);
-      const topics = [`${r}/a`, `${r}/a/x`, `${r}/a/x/y`, `${r}/b`, `${r}/b/x`, `${r}/b/x/y`, `${r}/c/x`, `${r}/bb/x`];
+      const topics = [
+        `${r}/a`,
+        `${r}/a/x`,
+        `${r}/a/x/y`,
+        `${r}/b`,
+        `${r}/b/x`,
+        `${r}/b/x/y`,
+        `${r}/c/x`,
+        `${r}/bb/x`,
+      ];
       await a.publish(topics.map((t, i) => msg(`w-${i}`, t)));
       await a.publish([msg('w-end', `${r}/b/end`)]); // sentinel: everything before it has been decided
       await inbox.until(() => inbox.ids().includes('w-end'), 'the sentinel');
-      expect(inbox.got.map((m) => m.topic).sort()).toEqual([`${r}/a/x`, `${r}/b/x`, `${r}/b/x/y`, `${r}/b/end`].sort());
+      expect(inbox.got.map((m) => m.topic).sort()).toEqual(
+        [`${r}/a/x`, `${r}/b/x`, `${r}/b/x/y`, `${r}/b/end`].sort(),
+      );
     });
 
     it('shares the work between two replicas of the same consumer without losing any', async () => {
@@ -143,7 +166,9 @@ export function runConformance(name: string, target: ConformanceTarget): void {
       const spec = { name: 'competing', patterns: [`${root('cc')}/>`], maxInFlight: 2 };
       await consume(a, spec, ia);
       await consume(b, spec, ib);
-      const batch = Array.from({ length: 40 }, (_, i) => msg(`cc-${i}`, `${root('cc')}/n/${i % 3}`, `k${i % 4}`));
+      const batch = Array.from({ length: 40 }, (_, i) =>
+        msg(`cc-${i}`, `${root('cc')}/n/${i % 3}`, `k${i % 4}`),
+      );
       await a.publish(batch);
       const union = (): Set<string> => new Set([...ia.ids(), ...ib.ids()]);
       await ia.until(() => union().size === batch.length, 'all 40 events across both replicas');
@@ -165,7 +190,10 @@ export function runConformance(name: string, target: ConformanceTarget): void {
       });
       await consume(a, { name: 'redeliver', patterns: [`${root('rd')}/*`], maxInFlight: 4 }, inbox);
       await a.publish([msg('rd-0', `${root('rd')}/x`), msg('rd-1', `${root('rd')}/y`)]);
-      await inbox.until(() => ['rd-0', 'rd-1'].every((id) => inbox.got.some((m) => m.id === id && m.deliveryCount > 1)), 'both redeliveries');
+      await inbox.until(
+        () => ['rd-0', 'rd-1'].every((id) => inbox.got.some((m) => m.id === id && m.deliveryCount > 1)),
+        'both redeliveries',
+      );
       for (const id of ['rd-0', 'rd-1']) {
         const counts = inbox.got.filter((m) => m.id === id).map((m) => m.deliveryCount);
         expect(counts[0]).toBe(1);
@@ -195,7 +223,10 @@ export function runConformance(name: string, target: ConformanceTarget): void {
       // A new adapter plays the restarted bridge replica.
       const inbox = new Inbox();
       await consume(await adapter(0), spec, inbox);
-      await inbox.until(() => batch.every((m) => inbox.ids().includes(m.id)), 'the 5 events published while detached');
+      await inbox.until(
+        () => batch.every((m) => inbox.ids().includes(m.id)),
+        'the 5 events published while detached',
+      );
       expect([...new Set(inbox.ids())].sort()).toEqual(batch.map((m) => m.id).sort());
     });
 
@@ -217,7 +248,9 @@ export function runConformance(name: string, target: ConformanceTarget): void {
         const attempt = a.publish([good, msg('un-bad', `${r}/${topic}`)]);
         await expect(attempt).rejects.toThrow(UnrepresentableTopicError);
         await expect(attempt).rejects.toThrow(JSON.stringify(level));
-        await expect(a.subscribe({ name: 'never', patterns: [`${r}/${topic}`], maxInFlight: 1 }, async () => {})).rejects.toThrow(UnrepresentableTopicError);
+        await expect(
+          a.subscribe({ name: 'never', patterns: [`${r}/${topic}`], maxInFlight: 1 }, async () => {}),
+        ).rejects.toThrow(UnrepresentableTopicError);
       }
       await a.publish([msg('un-end', `${r}/end`)]);
       await inbox.until(() => inbox.ids().includes('un-end'), 'the sentinel');
@@ -238,7 +271,9 @@ export function runConformance(name: string, target: ConformanceTarget): void {
       await a.close();
       expect(a.isConnected()).toBe(false);
       await expect(a.publish([msg('cl-1', `${r}/x`)])).rejects.toThrow(BrokerUnavailableError);
-      await expect(a.subscribe({ name: 'late', patterns: [`${r}/>`], maxInFlight: 1 }, async () => {})).rejects.toThrow(BrokerUnavailableError);
+      await expect(
+        a.subscribe({ name: 'late', patterns: [`${r}/>`], maxInFlight: 1 }, async () => {}),
+      ).rejects.toThrow(BrokerUnavailableError);
     });
   });
 }

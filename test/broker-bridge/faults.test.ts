@@ -10,14 +10,30 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BrokerUnavailableError, type BrokerAdapter, type BrokerMessage, type Consumer, type ReceivedMessage } from '../../broker-bridge/brokers/types.js';
+import {
+  BrokerUnavailableError,
+  type BrokerAdapter,
+  type BrokerMessage,
+  type Consumer,
+  type ReceivedMessage,
+} from '../../broker-bridge/brokers/types.js';
 import { Publisher } from '../../broker-bridge/publisher/publisher.js';
 import { Spool } from '../../broker-bridge/spool/spool.js';
 import { BridgeMetrics } from '../../broker-bridge/admin/metrics.js';
 import { brokerReachable } from './broker-env.js';
 import type { ConformanceTarget, RunInfo } from './conformance.js';
 import { TcpProxy } from './tcp-proxy.js';
-import { MQTT_PORT, mqttAdapter, mqttTarget, NATS_PORT, natsAdapter, natsTarget, RABBITMQ_PORT, rabbitAdapter, rabbitTarget } from './targets.js';
+import {
+  MQTT_PORT,
+  mqttAdapter,
+  mqttTarget,
+  NATS_PORT,
+  natsAdapter,
+  natsTarget,
+  RABBITMQ_PORT,
+  rabbitAdapter,
+  rabbitTarget,
+} from './targets.js';
 
 interface Case {
   name: string;
@@ -42,7 +58,11 @@ async function until(what: string, done: () => boolean): Promise<void> {
   }
 }
 
-const msg = (id: string, topic: string): BrokerMessage => ({ id, topic, body: Buffer.from(JSON.stringify({ id })) });
+const msg = (id: string, topic: string): BrokerMessage => ({
+  id,
+  topic,
+  body: Buffer.from(JSON.stringify({ id })),
+});
 
 for (const [i, c] of cases.entries()) {
   const d = reachable[i] ? describe : describe.skip;
@@ -55,7 +75,9 @@ for (const [i, c] of cases.entries()) {
       await c.target.cleanup?.(run, consumerNames.splice(0));
     });
 
-    async function setup(consumer: string): Promise<{ proxy: TcpProxy; adapter: BrokerAdapter; got: ReceivedMessage[] }> {
+    async function setup(
+      consumer: string,
+    ): Promise<{ proxy: TcpProxy; adapter: BrokerAdapter; got: ReceivedMessage[] }> {
       const proxy = await new TcpProxy(c.port).start();
       closers.push(() => proxy.stop());
       const adapter = c.make(run, proxy.port);
@@ -63,7 +85,10 @@ for (const [i, c] of cases.entries()) {
       await adapter.connect();
       const got: ReceivedMessage[] = [];
       consumerNames.push(consumer);
-      const sub: Consumer = await adapter.subscribe({ name: consumer, patterns: [`${run.id}/${consumer}/>`], maxInFlight: 16 }, async (m) => void got.push(m));
+      const sub: Consumer = await adapter.subscribe(
+        { name: consumer, patterns: [`${run.id}/${consumer}/>`], maxInFlight: 16 },
+        async (m) => void got.push(m),
+      );
       closers.push(() => sub.close());
       return { proxy, adapter, got };
     }
@@ -94,7 +119,13 @@ for (const [i, c] of cases.entries()) {
       closers.push(() => rm(dir, { recursive: true, force: true }));
       const spool = await Spool.open(dir);
       closers.push(() => spool.close());
-      const publisher = new Publisher(adapter, spool, new BridgeMetrics(), { warn: () => {} }, { backoffInitialMs: 20, backoffMaxMs: 200 });
+      const publisher = new Publisher(
+        adapter,
+        spool,
+        new BridgeMetrics(),
+        { warn: () => {} },
+        { backoffInitialMs: 20, backoffMaxMs: 200 },
+      );
       closers.push(() => publisher.drain());
       publisher.start();
 
@@ -112,7 +143,9 @@ for (const [i, c] of cases.entries()) {
       await Promise.all(
         producers.map(async (p) => {
           for (let n = 0; n < perProducer; n++) {
-            const outcome = await publisher.submit([msg(`${p}-${String(n).padStart(3, '0')}`, `${run.id}/e2e/${p}`)]);
+            const outcome = await publisher.submit([
+              msg(`${p}-${String(n).padStart(3, '0')}`, `${run.id}/e2e/${p}`),
+            ]);
             expect(outcome).toEqual([null]); // accepted: held by the broker or the spool
             submitted++;
             await sleep(2);
@@ -122,7 +155,9 @@ for (const [i, c] of cases.entries()) {
       await outage;
       expect(spooledWhileCut).toBeGreaterThan(0);
 
-      const accepted = producers.flatMap((p) => Array.from({ length: perProducer }, (_, n) => `${p}-${String(n).padStart(3, '0')}`));
+      const accepted = producers.flatMap((p) =>
+        Array.from({ length: perProducer }, (_, n) => `${p}-${String(n).padStart(3, '0')}`),
+      );
       await until('every accepted event', () => accepted.every((id) => got.some((m) => m.id === id)));
       for (const m of got) expect(Buffer.from(m.body).toString()).toBe(JSON.stringify({ id: m.id })); // a duplicate is the same event
       for (const p of producers) {

@@ -13,8 +13,13 @@ if (up) runConformance('nats', natsTarget);
   const run = { id: `n${Date.now().toString(36)}`, replica: 0 };
   afterAll(() => natsTarget.cleanup!(run, []));
 
-  it('keeps a slow handler\'s event from being redelivered while it is still working', async () => {
-    const a = new NatsAdapter({ servers: `nats://127.0.0.1:${NATS_PORT}`, stream: `SC_${run.id}`, subjectPrefix: `sc${run.id}`, ackWaitMs: 400 });
+  it("keeps a slow handler's event from being redelivered while it is still working", async () => {
+    const a = new NatsAdapter({
+      servers: `nats://127.0.0.1:${NATS_PORT}`,
+      stream: `SC_${run.id}`,
+      subjectPrefix: `sc${run.id}`,
+      ackWaitMs: 400,
+    });
     await a.connect();
     try {
       const got: ReceivedMessage[] = [];

@@ -95,7 +95,11 @@ export const mqttTarget: ConformanceTarget = {
     // Connecting with clean=true discards each persistent session the suite left behind.
     for (const name of consumerNames) {
       for (const replica of [0, 1]) {
-        const c = await mqttConnect(`mqtt://127.0.0.1:${MQTT_PORT}`, { clientId: `sc${run.id}-${brokerSafeName(name)}-r${replica}`, clean: true, protocolVersion: 5 });
+        const c = await mqttConnect(`mqtt://127.0.0.1:${MQTT_PORT}`, {
+          clientId: `sc${run.id}-${brokerSafeName(name)}-r${replica}`,
+          clean: true,
+          protocolVersion: 5,
+        });
         await c.endAsync();
       }
     }

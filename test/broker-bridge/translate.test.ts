@@ -2,10 +2,30 @@ import { describe, expect, it } from '@jest/globals';
 import { UnrepresentableTopicError } from '../../broker-bridge/brokers/types.js';
 import { TopicError } from '../../common/topic.js';
 import { PatternSet } from '../../broker-bridge/brokers/translate/filter.js';
-import { checkSubjectPrefix, coveringFilter, natsFilter, natsSubject, topicOfSubject } from '../../broker-bridge/brokers/translate/nats.js';
-import { amqpBindingKey, amqpRoutingKey, topicOfRoutingKey } from '../../broker-bridge/brokers/translate/amqp.js';
-import { checkMqttPrefix, mqttFilter, mqttTopic, sharedFilter, topicOfMqtt } from '../../broker-bridge/brokers/translate/mqtt.js';
-import { kafkaSubscription, kafkaTopicName, kafkaTopicRegex } from '../../broker-bridge/brokers/translate/kafka.js';
+import {
+  checkSubjectPrefix,
+  coveringFilter,
+  natsFilter,
+  natsSubject,
+  topicOfSubject,
+} from '../../broker-bridge/brokers/translate/nats.js';
+import {
+  amqpBindingKey,
+  amqpRoutingKey,
+  topicOfRoutingKey,
+} from '../../broker-bridge/brokers/translate/amqp.js';
+import {
+  checkMqttPrefix,
+  mqttFilter,
+  mqttTopic,
+  sharedFilter,
+  topicOfMqtt,
+} from '../../broker-bridge/brokers/translate/mqtt.js';
+import {
+  kafkaSubscription,
+  kafkaTopicName,
+  kafkaTopicRegex,
+} from '../../broker-bridge/brokers/translate/kafka.js';
 
 function unrepresentable(f: () => unknown, level: string): void {
   expect(f).toThrow(UnrepresentableTopicError);

@@ -13,7 +13,9 @@ async function runtimeAvailable(): Promise<boolean> {
     await getContainerRuntimeClient();
     return true;
   } catch (e) {
-    console.log(`SKIPPED: Kafka conformance needs a container runtime (testcontainers: ${(e as Error).message.split('\n')[0]})`);
+    console.log(
+      `SKIPPED: Kafka conformance needs a container runtime (testcontainers: ${(e as Error).message.split('\n')[0]})`,
+    );
     return false;
   }
 }

@@ -5,7 +5,14 @@
 // driven by outcomes: a failed publish marks the adapter down and a probe with backoff
 // (describeCluster) marks it up again.
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
-import { BrokerUnavailableError, type BrokerAdapter, type BrokerMessage, type Consumer, type ConsumerSpec, type MessageHandler } from '../types.js';
+import {
+  BrokerUnavailableError,
+  type BrokerAdapter,
+  type BrokerMessage,
+  type Consumer,
+  type ConsumerSpec,
+  type MessageHandler,
+} from '../types.js';
 import { checkLevelsSetting, kafkaTopicName } from '../translate/kafka.js';
 import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
 import { ID_HEADER, KafkaGroup, TOPIC_HEADER } from './consumer.js';
@@ -37,14 +44,22 @@ export class KafkaAdapter implements BrokerAdapter {
 
   async connect(): Promise<void> {
     if (this.producer) return;
-    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+    });
     const admin = this.kafka.admin();
     try {
       await producer.connect();
       await admin.connect();
     } catch (e) {
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
-      throw new BrokerUnavailableError('kafka', `cannot connect to ${this.opts.brokers.join(',')}: ${reason(e)}`, { cause: e });
+      throw new BrokerUnavailableError(
+        'kafka',
+        `cannot connect to ${this.opts.brokers.join(',')}: ${reason(e)}`,
+        { cause: e },
+      );
     }
     [this.producer, this.admin, this.healthy] = [producer, admin, true];
   }
@@ -57,15 +72,18 @@ export class KafkaAdapter implements BrokerAdapter {
     this.healthy = false;
     if (this.probe) return;
     const attempt = (n: number): void => {
-      this.probe = setTimeout(() => {
-        this.admin?.describeCluster().then(
-          () => {
-            this.probe = undefined;
-            this.healthy = this.producer !== undefined;
-          },
-          () => attempt(n + 1),
-        );
-      }, backoffDelay(n, this.opts.reconnect ?? DEFAULT_RECONNECT));
+      this.probe = setTimeout(
+        () => {
+          this.admin?.describeCluster().then(
+            () => {
+              this.probe = undefined;
+              this.healthy = this.producer !== undefined;
+            },
+            () => attempt(n + 1),
+          );
+        },
+        backoffDelay(n, this.opts.reconnect ?? DEFAULT_RECONNECT),
+      );
     };
     attempt(0);
   }
@@ -74,11 +92,19 @@ export class KafkaAdapter implements BrokerAdapter {
     const names = batch.map((m) => kafkaTopicName(m.topic, this.levels)); // all or nothing
     if (batch.length === 0) return;
     const producer = this.producer;
-    if (!producer || !this.healthy) throw new BrokerUnavailableError('kafka', `not connected to ${this.opts.brokers.join(',')}`);
-    const byTopic = new Map<string, Array<{ key?: string; value: Buffer; headers: Record<string, string> }>>();
+    if (!producer || !this.healthy)
+      throw new BrokerUnavailableError('kafka', `not connected to ${this.opts.brokers.join(',')}`);
+    const byTopic = new Map<
+      string,
+      Array<{ key?: string; value: Buffer; headers: Record<string, string> }>
+    >();
     batch.forEach((m, i) => {
       const list = byTopic.get(names[i]!) ?? [];
-      list.push({ key: m.key, value: Buffer.from(m.body), headers: { [ID_HEADER]: m.id, [TOPIC_HEADER]: m.topic } });
+      list.push({
+        key: m.key,
+        value: Buffer.from(m.body),
+        headers: { [ID_HEADER]: m.id, [TOPIC_HEADER]: m.topic },
+      });
       byTopic.set(names[i]!, list);
     });
     const timeoutMs = this.opts.publishTimeoutMs ?? 5_000;
@@ -87,10 +113,18 @@ export class KafkaAdapter implements BrokerAdapter {
       timer = setTimeout(() => reject(new Error(`not acknowledged within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      await Promise.race([producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) }), timeout]);
+      await Promise.race([
+        producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        }),
+        timeout,
+      ]);
     } catch (e) {
       this.markDown();
-      throw new BrokerUnavailableError('kafka', `batch of ${batch.length} not acknowledged: ${reason(e)}`, { cause: e });
+      throw new BrokerUnavailableError('kafka', `batch of ${batch.length} not acknowledged: ${reason(e)}`, {
+        cause: e,
+      });
     } finally {
       clearTimeout(timer);
     }
@@ -103,12 +137,17 @@ export class KafkaAdapter implements BrokerAdapter {
       startAt: this.opts.startAt ?? 'new',
     });
     const admin = this.admin;
-    if (!admin || !this.healthy) throw new BrokerUnavailableError('kafka', `not connected to ${this.opts.brokers.join(',')}`);
+    if (!admin || !this.healthy)
+      throw new BrokerUnavailableError('kafka', `not connected to ${this.opts.brokers.join(',')}`);
     try {
       await group.start(this.kafka, admin);
     } catch (e) {
       await group.close().catch(() => {});
-      throw new BrokerUnavailableError('kafka', `cannot start consumer group ${group.groupId}: ${reason(e)}`, { cause: e });
+      throw new BrokerUnavailableError(
+        'kafka',
+        `cannot start consumer group ${group.groupId}: ${reason(e)}`,
+        { cause: e },
+      );
     }
     this.groups.add(group);
     return {

@@ -92,7 +92,11 @@ export class KafkaGroup {
     for (const t of committed) {
       if (t.partitions.some((p) => Number(p.offset) >= 0)) continue;
       const ends = await admin.fetchTopicOffsets(t.topic);
-      await admin.setOffsets({ groupId: this.groupId, topic: t.topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
+      await admin.setOffsets({
+        groupId: this.groupId,
+        topic: t.topic,
+        partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })),
+      });
     }
   }
 

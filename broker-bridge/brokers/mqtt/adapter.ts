@@ -4,7 +4,14 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { IClientOptions } from 'mqtt';
-import { BrokerUnavailableError, type BrokerAdapter, type BrokerMessage, type Consumer, type ConsumerSpec, type MessageHandler } from '../types.js';
+import {
+  BrokerUnavailableError,
+  type BrokerAdapter,
+  type BrokerMessage,
+  type Consumer,
+  type ConsumerSpec,
+  type MessageHandler,
+} from '../types.js';
 import { checkMqttPrefix, mqttTopic } from '../translate/mqtt.js';
 import { DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
 import { MqttLink } from './link.js';
@@ -37,7 +44,11 @@ export class MqttAdapter implements BrokerAdapter {
   async connect(): Promise<void> {
     if (this.link) return;
     const clientId = `${this.opts.clientIdPrefix ?? 'sidecast-'}pub-${this.replicaId}-${randomBytes(4).toString('hex')}`;
-    this.link = await MqttLink.open(this.opts.url, { ...this.base, clientId, clean: true }, this.opts.reconnect ?? DEFAULT_RECONNECT);
+    this.link = await MqttLink.open(
+      this.opts.url,
+      { ...this.base, clientId, clean: true },
+      this.opts.reconnect ?? DEFAULT_RECONNECT,
+    );
   }
 
   isConnected(): boolean {
@@ -45,7 +56,11 @@ export class MqttAdapter implements BrokerAdapter {
   }
 
   private live(): MqttLink {
-    if (!this.link?.connected) throw new BrokerUnavailableError('mqtt', `not connected to ${this.opts.url.replace(/\/\/[^@/]*@/, '//***@')}`);
+    if (!this.link?.connected)
+      throw new BrokerUnavailableError(
+        'mqtt',
+        `not connected to ${this.opts.url.replace(/\/\/[^@/]*@/, '//***@')}`,
+      );
     return this.link;
   }
 
@@ -58,7 +73,15 @@ export class MqttAdapter implements BrokerAdapter {
       client.publishAsync(topics[i]!, Buffer.from(m.body), {
         qos: 1,
         ...(v5
-          ? { properties: { contentType: 'application/cloudevents+json', userProperties: { [ID_PROPERTY]: m.id, ...(m.key === undefined ? {} : { [KEY_PROPERTY]: m.key }) } } }
+          ? {
+              properties: {
+                contentType: 'application/cloudevents+json',
+                userProperties: {
+                  [ID_PROPERTY]: m.id,
+                  ...(m.key === undefined ? {} : { [KEY_PROPERTY]: m.key }),
+                },
+              },
+            }
           : {}),
       }),
     );
@@ -71,7 +94,9 @@ export class MqttAdapter implements BrokerAdapter {
       await Promise.race([Promise.all(acks), timeout]);
     } catch (e) {
       // A message sent before the cut may still arrive after reconnect: a duplicate with the same id.
-      throw new BrokerUnavailableError('mqtt', `batch of ${batch.length} not acknowledged: ${reason(e)}`, { cause: e });
+      throw new BrokerUnavailableError('mqtt', `batch of ${batch.length} not acknowledged: ${reason(e)}`, {
+        cause: e,
+      });
     } finally {
       clearTimeout(timer);
     }

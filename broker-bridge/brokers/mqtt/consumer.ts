@@ -9,7 +9,12 @@
 // bridge dies meanwhile the broker redelivers it (DUP) when the session resumes.
 import type { IClientOptions, IPublishPacket } from 'mqtt';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BrokerUnavailableError, type ConsumerSpec, type MessageHandler, type ReceivedMessage } from '../types.js';
+import {
+  BrokerUnavailableError,
+  type ConsumerSpec,
+  type MessageHandler,
+  type ReceivedMessage,
+} from '../types.js';
 import { PatternSet } from '../translate/filter.js';
 import { mqttFilter, sharedFilter, topicOfMqtt } from '../translate/mqtt.js';
 import { brokerSafeName } from '../shared/names.js';
@@ -57,7 +62,14 @@ export class MqttConsumer {
       ...this.s.base,
       clientId: `${this.s.clientIdPrefix}${brokerSafeName(this.spec.name)}-${this.s.replicaId}`,
       clean: false,
-      ...(v5 ? { properties: { sessionExpiryInterval: this.s.sessionExpirySeconds, receiveMaximum: Math.min(this.spec.maxInFlight, 65535) } } : {}),
+      ...(v5
+        ? {
+            properties: {
+              sessionExpiryInterval: this.s.sessionExpirySeconds,
+              receiveMaximum: Math.min(this.spec.maxInFlight, 65535),
+            },
+          }
+        : {}),
     };
     this.link = await MqttLink.open(this.s.url, options, this.s.backoff, (c) => {
       c.handleMessage = (packet, done) => {
@@ -70,10 +82,13 @@ export class MqttConsumer {
     try {
       const grants = await this.link.client.subscribeAsync(this.filters, { qos: 1 });
       const refused = grants.filter((g) => g.qos > 1);
-      if (refused.length > 0) throw new Error(`broker refused subscription(s) ${refused.map((g) => g.topic).join(', ')}`);
+      if (refused.length > 0)
+        throw new Error(`broker refused subscription(s) ${refused.map((g) => g.topic).join(', ')}`);
     } catch (e) {
       await this.close();
-      throw new BrokerUnavailableError('mqtt', `cannot subscribe consumer ${this.spec.name}: ${reason(e)}`, { cause: e });
+      throw new BrokerUnavailableError('mqtt', `cannot subscribe consumer ${this.spec.name}: ${reason(e)}`, {
+        cause: e,
+      });
     }
   }
 
@@ -81,7 +96,9 @@ export class MqttConsumer {
     const topic = topicOfMqtt(this.s.prefix, packet.topic);
     if (!this.accepted.accepts(topic)) return; // '#' matched zero levels: acknowledge and drop
     const meta = messageMeta(packet);
-    const body = new Uint8Array(Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+    const body = new Uint8Array(
+      Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+    );
     for (let deliveryCount = packet.dup ? 2 : 1; ; deliveryCount++) {
       if (this.closed) throw new Error('consumer closed');
       const m: ReceivedMessage = { id: meta.id, topic, key: meta.key, body, deliveryCount };

@@ -19,7 +19,12 @@ export class MqttLink {
   }
 
   /** Connects once; `prepare` runs before the CONNECT goes out, so no early PUBLISH is missed. */
-  static async open(url: string, options: IClientOptions, backoff: BackoffOptions, prepare?: (c: MqttClient) => void): Promise<MqttLink> {
+  static async open(
+    url: string,
+    options: IClientOptions,
+    backoff: BackoffOptions,
+    prepare?: (c: MqttClient) => void,
+  ): Promise<MqttLink> {
     const client = connect(url, { ...options, reconnectPeriod: 0 });
     prepare?.(client);
     try {
@@ -39,17 +44,24 @@ export class MqttLink {
       });
     } catch (e) {
       await client.endAsync(true).catch(() => {});
-      throw new BrokerUnavailableError('mqtt', `cannot connect to ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${reason(e)}`, { cause: e });
+      throw new BrokerUnavailableError(
+        'mqtt',
+        `cannot connect to ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${reason(e)}`,
+        { cause: e },
+      );
     }
     return new MqttLink(client, backoff);
   }
 
   private scheduleReconnect(): void {
     if (this.closing || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (!this.closing) this.client.reconnect();
-    }, backoffDelay(this.attempt++, this.backoff));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        if (!this.closing) this.client.reconnect();
+      },
+      backoffDelay(this.attempt++, this.backoff),
+    );
   }
 
   get connected(): boolean {

@@ -14,8 +14,14 @@ export function messageMeta(packet: IPublishPacket): { id: string; key?: string 
   const id = first(props?.[ID_PROPERTY]);
   if (id !== undefined) return { id, key: first(props?.[KEY_PROPERTY]) };
   try {
-    const ce = JSON.parse(Buffer.from(packet.payload).toString('utf8')) as { id?: unknown; partitionkey?: unknown };
-    return { id: typeof ce.id === 'string' ? ce.id : '', key: typeof ce.partitionkey === 'string' ? ce.partitionkey : undefined };
+    const ce = JSON.parse(Buffer.from(packet.payload).toString('utf8')) as {
+      id?: unknown;
+      partitionkey?: unknown;
+    };
+    return {
+      id: typeof ce.id === 'string' ? ce.id : '',
+      key: typeof ce.partitionkey === 'string' ? ce.partitionkey : undefined,
+    };
   } catch {
     return { id: '' };
   }

@@ -19,7 +19,14 @@ import {
   type JsMsg,
   type NatsConnection,
 } from 'nats';
-import { BrokerUnavailableError, type BrokerAdapter, type BrokerMessage, type Consumer, type ConsumerSpec, type MessageHandler } from '../types.js';
+import {
+  BrokerUnavailableError,
+  type BrokerAdapter,
+  type BrokerMessage,
+  type Consumer,
+  type ConsumerSpec,
+  type MessageHandler,
+} from '../types.js';
 import { checkSubjectPrefix, coveringFilter, natsSubject, topicOfSubject } from '../translate/nats.js';
 import { PatternSet } from '../translate/filter.js';
 import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
@@ -67,7 +74,11 @@ export class NatsAdapter implements BrokerAdapter {
         pingInterval: this.opts.pingIntervalMs ?? 10_000,
       });
     } catch (e) {
-      throw new BrokerUnavailableError('nats', `cannot connect to ${String(this.opts.servers)}: ${reason(e)} (is nats-server running with JetStream, -js?)`, { cause: e });
+      throw new BrokerUnavailableError(
+        'nats',
+        `cannot connect to ${String(this.opts.servers)}: ${reason(e)} (is nats-server running with JetStream, -js?)`,
+        { cause: e },
+      );
     }
     this.nc = nc;
     this.connected = true;
@@ -78,7 +89,9 @@ export class NatsAdapter implements BrokerAdapter {
       await this.ensureStream(this.jsm);
     } catch (e) {
       await this.close();
-      throw e instanceof BrokerUnavailableError ? e : new BrokerUnavailableError('nats', `JetStream not usable: ${reason(e)}`, { cause: e });
+      throw e instanceof BrokerUnavailableError
+        ? e
+        : new BrokerUnavailableError('nats', `JetStream not usable: ${reason(e)}`, { cause: e });
     }
   }
 
@@ -97,7 +110,10 @@ export class NatsAdapter implements BrokerAdapter {
     try {
       const info = await jsm.streams.info(this.stream);
       if (!info.config.subjects.includes(subject)) {
-        await jsm.streams.update(this.stream, { ...info.config, subjects: [...info.config.subjects, subject] });
+        await jsm.streams.update(this.stream, {
+          ...info.config,
+          subjects: [...info.config.subjects, subject],
+        });
       }
     } catch (e) {
       if (apiErrorCode(e) !== STREAM_NOT_FOUND) throw e;
@@ -117,7 +133,8 @@ export class NatsAdapter implements BrokerAdapter {
   }
 
   private live(): { js: JetStreamClient; jsm: JetStreamManager } {
-    if (!this.isConnected() || !this.js || !this.jsm) throw new BrokerUnavailableError('nats', `not connected to ${String(this.opts.servers)}`);
+    if (!this.isConnected() || !this.js || !this.jsm)
+      throw new BrokerUnavailableError('nats', `not connected to ${String(this.opts.servers)}`);
     return { js: this.js, jsm: this.jsm };
   }
 
@@ -130,14 +147,23 @@ export class NatsAdapter implements BrokerAdapter {
     const acks = batch.map((m, i) => {
       const h = headers();
       if (m.key !== undefined) h.set(KEY_HEADER, m.key);
-      return js.publish(subjects[i]!, m.body, { msgID: m.id, headers: h, timeout, expect: { streamName: this.stream } });
+      return js.publish(subjects[i]!, m.body, {
+        msgID: m.id,
+        headers: h,
+        timeout,
+        expect: { streamName: this.stream },
+      });
     });
     const results = await Promise.allSettled(acks);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0) {
-      throw new BrokerUnavailableError('nats', `${failed.length} of ${batch.length} events not acknowledged by stream ${this.stream}: ${reason(failed[0]!.reason)}`, {
-        cause: failed[0]!.reason,
-      });
+      throw new BrokerUnavailableError(
+        'nats',
+        `${failed.length} of ${batch.length} events not acknowledged by stream ${this.stream}: ${reason(failed[0]!.reason)}`,
+        {
+          cause: failed[0]!.reason,
+        },
+      );
     }
   }
 
@@ -158,7 +184,13 @@ export class NatsAdapter implements BrokerAdapter {
       // A handler still busy (retrying a slow subscriber) must not look dead to JetStream.
       const stillWorking = setInterval(() => m.working(), ackWaitMs / 2);
       try {
-        await handler({ id: m.headers?.get(MSG_ID_HEADER) ?? '', topic, key: m.headers?.get(KEY_HEADER) || undefined, body: m.data, deliveryCount: m.info.redeliveryCount });
+        await handler({
+          id: m.headers?.get(MSG_ID_HEADER) ?? '',
+          topic,
+          key: m.headers?.get(KEY_HEADER) || undefined,
+          body: m.data,
+          deliveryCount: m.info.redeliveryCount,
+        });
         m.ack();
       } catch {
         m.nak(redeliveryDelay);
@@ -178,7 +210,12 @@ export class NatsAdapter implements BrokerAdapter {
     };
   }
 
-  private async ensureConsumer(jsm: JetStreamManager, durable: string, filter: string, maxInFlight: number): Promise<void> {
+  private async ensureConsumer(
+    jsm: JetStreamManager,
+    durable: string,
+    filter: string,
+    maxInFlight: number,
+  ): Promise<void> {
     const wanted: Partial<ConsumerConfig> = {
       filter_subject: filter,
       max_ack_pending: maxInFlight,
@@ -187,11 +224,20 @@ export class NatsAdapter implements BrokerAdapter {
     try {
       const info = await jsm.consumers.info(this.stream, durable);
       const c = info.config;
-      if (c.filter_subject !== wanted.filter_subject || c.max_ack_pending !== wanted.max_ack_pending || c.ack_wait !== wanted.ack_wait) {
+      if (
+        c.filter_subject !== wanted.filter_subject ||
+        c.max_ack_pending !== wanted.max_ack_pending ||
+        c.ack_wait !== wanted.ack_wait
+      ) {
         await jsm.consumers.update(this.stream, durable, wanted);
       }
     } catch (e) {
-      if (apiErrorCode(e) !== CONSUMER_NOT_FOUND) throw new BrokerUnavailableError('nats', `cannot set up durable consumer ${durable} on stream ${this.stream}: ${reason(e)}`, { cause: e });
+      if (apiErrorCode(e) !== CONSUMER_NOT_FOUND)
+        throw new BrokerUnavailableError(
+          'nats',
+          `cannot set up durable consumer ${durable} on stream ${this.stream}: ${reason(e)}`,
+          { cause: e },
+        );
       await jsm.consumers.add(this.stream, {
         ...wanted,
         durable_name: durable,

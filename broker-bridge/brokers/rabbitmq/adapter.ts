@@ -4,7 +4,14 @@
 // reconnects with our backoff and runs `setup` after each (re)connect, which rebuilds the publish
 // channel and re-attaches every live consumer.
 import { connect, type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
-import { BrokerUnavailableError, type BrokerAdapter, type BrokerMessage, type Consumer, type ConsumerSpec, type MessageHandler } from '../types.js';
+import {
+  BrokerUnavailableError,
+  type BrokerAdapter,
+  type BrokerMessage,
+  type Consumer,
+  type ConsumerSpec,
+  type MessageHandler,
+} from '../types.js';
 import { amqpRoutingKey } from '../translate/amqp.js';
 import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
 import { brokerSafeName } from '../shared/names.js';
@@ -31,7 +38,8 @@ export class RabbitMqAdapter implements BrokerAdapter {
     if (this.conn) return;
     const backoff = this.opts.reconnect ?? DEFAULT_RECONNECT;
     const url = new URL(this.opts.url);
-    if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(this.opts.heartbeatSeconds ?? 10));
+    if (!url.searchParams.has('heartbeat'))
+      url.searchParams.set('heartbeat', String(this.opts.heartbeatSeconds ?? 10));
     try {
       this.conn = await connect(url.toString(), {
         recovery: {
@@ -42,7 +50,11 @@ export class RabbitMqAdapter implements BrokerAdapter {
         },
       });
     } catch (e) {
-      throw new BrokerUnavailableError('rabbitmq', `cannot connect to ${redact(this.opts.url)}: ${reason(e)}`, { cause: e });
+      throw new BrokerUnavailableError(
+        'rabbitmq',
+        `cannot connect to ${redact(this.opts.url)}: ${reason(e)}`,
+        { cause: e },
+      );
     }
     this.conn.on('connect', () => (this.connected = true));
     this.conn.on('disconnect', () => {
@@ -70,7 +82,8 @@ export class RabbitMqAdapter implements BrokerAdapter {
     const keys = batch.map((m) => amqpRoutingKey(m.topic)); // all or nothing
     if (batch.length === 0) return;
     const ch = this.publishChannel;
-    if (!this.connected || !ch) throw new BrokerUnavailableError('rabbitmq', `not connected to ${redact(this.opts.url)}`);
+    if (!this.connected || !ch)
+      throw new BrokerUnavailableError('rabbitmq', `not connected to ${redact(this.opts.url)}`);
     const confirms = batch.map(
       (m, i) =>
         new Promise<void>((resolve, reject) => {
@@ -78,7 +91,12 @@ export class RabbitMqAdapter implements BrokerAdapter {
             this.exchange,
             keys[i]!,
             Buffer.from(m.body),
-            { persistent: true, messageId: m.id, contentType: 'application/cloudevents+json', headers: m.key === undefined ? {} : { [KEY_HEADER]: m.key } },
+            {
+              persistent: true,
+              messageId: m.id,
+              contentType: 'application/cloudevents+json',
+              headers: m.key === undefined ? {} : { [KEY_HEADER]: m.key },
+            },
             (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()),
           );
         }),
@@ -91,7 +109,11 @@ export class RabbitMqAdapter implements BrokerAdapter {
     try {
       await Promise.race([Promise.all(confirms), timeout]);
     } catch (e) {
-      throw new BrokerUnavailableError('rabbitmq', `batch of ${batch.length} not confirmed by exchange ${this.exchange}: ${reason(e)}`, { cause: e });
+      throw new BrokerUnavailableError(
+        'rabbitmq',
+        `batch of ${batch.length} not confirmed by exchange ${this.exchange}: ${reason(e)}`,
+        { cause: e },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -105,12 +127,17 @@ export class RabbitMqAdapter implements BrokerAdapter {
       redeliveryDelayMs: this.opts.redeliveryDelayMs ?? 1_000,
     });
     const conn = this.conn;
-    if (!this.connected || !conn) throw new BrokerUnavailableError('rabbitmq', `not connected to ${redact(this.opts.url)}`);
+    if (!this.connected || !conn)
+      throw new BrokerUnavailableError('rabbitmq', `not connected to ${redact(this.opts.url)}`);
     try {
       await consumer.attach(conn);
     } catch (e) {
       await consumer.close();
-      throw new BrokerUnavailableError('rabbitmq', `cannot set up queue for consumer ${spec.name}: ${reason(e)}`, { cause: e });
+      throw new BrokerUnavailableError(
+        'rabbitmq',
+        `cannot set up queue for consumer ${spec.name}: ${reason(e)}`,
+        { cause: e },
+      );
     }
     this.consumers.add(consumer);
     return {

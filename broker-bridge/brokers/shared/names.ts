@@ -8,7 +8,10 @@ const SAFE = /^[A-Za-z0-9_-]{1,120}$/;
 
 /** `name` itself when brokers can carry it, else a readable form plus a hash of the original. */
 export function brokerSafeName(name: string): string {
-  if (name.length === 0) throw new Error('consumer name (ConsumerSpec.name) is empty; it names the durable consumer on the broker');
+  if (name.length === 0)
+    throw new Error(
+      'consumer name (ConsumerSpec.name) is empty; it names the durable consumer on the broker',
+    );
   if (SAFE.test(name)) return name;
   const readable = name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 100);
   return `${readable}-${createHash('sha256').update(name).digest('hex').slice(0, 10)}`;

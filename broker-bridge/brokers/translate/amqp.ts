@@ -9,11 +9,16 @@ const MAX_ROUTING_KEY_BYTES = 255;
 const dotVeto: LevelVeto = dotSeparatorVeto('AMQP routing keys');
 // In a binding key a literal '#' word is read as the wildcard; a topic with such a level could be
 // published but never subscribed to by name, so it is refused on both sides.
-const veto: LevelVeto = (level) => (level === '#' ? 'is the AMQP multi-word wildcard and cannot be bound literally' : dotVeto(level));
+const veto: LevelVeto = (level) =>
+  level === '#' ? 'is the AMQP multi-word wildcard and cannot be bound literally' : dotVeto(level);
 
 function checkLength(topic: string, key: string): string {
   if (Buffer.byteLength(key) > MAX_ROUTING_KEY_BYTES) {
-    throw new UnrepresentableTopicError('rabbitmq', topic, `routing key is longer than ${MAX_ROUTING_KEY_BYTES} bytes`);
+    throw new UnrepresentableTopicError(
+      'rabbitmq',
+      topic,
+      `routing key is longer than ${MAX_ROUTING_KEY_BYTES} bytes`,
+    );
   }
   return key;
 }

@@ -7,7 +7,8 @@ export class PatternSet {
   private readonly parsed: string[][];
 
   constructor(readonly patterns: readonly string[]) {
-    if (patterns.length === 0) throw new Error('a consumer needs at least one topic pattern (ConsumerSpec.patterns is empty)');
+    if (patterns.length === 0)
+      throw new Error('a consumer needs at least one topic pattern (ConsumerSpec.patterns is empty)');
     this.parsed = patterns.map((p) => parsePattern(p));
   }
 

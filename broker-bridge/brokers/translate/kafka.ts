@@ -13,11 +13,14 @@ const NAME_LEVEL_RE = '[A-Za-z0-9_-]+';
 const anyLevel: LevelVeto = () => null;
 
 function nameVeto(level: string): string | null {
-  return NAME_LEVEL.test(level) ? null : 'is used in the Kafka topic name and may only contain A-Z a-z 0-9 "_" "-"';
+  return NAME_LEVEL.test(level)
+    ? null
+    : 'is used in the Kafka topic name and may only contain A-Z a-z 0-9 "_" "-"';
 }
 
 export function checkLevelsSetting(levels: number): void {
-  if (!Number.isInteger(levels) || levels < 1) throw new Error(`Kafka topicLevels must be an integer >= 1 (got ${levels})`);
+  if (!Number.isInteger(levels) || levels < 1)
+    throw new Error(`Kafka topicLevels must be an integer >= 1 (got ${levels})`);
 }
 
 /** Joins the name levels of a topic or literal pattern into a Kafka topic name, checking each. */
@@ -27,7 +30,12 @@ function nameOf(what: string, head: string[]): string {
     if (why) throw new UnrepresentableTopicError('kafka', what, `level ${JSON.stringify(l)} ${why}`);
   }
   const name = head.join('.');
-  if (name.length > MAX_KAFKA_TOPIC_CHARS) throw new UnrepresentableTopicError('kafka', what, `Kafka topic name ${name} is longer than ${MAX_KAFKA_TOPIC_CHARS} characters`);
+  if (name.length > MAX_KAFKA_TOPIC_CHARS)
+    throw new UnrepresentableTopicError(
+      'kafka',
+      what,
+      `Kafka topic name ${name} is longer than ${MAX_KAFKA_TOPIC_CHARS} characters`,
+    );
   return name;
 }
 

@@ -7,7 +7,13 @@ import { UnrepresentableTopicError } from '../types.js';
 /** Returns why `level` cannot be carried by the broker, or null when it can. */
 export type LevelVeto = (level: string) => string | null;
 
-function vetoed(broker: string, topic: string, levels: string[], veto: LevelVeto, skipWildcards: boolean): string[] {
+function vetoed(
+  broker: string,
+  topic: string,
+  levels: string[],
+  veto: LevelVeto,
+  skipWildcards: boolean,
+): string[] {
   for (const level of levels) {
     if (skipWildcards && (level === '*' || level === '>')) continue;
     const why = veto(level);
@@ -28,5 +34,6 @@ export function patternLevels(broker: string, pattern: string, veto: LevelVeto):
 
 /** Veto for brokers that use '.' as their level separator (NATS subjects, AMQP routing keys). */
 export function dotSeparatorVeto(brokerLabel: string): LevelVeto {
-  return (level) => (level.includes('.') ? `contains "." which ${brokerLabel} uses as its level separator` : null);
+  return (level) =>
+    level.includes('.') ? `contains "." which ${brokerLabel} uses as its level separator` : null;
 }

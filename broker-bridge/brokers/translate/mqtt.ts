@@ -14,10 +14,15 @@ const veto: LevelVeto = (level) => {
 
 function finish(what: string, levels: string[], prefix: string): string {
   if (prefix === '' && levels[0]!.startsWith('$')) {
-    throw new UnrepresentableTopicError('mqtt', what, `level ${JSON.stringify(levels[0])} starts with "$", which MQTT brokers reserve`);
+    throw new UnrepresentableTopicError(
+      'mqtt',
+      what,
+      `level ${JSON.stringify(levels[0])} starts with "$", which MQTT brokers reserve`,
+    );
   }
   const name = prefix === '' ? levels.join('/') : `${prefix}/${levels.join('/')}`;
-  if (Buffer.byteLength(name) > MAX_MQTT_TOPIC_BYTES) throw new UnrepresentableTopicError('mqtt', what, `longer than ${MAX_MQTT_TOPIC_BYTES} bytes`);
+  if (Buffer.byteLength(name) > MAX_MQTT_TOPIC_BYTES)
+    throw new UnrepresentableTopicError('mqtt', what, `longer than ${MAX_MQTT_TOPIC_BYTES} bytes`);
   return name;
 }
 
@@ -44,7 +49,9 @@ export function mqttFilter(prefix: string, pattern: string): string {
 /** `$share/<group>/<filter>` (MQTT 5 and Mosquitto/EMQX/HiveMQ/Solace shared subscriptions). */
 export function sharedFilter(group: string, filter: string): string {
   if (group.length === 0 || /[/+#\s]/.test(group)) {
-    throw new Error(`consumer name ${JSON.stringify(group)} cannot be an MQTT shared-subscription group: it must be non-empty without "/", "+", "#" or whitespace`);
+    throw new Error(
+      `consumer name ${JSON.stringify(group)} cannot be an MQTT shared-subscription group: it must be non-empty without "/", "+", "#" or whitespace`,
+    );
   }
   return `$share/${group}/${filter}`;
 }

@@ -11,7 +11,9 @@ const veto: LevelVeto = (level) => dotSeparatorVeto('NATS')(level);
 export function checkSubjectPrefix(prefix: string): string {
   const bad = prefix.split('.').find((t) => t.length === 0 || /[\s*>]/.test(t));
   if (bad !== undefined) {
-    throw new Error(`NATS subjectPrefix ${JSON.stringify(prefix)} is invalid: tokens must be non-empty and contain no whitespace, "*" or ">"`);
+    throw new Error(
+      `NATS subjectPrefix ${JSON.stringify(prefix)} is invalid: tokens must be non-empty and contain no whitespace, "*" or ">"`,
+    );
   }
   return prefix;
 }
@@ -26,7 +28,10 @@ export function natsFilter(prefix: string, pattern: string): string {
 
 /** The sidecast topic of a subject published by natsSubject under the same prefix. */
 export function topicOfSubject(prefix: string, subject: string): string {
-  return subject.slice(prefix.length + 1).split('.').join('/');
+  return subject
+    .slice(prefix.length + 1)
+    .split('.')
+    .join('/');
 }
 
 /** One NATS filter subject covering every pattern (narrowest this simple fold can find). */
@@ -35,7 +40,9 @@ export function coveringFilter(prefix: string, patterns: readonly string[]): str
   if (all.length === 1) return `${prefix}.${all[0]!.join('.')}`;
   const sameLength = all.every((l) => l.length === all[0]!.length && !l.includes('>'));
   // Either every level position is merged, or a prefix that leaves each pattern >= 1 level for '>'.
-  const keep = sameLength ? all[0]!.length : Math.min(...all.map((l) => (l.includes('>') ? l.indexOf('>') : l.length - 1)));
+  const keep = sameLength
+    ? all[0]!.length
+    : Math.min(...all.map((l) => (l.includes('>') ? l.indexOf('>') : l.length - 1)));
   const merged: string[] = [];
   for (let i = 0; i < keep; i++) {
     const first = all[0]![i]!;
