@@ -50,10 +50,11 @@ interface Pem {
 /** A CA, then leaf certificates it signs (with SANs). */
 function makePki(dir: string) {
   const run = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ca = (name: string): Pem => {
+  // A new EC key for `name`, as a self-signed certificate (extra: -x509 …) or a CSR.
+  const newKey = (name: string, cn: string, out: string, ...extra: string[]): void =>
     run(
       'req',
-      '-x509',
+      ...extra,
       '-newkey',
       'ec',
       '-pkeyopt',
@@ -62,33 +63,21 @@ function makePki(dir: string) {
       '-keyout',
       `${name}.key`,
       '-out',
-      `${name}.crt`,
-      '-subj',
-      `/CN=${name}`,
-      '-days',
-      '2',
-    );
-    return {
-      key: readFileSync(join(dir, `${name}.key`), 'utf8'),
-      cert: readFileSync(join(dir, `${name}.crt`), 'utf8'),
-    };
-  };
-  const leaf = (name: string, signer: string, cn: string, san: string): Pem => {
-    writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
-    run(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
+      out,
       '-subj',
       `/CN=${cn}`,
     );
+  const pem = (name: string): Pem => ({
+    key: readFileSync(join(dir, `${name}.key`), 'utf8'),
+    cert: readFileSync(join(dir, `${name}.crt`), 'utf8'),
+  });
+  const ca = (name: string): Pem => {
+    newKey(name, name, `${name}.crt`, '-x509', '-days', '2');
+    return pem(name);
+  };
+  const leaf = (name: string, signer: string, cn: string, san: string): Pem => {
+    writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
+    newKey(name, cn, `${name}.csr`);
     run(
       'x509',
       '-req',
@@ -106,10 +95,7 @@ function makePki(dir: string) {
       '-extfile',
       `${name}.ext`,
     );
-    return {
-      key: readFileSync(join(dir, `${name}.key`), 'utf8'),
-      cert: readFileSync(join(dir, `${name}.crt`), 'utf8'),
-    };
+    return pem(name);
   };
   const root = ca('ca');
   ca('rogue');
