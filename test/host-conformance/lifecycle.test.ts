@@ -131,6 +131,16 @@ describe('plugin lifecycle', () => {
     expect(result(plugin, 'request_headers', 'done')).toBe('1');
   });
 
+  test('§2.4 without a VM context (request headers never reached the filter) the response passes untouched', async () => {
+    const { plugin } = await opsPlugin({ response_headers: ['add_header 2 x-touched 1'] });
+    const s = plugin.stream();
+    expect(s.responseHeaders({ ':status': '502' })).toBe('Continue');
+    expect(s.responseBody('gateway', { endOfStream: true })).toBe('Continue');
+    expect(s.downstream.headers?.toObject()).toEqual({ ':status': '502' });
+    expect([s.downstream.body.toString(), s.downstream.ended]).toEqual(['gateway', true]);
+    expect(callbacks(plugin).some((c) => c.startsWith('response_headers'))).toBe(false);
+  });
+
   test('§2.4 root shutdown: on_done true ⇒ on_delete at once', async () => {
     const { plugin } = await opsPlugin({});
     plugin.shutdown();

@@ -373,6 +373,12 @@ export class Stream {
     return this.record(phase, 'Continue', raw);
   }
 
+  /** `if (!in_vm_context_created_) return Continue;` — data passes the filter untouched. */
+  private passThrough(d: Direction, phase: PhaseName): PhaseStatus {
+    d.flush();
+    return this.record(phase, 'Continue');
+  }
+
   private record(phase: PhaseName, status: PhaseStatus, raw?: number): PhaseStatus {
     this.actions.push({ phase, status, raw });
     return status;
@@ -390,7 +396,7 @@ export class Stream {
       );
     }
     const ctx = this.ctx;
-    if (!ctx) return this.skip(phase); // context is only created by request headers or on_log
+    if (!ctx) return this.passThrough(d, phase); // no VM context: Envoy's filter just continues
     d.headersHeld = true;
     this.vm.nextIterationStopped = false;
     const fn = d.side === 'request' ? 'proxy_on_request_headers' : 'proxy_on_response_headers';
@@ -436,8 +442,11 @@ export class Stream {
       }
       return this.record(phase, 'Continue');
     }
-    if (!this.ctx) return this.skip(phase);
-    if (d.stopped === 'headers-all' || d.stopped === 'trailers') {
+    if (!this.ctx) {
+      d.buffered = Buffer.concat([d.buffered, data]);
+      return this.passThrough(d, phase);
+    }
+    if (d.stopped === 'headers-all') {
       // StopAll from headers: Envoy buffers (watermarks) and dispatches to the filter on continue.
       d.buffered = Buffer.concat([d.buffered, data]);
       if (d.limitWhileStopped && d.buffered.length > this.plugin.bufferLimitBytes) {
@@ -500,7 +509,7 @@ export class Stream {
       if (!(d.side === 'request' && this.localReply)) d.flush();
       return this.record(phase, 'Continue');
     }
-    if (!this.ctx) return this.skip(phase);
+    if (!this.ctx) return this.passThrough(d, phase);
     if (d.stopped === 'headers-all') {
       d.pendingTrailers = trailers;
       return this.record(phase, 'Buffered');
