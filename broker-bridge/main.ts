@@ -20,6 +20,11 @@ async function main(): Promise<void> {
     },
   });
   const config = loadBridgeConfig(values.config ?? process.env.SIDECAST_BRIDGE_CONFIG);
+  if (!config.auth.allowUnauthenticated && config.auth.producers.length === 0) {
+    logger.warn(
+      'no producers configured (auth.producers) and unauthenticated ingest is off: every ingest request will get 401',
+    );
+  }
   if (config.auth.allowUnauthenticated)
     logger.warn(
       'unauthenticated ingest is enabled (auth.allowUnauthenticated); use it for local development only',
