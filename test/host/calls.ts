@@ -344,6 +344,7 @@ export class CallRouter {
     return WasmResult.Ok;
   }
 
+  /** Server-side events for a call the filter cancelled/closed are dropped, as Envoy drops them. */
   deliverGrpc(
     call: GrpcCallRecord,
     fn: string,
@@ -352,6 +353,7 @@ export class CallRouter {
   ): void {
     const { root } = call;
     const vm = root.vm;
+    if (call.state === 'cancelled') return;
     vm.whenIdle(() => {
       if (root.deleted || vm.failed) return;
       root.grpcReceive = payload;
