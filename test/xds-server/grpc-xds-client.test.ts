@@ -121,7 +121,7 @@ const admin = async (path: string) =>
 describe('@grpc/grpc-js-xds against sidecast xds-server', () => {
   it('resolves xds:///greeter and calls the backend', async () => {
     expect(await call()).toBe('backend-1');
-    const syncz = (await admin('/debug/syncz')) as {
+    type Syncz = {
       streams: Array<{
         nodeId: string;
         group: string;
@@ -129,6 +129,12 @@ describe('@grpc/grpc-js-xds against sidecast xds-server', () => {
         types: Array<{ typeUrl: string; state: string }>;
       }>;
     };
+    // The client ACKs right after applying, possibly just after our call returned: poll briefly.
+    let syncz = (await admin('/debug/syncz')) as Syncz;
+    for (let i = 0; i < 50 && syncz.streams[0]?.types.some((t) => t.state !== 'SYNCED'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      syncz = (await admin('/debug/syncz')) as Syncz;
+    }
     const stream = syncz.streams.find((s) => s.nodeId === 'caller-1')!;
     expect(stream).toMatchObject({ group: 'proxyless/caller', protocol: 'sotw' });
     expect(Object.fromEntries(stream.types.map((t) => [t.typeUrl, t.state]))).toEqual({

@@ -52,7 +52,7 @@ function send(res: ServerResponse, status: number, body: unknown, type = 'applic
   res.end(text);
 }
 
-export function configDump(src: AdminSources, group: string, node?: string): unknown {
+function configDump(src: AdminSources, group: string, node?: string): unknown {
   return {
     node,
     group,

@@ -231,6 +231,12 @@ export class XdsStream {
     });
   }
 
+  /** Ends the call with OK (server shutdown): the client reconnects, to this or another replica. */
+  end(): void {
+    this.close();
+    this.call.end();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

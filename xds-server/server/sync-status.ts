@@ -27,12 +27,13 @@ export interface StreamStatus {
   types: TypeStatus[];
 }
 
-function stateOf(ts: TypeState, cacheVersion: string): SyncState {
+function stateOf(ts: TypeState): SyncState {
   if (!ts.lastSent) return 'NOT_SENT';
   const nackedLast = ts.lastNack && (!ts.lastAck || ts.lastNack.at > ts.lastAck.at);
   if (nackedLast) return 'NACKED';
-  if (ts.pending.size || ts.lastAck?.version !== cacheVersion) return 'STALE';
-  return 'SYNCED';
+  // Waiting for a reply to what was sent. (Comparing with the cache version would misreport named
+  // subscriptions, whose type version also moves for resources this client never asked for.)
+  return ts.pending.size ? 'STALE' : 'SYNCED';
 }
 
 export function syncStatus(s: XdsStream, cache: SnapshotCache): StreamStatus {
@@ -42,7 +43,7 @@ export function syncStatus(s: XdsStream, cache: SnapshotCache): StreamStatus {
     types.push({
       typeUrl: ts.typeUrl,
       subscribed: ts.subscribedNames(),
-      state: stateOf(ts, cacheVersion),
+      state: stateOf(ts),
       cacheVersion,
       sent: ts.lastSent && {
         version: ts.lastSent.version,

@@ -124,7 +124,7 @@ export class XdsServer {
   async close(): Promise<void> {
     this.unsubscribeCache();
     this.admission.cancelAll();
-    for (const s of [...this.streams]) s.close();
+    for (const s of [...this.streams]) s.end();
     const server = this.grpcServer;
     if (!server) return;
     await new Promise<void>((resolve) => {
