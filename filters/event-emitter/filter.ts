@@ -133,20 +133,23 @@ export class EmitterStream extends HttpContext {
     probe.view(peekPtr, peekLen);
     if (!pathMayMatch(cfg, probe)) return FilterHeadersStatus.Continue;
     let cand: u64 = 0;
+    let sampledOut: u64 = 0;
     let bodyCap = -1;
     const rules = cfg.rules;
     for (let i = 0; i < rules.length; i++) {
       const r = unchecked(rules[i]);
       if (!requestMatches(r, probe)) continue;
       if (r.sampling < 1.0 && this.sample(probe) >= r.sampling) {
-        unchecked(this.emitter.metrics.rules[i]).sampledOut.increment();
+        sampledOut |= bit(i);
         continue;
       }
       cand |= bit(i);
       if (r.needsRequestBody() && r.maxBodyBytes > bodyCap) bodyCap = r.maxBodyBytes;
     }
-    if (cand == 0) return FilterHeadersStatus.Continue;
-    const ex = probe.keep();
+    // The probe reads host memory that the next host call releases: copy it before counting.
+    const ex: Exchange | null = cand == 0 ? null : probe.keep();
+    if (sampledOut != 0) this.countSampledOut(sampledOut);
+    if (ex === null) return FilterHeadersStatus.Continue;
     this.ex = ex;
     this.candidates = cand;
     if (bodyCap >= 0) {
@@ -154,6 +157,11 @@ export class EmitterStream extends HttpContext {
       if (endOfStream) ex.requestBody.add(0, 0, true);
     }
     return FilterHeadersStatus.Continue;
+  }
+
+  private countSampledOut(rules: u64): void {
+    const m = this.emitter.metrics.rules;
+    for (let i = 0; i < m.length; i++) if ((rules & bit(i)) != 0) unchecked(m[i]).sampledOut.increment();
   }
 
   /** Sampling draw: by Idempotency-Key when present, so a retried call is sampled the same way. */

@@ -273,3 +273,24 @@ describe('event-emitter: data, projection, redaction, body limit', () => {
     expect(Buffer.from(ev!.data_base64 as string, 'base64').length).toBe(3 * chunk.length);
   });
 });
+
+describe('event-emitter: large header blocks', () => {
+  test('a header block larger than the SDK receive area (heap result) is captured intact, with sampling counted', async () => {
+    const e = await emitter(
+      config({}, {
+        rules: [
+          { name: 'never', match: { path: '/accounts' }, event: { type: 't', topic: 'never', sampling: 0 } },
+          { name: 'big', match: { path: '/accounts' }, event: { type: 't', topic: 'big', subject: '{request.header.x-t}', partitionkey: '{request.header.x-big}' } },
+        ],
+      }),
+    );
+    const big = 'b'.repeat(40_000);
+    for (let i = 0; i < 20; i++) exchange(e.plugin, { headers: { 'x-big': big, 'x-t': `t${i}` } });
+    const events: { subject?: unknown; partitionkey?: unknown }[] = [];
+    for (let c = flush(e.host); c.length; c = flush(e.host)) events.push(...acceptAll(c[0]!));
+    expect(events.map((x) => x.subject)).toEqual(Array.from({ length: 20 }, (_, i) => `t${i}`));
+    expect(events.every((x) => x.partitionkey === big)).toBe(true);
+    expect(stat(e.host, 'rule=never.sampled_out')).toBe(20);
+    healthy(e.plugin);
+  });
+});
