@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     `  xds-server   grpc 127.0.0.1:${xds.grpcPort} (ADS, delta + SotW)   admin http://${xdsAdmin}/debug/syncz`,
   );
   say(
-    `  bridge       ingest ${ingest}   broker ${config.broker.url}${bridge.ports.admin ? `   admin http://127.0.0.1:${bridge.ports.admin}/metrics` : ''}`,
+    `  bridge       ingest ${ingest}   broker ${config.broker.url.replace(/\/\/[^/@]*@/, '//***@')}${bridge.ports.admin ? `   admin http://127.0.0.1:${bridge.ports.admin}/metrics` : ''}`,
   );
   for (const s of services) say(`  ${s.name.padEnd(13)} ${s.url}`);
   for (const s of sidecars)
