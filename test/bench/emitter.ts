@@ -247,7 +247,7 @@ try {
       const target = TARGETS[i]!;
       console.log(
         s.name.padEnd(50) + median(a).toFixed(0).padStart(10) + median(b).toFixed(0).padStart(12) + (ratio.toFixed(2) + '×').padStart(8) + `≤${target}×`.padStart(8) +
-          `  ${pagesStart} → ${emitter.pages()} after ${(ROUNDS * REQUESTS * 1.1 + 1000).toLocaleString('en')} requests${ratio > target ? '  (above target)' : ''}`,
+          `  ${pagesStart} → ${emitter.pages()} after ${(ROUNDS * REQUESTS * 1.1 + 1000).toLocaleString('en')} requests${Number(ratio.toFixed(2)) > target ? '  (above target)' : ''}`,
       );
     }
   };
