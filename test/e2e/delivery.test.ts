@@ -225,3 +225,44 @@ describe.each(brokers)('two bridge replicas on $name', (bc) => {
     await eventually('all 300 delivered', () => new Set(ids(sub)).size === 300);
   });
 });
+
+describe('a subscription the bridge rejects', () => {
+  const run = randomUUID().slice(0, 8);
+  const stack = new Stack((dir) => `embedded://${dir}/broker`);
+  const sub = new HttpSubscriber();
+  afterAll(async () => {
+    await stack.stop();
+    await sub.stop();
+  });
+
+  test('is NACKed with the resource and field, seen by the xds-server; the others keep running', async () => {
+    await sub.start();
+    const good: MeshSubscription = {
+      name: `good-${run}`,
+      service: 'audit',
+      port: sub.port,
+      topics: [`t${run}/a/>`],
+    };
+    await stack.start([good]);
+    const b = await stack.addBridge(`sidecast-bridge-nack-${run}`);
+    await eventually('the good subscription consuming', () => running(b).length === 1);
+    // Valid mesh config, but its dead letters would be delivered back to itself: the bridge refuses it.
+    const loop: MeshSubscription = {
+      name: `loop-${run}`,
+      service: 'audit',
+      port: sub.port,
+      topics: [`t${run}/b/>`],
+      deadLetterTopic: `t${run}/b/dead`,
+    };
+    await stack.setSubscriptions([good, loop]);
+    await eventually('the NACK at the xds-server', () =>
+      stack.xds.server.nackLog().some((n) => n.nodeId === `sidecast-bridge-nack-${run}`),
+    );
+    const nack = stack.xds.server.nackLog().find((n) => n.nodeId === `sidecast-bridge-nack-${run}`)!;
+    expect(nack.message).toBe(
+      `Subscription "audit/loop-${run}": dead_letter_topic: "t${run}/b/dead" matches the subscription's own pattern "t${run}/b/>"`,
+    );
+    expect(b.delivery.status().xds?.lastNack?.detail).toBe(nack.message);
+    expect(running(b)).toEqual([`audit/good-${run}`]);
+  });
+});
