@@ -7,7 +7,7 @@ import { Context, HeaderPair, LogLevel, done, getCurrentTimeNanoseconds, log } f
 import { ByteBuf } from "./bytes";
 import { EmitterConfig } from "./config";
 import { IdSource } from "./ids";
-import { callStatus, ReplyCursor, Result } from "./ingest-reply";
+import { callStatus, ReplyCursor, Result, retryAfterSeconds } from "./ingest-reply";
 import { Drop, EmitterMetrics } from "./metrics";
 
 export const BATCH_CONTENT_TYPE = "application/cloudevents-batch+json";
@@ -163,7 +163,7 @@ export class Delivery {
     const now = nowMs();
     const status = numHeaders == 0 ? 0 : callStatus();
     if (status >= 200 && status < 300) this.accepted(bodySize);
-    else if (status == 0 || status == 429 || status >= 500) this.failed(now, true);
+    else if (status == 0 || status == 429 || status >= 500) this.failed(now, true, status == 0 ? -1 : retryAfterSeconds());
     else this.failed(now, false);
     this.pump(now, true); // a partial batch waits for the tick
     if (this.draining && this.depth == 0) done();
@@ -198,7 +198,8 @@ export class Delivery {
     return per;
   }
 
-  private failed(now: u64, retriable: bool): void {
+  /** `retryAfter`: the bridge's Retry-After in seconds (-1 none); it may lengthen, never shorten, the backoff. */
+  private failed(now: u64, retriable: bool, retryAfter: i32 = -1): void {
     this.metrics.bridgeErrors.increment();
     this.attempt++;
     if (retriable && !this.draining && this.attempt < this.cfg.maxAttempts) {
@@ -206,7 +207,11 @@ export class Delivery {
       // Exponential backoff with jitter in [50%, 100%] so that workers do not retry in lockstep.
       let delay = <f64>this.cfg.baseDelayMs * Math.pow(2, <f64>(this.attempt - 1));
       if (delay > <f64>this.cfg.maxDelayMs) delay = <f64>this.cfg.maxDelayMs;
-      this.notBefore = now + <u64>(delay * (0.5 + 0.5 * this.random.fraction()));
+      delay *= 0.5 + 0.5 * this.random.fraction();
+      // The bridge knows when its spool frees up; max_delay_ms still caps the wait.
+      const asked = <f64>retryAfter * 1000;
+      if (asked > delay) delay = asked < <f64>this.cfg.maxDelayMs ? asked : <f64>this.cfg.maxDelayMs;
+      this.notBefore = now + <u64>delay;
       return;
     }
     const reason = !retriable ? Drop.BatchRefused : this.draining ? Drop.Shutdown : Drop.RetriesExhausted;

@@ -6,20 +6,33 @@ import { JsonPath, findPath, skipValue, skipWs, valueEnd, valueStart } from "./j
 import { peekBuffer, peekHeader, peekLen, peekPtr } from "./host";
 
 const STATUS_HEADER = String.UTF8.encode(":status");
+const RETRY_AFTER = String.UTF8.encode("retry-after");
 const RESULTS = new JsonPath([String.UTF8.encode("results")], "results");
 const STATUS = new JsonPath([String.UTF8.encode("status")], "status");
 const ACCEPTED = String.UTF8.encode('"accepted"');
 
-/** :status of the http_call response being delivered; 0 when missing. */
-export function callStatus(): i32 {
-  if (!peekHeader(MapType.HttpCallResponseHeaders, STATUS_HEADER)) return 0;
+/** The peeked value as a non-negative decimal (at most `digits` digits); -1 when it is not one. */
+function peekedNumber(digits: i32): i32 {
+  if (peekLen == 0 || peekLen > digits) return -1;
   let v = 0;
-  for (let i = 0; i < peekLen && i < 4; i++) {
+  for (let i = 0; i < peekLen; i++) {
     const d = <i32>load<u8>(peekPtr + <usize>i) - 48;
-    if (d < 0 || d > 9) return 0;
+    if (d < 0 || d > 9) return -1;
     v = v * 10 + d;
   }
   return v;
+}
+
+/** :status of the http_call response being delivered; 0 when missing. */
+export function callStatus(): i32 {
+  if (!peekHeader(MapType.HttpCallResponseHeaders, STATUS_HEADER)) return 0;
+  const v = peekedNumber(3);
+  return v < 0 ? 0 : v;
+}
+
+/** Retry-After of the response in seconds (the delta-seconds form only); -1 when absent. */
+export function retryAfterSeconds(): i32 {
+  return peekHeader(MapType.HttpCallResponseHeaders, RETRY_AFTER) ? peekedNumber(6) : -1;
 }
 
 export const enum Result {

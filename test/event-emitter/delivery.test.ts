@@ -75,6 +75,19 @@ describe('event-emitter: async delivery', () => {
     expect(stat(e.host, 'rule=account-opened.events_emitted')).toBe(1);
   });
 
+  test('503 with Retry-After waits as long as the bridge asks, capped by max_delay_ms', async () => {
+    const e = await emitter(config({}, { retry: { max_attempts: 5, base_delay_ms: 10, max_delay_ms: 2000 } }));
+    exchange(e.plugin);
+    flush(e.host)[0]!.respond({ status: 503, headers: { 'retry-after': '1' }, body: '{"error":"spool full"}' });
+    expect(flush(e.host, 950)).toHaveLength(0); // backoff alone would have retried after ≤ 10 ms
+    const [call] = flush(e.host, 100);
+    expect(call).toBeDefined();
+    call!.respond({ status: 503, headers: { 'retry-after': '3600' } });
+    expect(flush(e.host, 1950)).toHaveLength(0);
+    acceptAll(flush(e.host, 100)[0]!); // capped at max_delay_ms = 2 s
+    expect(stat(e.host, 'rule=account-opened.events_emitted')).toBe(1);
+  });
+
   test('after max_attempts the batch is dropped and counted; 4xx is not retried', async () => {
     const e = await emitter(config({}, { retry: { max_attempts: 2, base_delay_ms: 10, max_delay_ms: 10 } }));
     exchange(e.plugin);
