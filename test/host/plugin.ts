@@ -217,7 +217,7 @@ export class Plugin {
     return this.workers.flatMap((w) => (w.root && !w.root.deleted ? [w.root] : []));
   }
 
-  /** Messages logged at `level` or above (or exactly, with exact=true). */
+  /** Messages logged at `level` or above (all when no level is given), in order. */
   messages(level?: LogLevelName): string[] {
     const min = level ? LOG_LEVEL_NAMES.indexOf(level) : 0;
     return this.logs.filter((l) => LOG_LEVEL_NAMES.indexOf(l.level) >= min).map((l) => l.message);
