@@ -178,7 +178,6 @@ export class CallRouter {
   /** every http call ever made, for assertions. */
   readonly httpLog: HttpCallRecord[] = [];
   readonly grpc: GrpcCallRecord[] = [];
-  private readonly grpcByToken = new Map<string, GrpcCallRecord>();
   private readonly inflight = new Set<HttpCallRecord>();
 
   constructor(private readonly nowMs: () => number) {}
@@ -315,12 +314,12 @@ export class CallRouter {
     );
     if (!req.stream) call.sent.push(req.message);
     this.grpc.push(call);
-    this.grpcByToken.set(`${vm.label}#${token}`, call);
+    vm.grpcCalls.set(token, call);
     return { token };
   }
 
   private grpcOf(vm: WasmVm, token: number): GrpcCallRecord | undefined {
-    const c = this.grpcByToken.get(`${vm.label}#${token}`);
+    const c = vm.grpcCalls.get(token);
     return c && c.state !== 'cancelled' && !(c.localClosed && c.remoteClosed) ? c : undefined;
   }
 

@@ -158,7 +158,6 @@ export class Plugin {
   private startRoot(vm: WasmVm, config: Buffer): RootContext | null {
     const root = new RootContext(vm, vm.allocContextId(), this, config);
     vm.contexts.set(root.id, root);
-    vm.roots.set(this.rootId, root);
     vm.call(root, 'proxy_on_context_create', root.id, 0);
     const started = vm.call(root, 'proxy_on_vm_start', root.id, vm.vmConfig.length);
     vm.drain();

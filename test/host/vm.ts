@@ -66,7 +66,6 @@ export class WasmVm {
   readonly memory: GuestMemory;
   readonly vmContext = new VmContext(this);
   readonly contexts = new Map<number, RootContext | StreamContext>();
-  readonly roots = new Map<string, RootContext>(); // by root_id
   failed: string | null = null;
   current: Context = this.vmContext;
   effective: Context = this.vmContext;
@@ -236,6 +235,7 @@ export class WasmVm {
     this.failed = reason;
     this.services.log(this, this.effective, LogLevel.Critical, `wasm VM failed: ${reason}`, true);
     for (const c of this.httpCalls.values()) c.cancel();
+    for (const g of this.grpcCalls.values()) if (g.state === 'open') g.state = 'cancelled';
     this.services.onVmFailed(this);
   }
 
