@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { acceptAll, config, emitOne, emitter, exchange, flush, healthy, stat } from './harness.js';
+import { acceptAll, config, emitOne, emitter, exchange, flush, healthy, stat, type CloudEvent } from './harness.js';
 
 describe('event-emitter: matching and CloudEvent content', () => {
   test('POST /accounts answered 201 becomes one CloudEvent with the required attributes', async () => {
@@ -286,7 +286,7 @@ describe('event-emitter: large header blocks', () => {
     );
     const big = 'b'.repeat(40_000);
     for (let i = 0; i < 20; i++) exchange(e.plugin, { headers: { 'x-big': big, 'x-t': `t${i}` } });
-    const events: { subject?: unknown; partitionkey?: unknown }[] = [];
+    const events: CloudEvent[] = [];
     for (let c = flush(e.host); c.length; c = flush(e.host)) events.push(...acceptAll(c[0]!));
     expect(events.map((x) => x.subject)).toEqual(Array.from({ length: 20 }, (_, i) => `t${i}`));
     expect(events.every((x) => x.partitionkey === big)).toBe(true);
