@@ -302,4 +302,19 @@ describe('gRPC calls and streams (§2.9)', () => {
     expect(result(plugin, 'grpc_trailing', 'get_pairs 5')).toBe('0 grpc-message=bye');
     expect(result(plugin, 'grpc_close', 'get_status')).toBe('0 14 unavailable');
   });
+
+  test('§2.9 tokens are per VM: two plugins on one host both get token 5 and stay independent', async () => {
+    const { host } = await opsPlugin({});
+    host.cluster('grpc');
+    const cfg = 'configure: grpc_call grpc s m  x 10\ngrpc_close: get_status';
+    const a = await host.createPlugin({ rootId: 'ops', name: 'a', pluginConfig: cfg });
+    const b = await host.createPlugin({ rootId: 'ops', name: 'b', pluginConfig: cfg });
+    const [ca, cb] = [a, b].map((p) =>
+      host.grpcCalls.find((c) => c.root.plugin === p && c.root.vm.label === 'worker0')!,
+    );
+    expect([ca!.token, cb!.token]).toEqual([5, 5]);
+    cb!.close(0, 'ok');
+    expect(result(b, 'grpc_close', 'get_status')).toBe('0 0 ok');
+    expect(a.logs.some((l) => l.message.startsWith('@grpc_close'))).toBe(false);
+  });
 });
