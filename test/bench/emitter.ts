@@ -27,14 +27,47 @@ const CONFIG = JSON.stringify({
   bridge: { cluster: 'sidecast_bridge', timeout_ms: 2000 },
   batch: { max_events: 64, flush_interval_ms: 100, max_buffered_events: Number(process.env.MAXBUF ?? 10000) },
   rules: [
-    { name: 'account-opened', match: { method: 'POST', path: '/accounts', status: [201] }, event: { type: 'acme.bank.account.opened.v1', topic: 'acme/bank/account/opened/v1', subject: '{request.header.x-tenant}' } },
-    { name: 'account-updated', match: { method: 'PUT', path: '/accounts/{id}', status: ['2xx'] }, event: { type: 'acme.bank.account.updated.v1', topic: 'acme/bank/account/updated/v1/{path.id}', subject: '{response.body.id}', data: { from: 'response_body', field: 'account', redact: ['ssn'] } } },
+    {
+      name: 'account-opened',
+      match: { method: 'POST', path: '/accounts', status: [201] },
+      event: {
+        type: 'acme.bank.account.opened.v1',
+        topic: 'acme/bank/account/opened/v1',
+        subject: '{request.header.x-tenant}',
+      },
+    },
+    {
+      name: 'account-updated',
+      match: { method: 'PUT', path: '/accounts/{id}', status: ['2xx'] },
+      event: {
+        type: 'acme.bank.account.updated.v1',
+        topic: 'acme/bank/account/updated/v1/{path.id}',
+        subject: '{response.body.id}',
+        data: { from: 'response_body', field: 'account', redact: ['ssn'] },
+      },
+    },
   ],
 });
 
 const BODY_1K = (() => {
-  const account = { no: 42, owner: 'Ada Lovelace', ssn: '123-45-6789', iban: 'CH9300762011623852957', currency: 'CHF', limits: { daily: 5000, monthly: 20000 }, tags: ['retail', 'premium'] };
-  const b = { id: 'acc-42', account, history: Array.from({ length: 8 }, (_, i) => ({ at: `2026-11-${10 + i}T10:00:00Z`, amount: i * 100.5, ref: `tx-${i}-${'r'.repeat(20)}` })) } as Record<string, unknown>;
+  const account = {
+    no: 42,
+    owner: 'Ada Lovelace',
+    ssn: '123-45-6789',
+    iban: 'CH9300762011623852957',
+    currency: 'CHF',
+    limits: { daily: 5000, monthly: 20000 },
+    tags: ['retail', 'premium'],
+  };
+  const b = {
+    id: 'acc-42',
+    account,
+    history: Array.from({ length: 8 }, (_, i) => ({
+      at: `2026-11-${10 + i}T10:00:00Z`,
+      amount: i * 100.5,
+      ref: `tx-${i}-${'r'.repeat(20)}`,
+    })),
+  } as Record<string, unknown>;
   let s = JSON.stringify(b);
   b.pad = 'p'.repeat(Math.max(0, 1024 - s.length - 9));
   s = JSON.stringify(b);
@@ -47,18 +80,65 @@ interface Scenario {
   response: Headers;
   responseBody?: string;
 }
-const COMMON: Headers = [[':authority', 'accounts.bank'], [':scheme', 'http'], ['user-agent', 'bench/1.0'], ['accept', '*/*'], ['x-request-id', '9f3c1e0a-5b7d-4c1e-9a0b-2f6d8e4c1a7b'], ['x-tenant', 'acme']];
+const COMMON: Headers = [
+  [':authority', 'accounts.bank'],
+  [':scheme', 'http'],
+  ['user-agent', 'bench/1.0'],
+  ['accept', '*/*'],
+  ['x-request-id', '9f3c1e0a-5b7d-4c1e-9a0b-2f6d8e4c1a7b'],
+  ['x-tenant', 'acme'],
+];
 const SCENARIOS: Scenario[] = [
-  { name: '(a) no rule matches (GET /health/live)', request: [[':method', 'GET'], [':path', '/health/live'], ...COMMON], response: [[':status', '200'], ['content-length', '0']] },
-  { name: '(b) headers-only event (POST /accounts → 201)', request: [[':method', 'POST'], [':path', '/accounts'], ...COMMON, ['traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01']], response: [[':status', '201'], ['content-length', '0']] },
-  { name: '(c) 1 KiB JSON response, projection + redaction', request: [[':method', 'PUT'], [':path', '/accounts/42'], ...COMMON], response: [[':status', '200'], ['content-type', 'application/json']], responseBody: BODY_1K },
+  {
+    name: '(a) no rule matches (GET /health/live)',
+    request: [[':method', 'GET'], [':path', '/health/live'], ...COMMON],
+    response: [
+      [':status', '200'],
+      ['content-length', '0'],
+    ],
+  },
+  {
+    name: '(b) headers-only event (POST /accounts → 201)',
+    request: [
+      [':method', 'POST'],
+      [':path', '/accounts'],
+      ...COMMON,
+      ['traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'],
+    ],
+    response: [
+      [':status', '201'],
+      ['content-length', '0'],
+    ],
+  },
+  {
+    name: '(c) 1 KiB JSON response, projection + redaction',
+    request: [[':method', 'PUT'], [':path', '/accounts/42'], ...COMMON],
+    response: [
+      [':status', '200'],
+      ['content-type', 'application/json'],
+    ],
+    responseBody: BODY_1K,
+  },
 ];
 
 function releaseBuild(dir: string, source: string, name: string): string {
   const out = join(dir, `${name}.wasm`);
   // PROFILE=1 keeps function names in the optimized build (for node --cpu-prof).
   const names = process.env.PROFILE ? ['--debug'] : [];
-  execFileSync(join(ROOT, 'node_modules', '.bin', 'asc'), [source, '--config', join(ROOT, 'filters', 'asconfig.base.json'), '--target', 'release', ...names, '--outFile', out], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(
+    join(ROOT, 'node_modules', '.bin', 'asc'),
+    [
+      source,
+      '--config',
+      join(ROOT, 'filters', 'asconfig.base.json'),
+      '--target',
+      'release',
+      ...names,
+      '--outFile',
+      out,
+    ],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
   return out;
 }
 
@@ -87,7 +167,13 @@ function load(file: string) {
   const td = new TextDecoder();
   const config = te.encode(CONFIG);
   const vm: { ex?: Exports } = {};
-  let scenario: { s: Scenario; req: Map<string, Uint8Array>; reqPairs: Uint8Array; res: Map<string, Uint8Array>; body: Uint8Array } | null = null;
+  let scenario: {
+    s: Scenario;
+    req: Map<string, Uint8Array>;
+    reqPairs: Uint8Array;
+    res: Map<string, Uint8Array>;
+    body: Uint8Array;
+  } | null = null;
   const pendingCalls: number[] = [];
   let token = 0;
   const OK = te.encode('200');
@@ -115,7 +201,10 @@ function load(file: string) {
   const env: Record<string, (...a: never[]) => number> = {
     proxy_log: () => 0,
     proxy_get_log_level: (p: number) => (view().setUint32(p, 2, true), 0),
-    proxy_get_property: (p: number, n: number, rp: number, rl: number) => (td.decode(new Uint8Array(vm.ex!.memory.buffer, p, n)) === 'plugin_root_id' ? give(new Uint8Array(0), rp, rl) : 1),
+    proxy_get_property: (p: number, n: number, rp: number, rl: number) =>
+      td.decode(new Uint8Array(vm.ex!.memory.buffer, p, n)) === 'plugin_root_id'
+        ? give(new Uint8Array(0), rp, rl)
+        : 1,
     proxy_get_buffer_bytes: (t: number, s: number, m: number, rp: number, rl: number) => {
       if (t === 7) return give(config, rp, rl);
       if (t === 1 && scenario) return give(scenario.body.subarray(s, s + m), rp, rl);
@@ -128,8 +217,14 @@ function load(file: string) {
       const v = (map === 0 ? scenario?.req : scenario?.res)?.get(key);
       return v === undefined ? 1 : give(v, rp, rl);
     },
-    proxy_get_header_map_pairs: (map: number, rp: number, rl: number) => (map === 0 && scenario && phase === 'request' ? give(scenario.reqPairs, rp, rl) : give(new Uint8Array(0), rp, rl)),
-    proxy_get_current_time_nanoseconds: (p: number) => (view().setBigUint64(p, process.hrtime.bigint() + 1_790_000_000_000_000_000n, true), 0),
+    proxy_get_header_map_pairs: (map: number, rp: number, rl: number) =>
+      map === 0 && scenario && phase === 'request'
+        ? give(scenario.reqPairs, rp, rl)
+        : give(new Uint8Array(0), rp, rl),
+    proxy_get_current_time_nanoseconds: (p: number) => (
+      view().setBigUint64(p, process.hrtime.bigint() + 1_790_000_000_000_000_000n, true),
+      0
+    ),
     proxy_http_call: (..._a: never[]) => {
       const ret = _a[9] as unknown as number;
       view().setUint32(ret, (token += 4), true);
@@ -142,7 +237,10 @@ function load(file: string) {
     proxy_close_stream: () => 0,
     proxy_send_local_response: () => 0,
     proxy_done: () => 0,
-    proxy_define_metric: (_t: number, _p: number, _n: number, r: number) => (view().setUint32(r, (metricId += 4), true), 0),
+    proxy_define_metric: (_t: number, _p: number, _n: number, r: number) => (
+      view().setUint32(r, (metricId += 4), true),
+      0
+    ),
     proxy_increment_metric: () => 0,
     proxy_record_metric: () => 0,
   };
@@ -155,23 +253,36 @@ function load(file: string) {
   const module = new WebAssembly.Module(readFileSync(file));
   const imports: Record<string, Record<string, unknown>> = { env: {}, wasi_snapshot_preview1: wasi };
   // Module.imports is in Node's WebAssembly API but not in test/host/webassembly.d.ts.
-  const listImports = (WebAssembly.Module as unknown as { imports(m: WebAssembly.Module): { module: string; name: string }[] }).imports;
+  const listImports = (
+    WebAssembly.Module as unknown as { imports(m: WebAssembly.Module): { module: string; name: string }[] }
+  ).imports;
   for (const imp of listImports(module)) {
     if (imp.module === 'wasi_snapshot_preview1') continue;
     const fn = env[imp.name];
-    if (!fn) throw new Error(`${file}: the bench host does not provide ${imp.module}.${imp.name}; add it to test/bench/emitter.ts`);
+    if (!fn)
+      throw new Error(
+        `${file}: the bench host does not provide ${imp.module}.${imp.name}; add it to test/bench/emitter.ts`,
+      );
     imports.env![imp.name] = fn;
   }
-  const ex = (vm.ex = new WebAssembly.Instance(module, imports as WebAssembly.Imports).exports as unknown as Exports);
+  const ex = (vm.ex = new WebAssembly.Instance(module, imports as WebAssembly.Imports)
+    .exports as unknown as Exports);
   ex._initialize!();
   ex.proxy_on_context_create!(1, 0);
-  if (!ex.proxy_on_vm_start!(1, 0) || !ex.proxy_on_configure!(1, config.length)) throw new Error(`${file}: configure failed`);
+  if (!ex.proxy_on_vm_start!(1, 0) || !ex.proxy_on_configure!(1, config.length))
+    throw new Error(`${file}: configure failed`);
   let id = 1;
   return {
     exports: ex,
     use(s: Scenario): void {
       const enc = (h: Headers) => new Map(h.map(([k, v]) => [k, te.encode(v)]));
-      scenario = { s, req: enc(s.request), reqPairs: encodePairs(s.request), res: enc(s.response), body: te.encode(s.responseBody ?? '') };
+      scenario = {
+        s,
+        req: enc(s.request),
+        reqPairs: encodePairs(s.request),
+        res: enc(s.response),
+        body: te.encode(s.responseBody ?? ''),
+      };
     },
     request(): void {
       const s = scenario!;
@@ -228,9 +339,19 @@ const dir = mkdtempSync(join(tmpdir(), 'emitter-bench-'));
 try {
   const noopFile = releaseBuild(dir, join(ROOT, 'test/bench/fixtures/noop-filter.ts'), 'noop-filter');
   const emitterFile = releaseBuild(dir, join(ROOT, 'filters/event-emitter/index.ts'), 'event-emitter');
-  const table = async (title: string, make: (file: string, s: Scenario) => Promise<{ request(): void; pages(): number }>) => {
+  const table = async (
+    title: string,
+    make: (file: string, s: Scenario) => Promise<{ request(): void; pages(): number }>,
+  ) => {
     console.log(`\n${title} (${REQUESTS} requests × ${ROUNDS} rounds, median, same run)`);
-    console.log('scenario'.padEnd(50) + 'no-op ns'.padStart(10) + 'emitter ns'.padStart(12) + 'ratio'.padStart(8) + 'target'.padStart(8) + '  emitter memory pages: warm → end');
+    console.log(
+      'scenario'.padEnd(50) +
+        'no-op ns'.padStart(10) +
+        'emitter ns'.padStart(12) +
+        'ratio'.padStart(8) +
+        'target'.padStart(8) +
+        '  emitter memory pages: warm → end',
+    );
     for (const [i, s] of SCENARIOS.entries()) {
       if (process.env.ONLY && !s.name.startsWith(`(${process.env.ONLY})`)) continue; // e.g. ONLY=b for profiling
       const noop = await make(noopFile, s);
@@ -246,23 +367,34 @@ try {
       const ratio = median(b) / median(a);
       const target = TARGETS[i]!;
       console.log(
-        s.name.padEnd(50) + median(a).toFixed(0).padStart(10) + median(b).toFixed(0).padStart(12) + (ratio.toFixed(2) + '×').padStart(8) + `≤${target}×`.padStart(8) +
+        s.name.padEnd(50) +
+          median(a).toFixed(0).padStart(10) +
+          median(b).toFixed(0).padStart(12) +
+          (ratio.toFixed(2) + '×').padStart(8) +
+          `≤${target}×`.padStart(8) +
           `  ${pagesStart} → ${emitter.pages()} after ${(ROUNDS * REQUESTS * 1.1 + 1000).toLocaleString('en')} requests${Number(ratio.toFixed(2)) > target ? '  (above target)' : ''}`,
       );
     }
   };
   const only = process.env.TABLE; // A or B: one table only (profiling)
-  if (only !== 'B') await table('A. module only: table-driven host, no-op = SDK filter with an idle HTTP context', async (file, s) => {
-    const d = load(file);
-    d.use(s);
-    return { request: d.request, pages: () => d.exports.memory.buffer.byteLength / 65536 };
-  });
-  if (only !== 'A') await table('B. through the Envoy-faithful test host (test/host), same no-op filter', async (file, s) => {
-    const d = await loadInTestHost(file, s);
-    return { request: d.request, pages: () => d.plugin.vm().memory.byteLength / 65536 };
-  });
+  if (only !== 'B')
+    await table(
+      'A. module only: table-driven host, no-op = SDK filter with an idle HTTP context',
+      async (file, s) => {
+        const d = load(file);
+        d.use(s);
+        return { request: d.request, pages: () => d.exports.memory.buffer.byteLength / 65536 };
+      },
+    );
+  if (only !== 'A')
+    await table('B. through the Envoy-faithful test host (test/host), same no-op filter', async (file, s) => {
+      const d = await loadInTestHost(file, s);
+      return { request: d.request, pages: () => d.plugin.vm().memory.byteLength / 65536 };
+    });
   const size = statSync(emitterFile).size;
-  console.log(`release .wasm: ${size} B = ${(size / 1024).toFixed(1)} KiB (target ≤ 150 KiB); no-op filter ${statSync(noopFile).size} B`);
+  console.log(
+    `release .wasm: ${size} B = ${(size / 1024).toFixed(1)} KiB (target ≤ 150 KiB); no-op filter ${statSync(noopFile).size} B`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

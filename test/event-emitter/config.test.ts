@@ -5,7 +5,9 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { PluginRejectedError } from '../host/index.js';
 import { config, emitter, healthy } from './harness.js';
 
-const schema = JSON.parse(readFileSync(new URL('../../common/emitter-config.schema.json', import.meta.url), 'utf8'));
+const schema = JSON.parse(
+  readFileSync(new URL('../../common/emitter-config.schema.json', import.meta.url), 'utf8'),
+);
 const validate = new Ajv2020({ allErrors: true }).compile(schema);
 
 /** The filter's verdict: null when accepted, else the log line naming the field. */
@@ -16,7 +18,9 @@ async function verdict(cfg: unknown): Promise<string | null> {
     return null;
   } catch (err) {
     if (!(err instanceof PluginRejectedError)) throw err;
-    const line = err.logs.find((l) => l.message.startsWith('sidecast event-emitter: configuration rejected: '));
+    const line = err.logs.find((l) =>
+      l.message.startsWith('sidecast event-emitter: configuration rejected: '),
+    );
     if (!line) throw new Error(`rejected without our error line: ${err.message}`);
     return line.message.slice('sidecast event-emitter: configuration rejected: '.length);
   }
@@ -30,20 +34,30 @@ const withMatch = (m: Json) => withRule({ match: m });
 const withEvent = (ev: Json) => withRule({ event: { type: 't', topic: 'a/b', ...ev } });
 
 const examples = (): [string, unknown][] => {
-  const staticYaml = parseYaml(readFileSync(new URL('../../envoy-configs/static-emitter.yaml', import.meta.url), 'utf8'));
+  const staticYaml = parseYaml(
+    readFileSync(new URL('../../envoy-configs/static-emitter.yaml', import.meta.url), 'utf8'),
+  );
   const found: [string, unknown][] = [];
   const walk = (node: unknown, where: string): void => {
     if (node && typeof node === 'object') {
       const o = node as Json;
-      if (o['@type'] === 'type.googleapis.com/google.protobuf.StringValue' && typeof o.value === 'string' && o.value.includes('"rules"')) found.push([where, JSON.parse(o.value)]);
+      if (
+        o['@type'] === 'type.googleapis.com/google.protobuf.StringValue' &&
+        typeof o.value === 'string' &&
+        o.value.includes('"rules"')
+      )
+        found.push([where, JSON.parse(o.value)]);
       for (const [k, v] of Object.entries(o)) walk(v, `${where}.${k}`);
     }
   };
   walk(staticYaml, 'envoy-configs/static-emitter.yaml');
-  for (const doc of parseAllDocuments(readFileSync(new URL('../../envoy-configs/istio/wasmplugin-event-emitter.yaml', import.meta.url), 'utf8'))) {
+  for (const doc of parseAllDocuments(
+    readFileSync(new URL('../../envoy-configs/istio/wasmplugin-event-emitter.yaml', import.meta.url), 'utf8'),
+  )) {
     const js = doc.toJS() as Json | null;
     const spec = js?.spec as Json | undefined;
-    if (js?.kind === 'WasmPlugin' && spec?.pluginConfig) found.push([`envoy-configs/istio WasmPlugin ${(js.metadata as Json).name}`, spec.pluginConfig]);
+    if (js?.kind === 'WasmPlugin' && spec?.pluginConfig)
+      found.push([`envoy-configs/istio WasmPlugin ${(js.metadata as Json).name}`, spec.pluginConfig]);
   }
   found.push(['docs/event-emitter.md full example', FULL_EXAMPLE]);
   return found;
@@ -51,7 +65,13 @@ const examples = (): [string, unknown][] => {
 
 export const FULL_EXAMPLE = {
   source: '//accounts.bank.svc',
-  bridge: { cluster: 'sidecast_bridge', authority: 'sidecast-bridge', path: '/v1/events', timeout_ms: 2000, token: 'secret' },
+  bridge: {
+    cluster: 'sidecast_bridge',
+    authority: 'sidecast-bridge',
+    path: '/v1/events',
+    timeout_ms: 2000,
+    token: 'secret',
+  },
   batch: { max_events: 64, max_bytes: 262144, flush_interval_ms: 100, max_buffered_events: 10000 },
   retry: { max_attempts: 5, base_delay_ms: 100, max_delay_ms: 5000 },
   rules: [
@@ -62,7 +82,10 @@ export const FULL_EXAMPLE = {
         method: ['POST', 'PUT'],
         path: '/accounts/{id}',
         host: 'accounts.bank',
-        headers: [{ name: 'x-tenant', exact: 'acme' }, { name: 'x-debug', present: false }],
+        headers: [
+          { name: 'x-tenant', exact: 'acme' },
+          { name: 'x-debug', present: false },
+        ],
         status: [201, '2xx'],
       },
       event: {
@@ -82,10 +105,13 @@ export const FULL_EXAMPLE = {
 };
 
 describe('event-emitter configuration', () => {
-  test.each(examples())('example %s is valid by the schema and accepted by the filter', async (_name, cfg) => {
-    expect(validate(cfg) ? null : validate.errors).toBeNull();
-    expect(await verdict(cfg)).toBeNull();
-  });
+  test.each(examples())(
+    'example %s is valid by the schema and accepted by the filter',
+    async (_name, cfg) => {
+      expect(validate(cfg) ? null : validate.errors).toBeNull();
+      expect(await verdict(cfg)).toBeNull();
+    },
+  );
 
   // Each refusal names the field and says what to do.
   const bad: [string, unknown, string][] = [
@@ -98,38 +124,138 @@ describe('event-emitter configuration', () => {
     ['missing source', { ...base, source: undefined }, 'configuration: missing required field "source"'],
     ['missing bridge', { ...base, bridge: undefined }, 'bridge: missing'],
     ['bridge.cluster empty', { ...base, bridge: { cluster: '' } }, 'bridge.cluster: must not be empty'],
-    ['bridge.timeout_ms 0', { ...base, bridge: { cluster: 'c', timeout_ms: 0 } }, 'bridge.timeout_ms: must be between 1 and 300000 (got 0)'],
-    ['bridge.path relative', { ...base, bridge: { cluster: 'c', path: 'v1/events' } }, 'bridge.path: must start with "/"'],
-    ['batch.max_events float', { ...base, batch: { max_events: 1.5 } }, 'batch.max_events: must be an integer'],
+    [
+      'bridge.timeout_ms 0',
+      { ...base, bridge: { cluster: 'c', timeout_ms: 0 } },
+      'bridge.timeout_ms: must be between 1 and 300000 (got 0)',
+    ],
+    [
+      'bridge.path relative',
+      { ...base, bridge: { cluster: 'c', path: 'v1/events' } },
+      'bridge.path: must start with "/"',
+    ],
+    [
+      'batch.max_events float',
+      { ...base, batch: { max_events: 1.5 } },
+      'batch.max_events: must be an integer',
+    ],
     ['retry unknown field', { ...base, retry: { attempts: 3 } }, 'retry: unknown field "attempts"'],
     ['no rules', { ...base, rules: [] }, 'rules: must be an array of 1 to 64 rules'],
     ['rule name', withRule({ name: 'Bad Name' }), 'rules[0].name: "Bad Name" must be 1-63 lowercase'],
-    ['duplicate rule name', { ...base, rules: [rule, rule] }, 'rules[1].name: "account-opened" is already used by rules[0]'],
-    ['match without route/path', withMatch({ method: 'POST' }), 'rules[0].match: needs "route_name" or "path"'],
-    ['lowercase method', withMatch({ path: '/a', method: 'post' }), 'rules[0].match.method: must be an uppercase HTTP method'],
-    ['path template', withMatch({ path: '/a/{id' }), 'rules[0].match.path: "/a/{id" segment "{id" must be {name} or {name...}'],
+    [
+      'duplicate rule name',
+      { ...base, rules: [rule, rule] },
+      'rules[1].name: "account-opened" is already used by rules[0]',
+    ],
+    [
+      'match without route/path',
+      withMatch({ method: 'POST' }),
+      'rules[0].match: needs "route_name" or "path"',
+    ],
+    [
+      'lowercase method',
+      withMatch({ path: '/a', method: 'post' }),
+      'rules[0].match.method: must be an uppercase HTTP method',
+    ],
+    [
+      'path template',
+      withMatch({ path: '/a/{id' }),
+      'rules[0].match.path: "/a/{id" segment "{id" must be {name} or {name...}',
+    ],
     ['rest not last', withMatch({ path: '/a/{x...}/b' }), '"{x...}" may only be the last segment'],
     ['duplicate path param', withMatch({ path: '/a/{x}/{x}' }), 'names parameter "x" twice'],
-    ['status code', withMatch({ path: '/a', status: [99] }), 'rules[0].match.status[0]: status codes are integers from 100 to 599'],
-    ['status class', withMatch({ path: '/a', status: ['6xx'] }), 'rules[0].match.status[0]: must be a status code (201) or a class'],
-    ['header cond', withMatch({ path: '/a', headers: [{ name: 'x-a', exact: 'v', present: true }] }), 'rules[0].match.headers[0]: give exactly one of "exact"'],
-    ['header name case', withMatch({ path: '/a', headers: [{ name: 'X-A', present: true }] }), 'rules[0].match.headers[0].name: header names are lowercase'],
-    ['missing event', { ...base, rules: [{ name: 'x', match: { path: '/a' } }] }, 'rules[0]: missing required field "event"'],
+    [
+      'status code',
+      withMatch({ path: '/a', status: [99] }),
+      'rules[0].match.status[0]: status codes are integers from 100 to 599',
+    ],
+    [
+      'status class',
+      withMatch({ path: '/a', status: ['6xx'] }),
+      'rules[0].match.status[0]: must be a status code (201) or a class',
+    ],
+    [
+      'header cond',
+      withMatch({ path: '/a', headers: [{ name: 'x-a', exact: 'v', present: true }] }),
+      'rules[0].match.headers[0]: give exactly one of "exact"',
+    ],
+    [
+      'header name case',
+      withMatch({ path: '/a', headers: [{ name: 'X-A', present: true }] }),
+      'rules[0].match.headers[0].name: header names are lowercase',
+    ],
+    [
+      'missing event',
+      { ...base, rules: [{ name: 'x', match: { path: '/a' } }] },
+      'rules[0]: missing required field "event"',
+    ],
     ['missing topic', withEvent({ topic: undefined }), 'rules[0].event: missing required field "topic"'],
-    ['wildcard topic', withEvent({ topic: 'a/*/b' }), 'rules[0].event.topic: "a/*/b" is not a valid topic: a level contains "*" or ">"'],
-    ['empty level', withEvent({ topic: 'a//b' }), 'rules[0].event.topic: "a//b" is not a valid topic: it has an empty level'],
-    ['unknown source', withEvent({ topic: 'a/{foo.bar}' }), 'rules[0].event.topic: unknown template source "{foo.bar}"; use {path.<param>}'],
-    ['path param not in template', withEvent({ topic: 'a/{path.id}' }), 'rules[0].event.topic: {path.id} names no parameter of match.path "/accounts"'],
-    ['unclosed placeholder', withEvent({ subject: 'x{request.method' }), 'rules[0].event.subject: unclosed "{"'],
-    ['bad body path', withEvent({ partitionkey: '{request.body.a..b}' }), 'rules[0].event.partitionkey: {request.body.a..b}: field path "a..b" has an empty segment'],
-    ['data.from missing', withEvent({ data: { field: 'a' } }), 'rules[0].event.data: missing required field "from"'],
-    ['data.from bad', withEvent({ data: { from: 'body' } }), 'rules[0].event.data.from: must be one of "request_body", "response_body", "none"'],
-    ['redact with none', withEvent({ data: { from: 'none', redact: ['a'] } }), 'rules[0].event.data: "field" and "redact" need "from"'],
-    ['too many redactions', withEvent({ data: { from: 'request_body', redact: Array.from({ length: 33 }, (_, i) => `f${i}`) } }), 'at most 32 field paths'],
-    ['max_body_bytes too big', withEvent({ max_body_bytes: 2097152 }), 'rules[0].event.max_body_bytes: must be between 0 and 1048576'],
+    [
+      'wildcard topic',
+      withEvent({ topic: 'a/*/b' }),
+      'rules[0].event.topic: "a/*/b" is not a valid topic: a level contains "*" or ">"',
+    ],
+    [
+      'empty level',
+      withEvent({ topic: 'a//b' }),
+      'rules[0].event.topic: "a//b" is not a valid topic: it has an empty level',
+    ],
+    [
+      'unknown source',
+      withEvent({ topic: 'a/{foo.bar}' }),
+      'rules[0].event.topic: unknown template source "{foo.bar}"; use {path.<param>}',
+    ],
+    [
+      'path param not in template',
+      withEvent({ topic: 'a/{path.id}' }),
+      'rules[0].event.topic: {path.id} names no parameter of match.path "/accounts"',
+    ],
+    [
+      'unclosed placeholder',
+      withEvent({ subject: 'x{request.method' }),
+      'rules[0].event.subject: unclosed "{"',
+    ],
+    [
+      'bad body path',
+      withEvent({ partitionkey: '{request.body.a..b}' }),
+      'rules[0].event.partitionkey: {request.body.a..b}: field path "a..b" has an empty segment',
+    ],
+    [
+      'data.from missing',
+      withEvent({ data: { field: 'a' } }),
+      'rules[0].event.data: missing required field "from"',
+    ],
+    [
+      'data.from bad',
+      withEvent({ data: { from: 'body' } }),
+      'rules[0].event.data.from: must be one of "request_body", "response_body", "none"',
+    ],
+    [
+      'redact with none',
+      withEvent({ data: { from: 'none', redact: ['a'] } }),
+      'rules[0].event.data: "field" and "redact" need "from"',
+    ],
+    [
+      'too many redactions',
+      withEvent({ data: { from: 'request_body', redact: Array.from({ length: 33 }, (_, i) => `f${i}`) } }),
+      'at most 32 field paths',
+    ],
+    [
+      'max_body_bytes too big',
+      withEvent({ max_body_bytes: 2097152 }),
+      'rules[0].event.max_body_bytes: must be between 0 and 1048576',
+    ],
     ['sampling > 1', withEvent({ sampling: 1.5 }), 'rules[0].event.sampling: must be a number from 0 to 1'],
-    ['deadline on async', withEvent({ deadline_ms: 100 }), 'rules[0].event: "deadline_ms" and "on_failure" only apply to "delivery": "guaranteed"'],
-    ['on_failure bad', withEvent({ delivery: 'guaranteed', on_failure: 'drop' }), 'rules[0].event.on_failure: must be one of "release", "reject"'],
+    [
+      'deadline on async',
+      withEvent({ deadline_ms: 100 }),
+      'rules[0].event: "deadline_ms" and "on_failure" only apply to "delivery": "guaranteed"',
+    ],
+    [
+      'on_failure bad',
+      withEvent({ delivery: 'guaranteed', on_failure: 'drop' }),
+      'rules[0].event.on_failure: must be one of "release", "reject"',
+    ],
   ];
 
   test.each(bad)('refuses %s with a message naming the field', async (_name, cfg, message) => {
@@ -139,7 +265,20 @@ describe('event-emitter configuration', () => {
 
   // The filter accepts exactly what the schema accepts (cases the schema can express).
   const table: [string, unknown][] = [
-    ...bad.filter(([name]) => !['empty', 'not JSON', 'too deep', 'duplicate key', 'duplicate rule name', 'duplicate path param', 'path param not in template'].includes(name)).map(([n, c]) => [n, c] as [string, unknown]),
+    ...bad
+      .filter(
+        ([name]) =>
+          ![
+            'empty',
+            'not JSON',
+            'too deep',
+            'duplicate key',
+            'duplicate rule name',
+            'duplicate path param',
+            'path param not in template',
+          ].includes(name),
+      )
+      .map(([n, c]) => [n, c] as [string, unknown]),
     ['minimal', base],
     ['route only', withMatch({ route_name: 'r' })],
     ['method list', withMatch({ path: '/a', method: ['GET', 'NOOP'] })],
@@ -153,7 +292,17 @@ describe('event-emitter configuration', () => {
     ['status mix', withMatch({ path: '/a', status: [100, 599, '1xx', '5xx'] })],
     ['status empty', withMatch({ path: '/a', status: [] })],
     ['header empty exact', withMatch({ path: '/a', headers: [{ name: 'x', exact: '' }] })],
-    ['all sources', withRule({ match: { path: '/a/{id}' }, event: { type: 't', topic: 'x/{path.id}/{request.header.h}/{request.body.a.0}/{response.body.b}/{request.method}/{request.path}/{response.status}/{route.name}' } })],
+    [
+      'all sources',
+      withRule({
+        match: { path: '/a/{id}' },
+        event: {
+          type: 't',
+          topic:
+            'x/{path.id}/{request.header.h}/{request.body.a.0}/{response.body.b}/{request.method}/{request.path}/{response.status}/{route.name}',
+        },
+      }),
+    ],
     ['placeholder inside a level', withEvent({ topic: 'pre-{request.method}-post/x' })],
     ['topic with space', withEvent({ topic: 'a b' })],
     ['topic with >', withEvent({ topic: 'a/>' })],
@@ -178,7 +327,13 @@ describe('event-emitter configuration', () => {
     ['guaranteed reject', withEvent({ delivery: 'guaranteed', deadline_ms: 60000, on_failure: 'reject' })],
     ['deadline 0', withEvent({ delivery: 'guaranteed', deadline_ms: 0 })],
     ['integer as float', { ...base, batch: { max_events: 2.0 } }],
-    ['batch bounds', { ...base, batch: { max_events: 1000, max_bytes: 1024, flush_interval_ms: 1, max_buffered_events: 100000 } }],
+    [
+      'batch bounds',
+      {
+        ...base,
+        batch: { max_events: 1000, max_bytes: 1024, flush_interval_ms: 1, max_buffered_events: 100000 },
+      },
+    ],
     ['batch max_bytes low', { ...base, batch: { max_bytes: 1023 } }],
     ['token control char', { ...base, bridge: { cluster: 'c', token: 'a\nb' } }],
     ['64 rules', { ...base, rules: Array.from({ length: 64 }, (_, i) => ({ ...rule, name: `r${i}` })) }],
@@ -193,6 +348,9 @@ describe('event-emitter configuration', () => {
   test.each(table)('schema and filter agree: %s', async (_name, cfg) => {
     const bySchema = validate(cfg);
     const byFilter = (await verdict(cfg)) === null;
-    expect({ byFilter, errors: byFilter === bySchema ? 'same' : validate.errors }).toEqual({ byFilter: bySchema, errors: 'same' });
+    expect({ byFilter, errors: byFilter === bySchema ? 'same' : validate.errors }).toEqual({
+      byFilter: bySchema,
+      errors: 'same',
+    });
   });
 });

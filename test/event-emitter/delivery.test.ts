@@ -25,7 +25,12 @@ describe('event-emitter: async delivery', () => {
   });
 
   test('batches by bytes, and flushes what waits on the tick', async () => {
-    const e = await emitter(config({ event: { type: 't', topic: 'a', data: { from: 'response_body' } } }, { batch: { max_events: 100, max_bytes: 2048, flush_interval_ms: 200 } }));
+    const e = await emitter(
+      config(
+        { event: { type: 't', topic: 'a', data: { from: 'response_body' } } },
+        { batch: { max_events: 100, max_bytes: 2048, flush_interval_ms: 200 } },
+      ),
+    );
     const body = JSON.stringify({ pad: 'p'.repeat(700) });
     exchange(e.plugin, {}, { body });
     exchange(e.plugin, {}, { body });
@@ -52,7 +57,9 @@ describe('event-emitter: async delivery', () => {
   });
 
   test('5xx, reset and timeouts are retried with growing backoff; the same event ids are resent', async () => {
-    const e = await emitter(config({}, { retry: { max_attempts: 4, base_delay_ms: 100, max_delay_ms: 250 } }));
+    const e = await emitter(
+      config({}, { retry: { max_attempts: 4, base_delay_ms: 100, max_delay_ms: 250 } }),
+    );
     exchange(e.plugin);
     let [call] = flush(e.host);
     const ids = eventsOf(call!).map((x) => x.id);
@@ -76,9 +83,15 @@ describe('event-emitter: async delivery', () => {
   });
 
   test('503 with Retry-After waits as long as the bridge asks, capped by max_delay_ms', async () => {
-    const e = await emitter(config({}, { retry: { max_attempts: 5, base_delay_ms: 10, max_delay_ms: 2000 } }));
+    const e = await emitter(
+      config({}, { retry: { max_attempts: 5, base_delay_ms: 10, max_delay_ms: 2000 } }),
+    );
     exchange(e.plugin);
-    flush(e.host)[0]!.respond({ status: 503, headers: { 'retry-after': '1' }, body: '{"error":"spool full"}' });
+    flush(e.host)[0]!.respond({
+      status: 503,
+      headers: { 'retry-after': '1' },
+      body: '{"error":"spool full"}',
+    });
     expect(flush(e.host, 950)).toHaveLength(0); // backoff alone would have retried after ≤ 10 ms
     const [call] = flush(e.host, 100);
     expect(call).toBeDefined();
@@ -110,14 +123,23 @@ describe('event-emitter: async delivery', () => {
     const events = eventsOf(call!);
     call!.respond({
       status: 200,
-      body: JSON.stringify({ results: events.map((x, i) => (i === 1 ? { id: x.id, status: 'rejected', reason: 'no route' } : { id: x.id, status: 'accepted' })) }),
+      body: JSON.stringify({
+        results: events.map((x, i) =>
+          i === 1 ? { id: x.id, status: 'rejected', reason: 'no route' } : { id: x.id, status: 'accepted' },
+        ),
+      }),
     });
     expect(stat(e.host, 'rule=account-opened.events_emitted')).toBe(2);
     expect(stat(e.host, 'rule=account-opened.reason=rejected.events_dropped')).toBe(1);
   });
 
   test('bounded buffer: when full the oldest events are dropped and counted', async () => {
-    const e = await emitter(config({ event: { type: 't', topic: 'n/{request.header.x-n}' } }, { batch: { max_events: 2, max_buffered_events: 3, flush_interval_ms: 50 } }));
+    const e = await emitter(
+      config(
+        { event: { type: 't', topic: 'n/{request.header.x-n}' } },
+        { batch: { max_events: 2, max_buffered_events: 3, flush_interval_ms: 50 } },
+      ),
+    );
     exchange(e.plugin, { headers: { 'x-n': '0' } });
     exchange(e.plugin, { headers: { 'x-n': '1' } }); // batch [0,1] in flight (unanswered)
     for (let n = 2; n < 8; n++) exchange(e.plugin, { headers: { 'x-n': String(n) } });
@@ -126,7 +148,8 @@ describe('event-emitter: async delivery', () => {
     expect(stat(e.host, 'buffered_events')).toBe(5); // 2 in flight + 3 queued
     acceptAll(e.host.pendingCalls[0]!);
     const topics: unknown[] = [];
-    for (let c = e.host.pendingCalls; c.length; c = flush(e.host)) topics.push(...acceptAll(c[0]!).map((x) => x.topic));
+    for (let c = e.host.pendingCalls; c.length; c = flush(e.host))
+      topics.push(...acceptAll(c[0]!).map((x) => x.topic));
     expect(topics).toEqual(['n/5', 'n/6', 'n/7']);
     healthy(e.plugin);
   });
@@ -167,14 +190,28 @@ describe('event-emitter: a real bridge over HTTP', () => {
         received.push({ req, body });
         const events = JSON.parse(body) as { id: string; topic: string }[];
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ results: events.map((x) => (x.topic.endsWith('/bad') ? { id: x.id, status: 'rejected', reason: 'test' } : { id: x.id, status: 'accepted' })) }));
+        res.end(
+          JSON.stringify({
+            results: events.map((x) =>
+              x.topic.endsWith('/bad')
+                ? { id: x.id, status: 'rejected', reason: 'test' }
+                : { id: x.id, status: 'accepted' },
+            ),
+          }),
+        );
       });
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const { port } = server.address() as AddressInfo;
-    const e = await emitter(config({ event: { type: 'acme.t', topic: 'acme/{request.header.x-k}', data: { from: 'request_body' } } }, { bridge: { cluster: BRIDGE, authority: 'bridge.local', token: 't0k' } }), {
-      bridgeUrl: `http://127.0.0.1:${port}`,
-    });
+    const e = await emitter(
+      config(
+        { event: { type: 'acme.t', topic: 'acme/{request.header.x-k}', data: { from: 'request_body' } } },
+        { bridge: { cluster: BRIDGE, authority: 'bridge.local', token: 't0k' } },
+      ),
+      {
+        bridgeUrl: `http://127.0.0.1:${port}`,
+      },
+    );
     exchange(e.plugin, { headers: { 'x-k': 'good' }, body: '{"n":1}' });
     exchange(e.plugin, { headers: { 'x-k': 'bad' }, body: '{"n":2}' });
     e.host.advance(50);
@@ -189,7 +226,13 @@ describe('event-emitter: a real bridge over HTTP', () => {
     expect(Number(req.headers['content-length'])).toBe(Buffer.byteLength(body));
     const events = JSON.parse(body);
     expect(events).toMatchObject([
-      { specversion: '1.0', type: 'acme.t', source: '//accounts.bank.svc', topic: 'acme/good', data: { n: 1 } },
+      {
+        specversion: '1.0',
+        type: 'acme.t',
+        source: '//accounts.bank.svc',
+        topic: 'acme/good',
+        data: { n: 1 },
+      },
       { topic: 'acme/bad', data: { n: 2 } },
     ]);
     expect(stat(e.host, 'rule=account-opened.events_emitted')).toBe(1);

@@ -1,10 +1,22 @@
 import { describe, expect, test } from '@jest/globals';
-import { acceptAll, config, emitOne, emitter, exchange, flush, healthy, stat, type CloudEvent } from './harness.js';
+import {
+  acceptAll,
+  config,
+  emitOne,
+  emitter,
+  exchange,
+  flush,
+  healthy,
+  stat,
+  type CloudEvent,
+} from './harness.js';
 
 describe('event-emitter: matching and CloudEvent content', () => {
   test('POST /accounts answered 201 becomes one CloudEvent with the required attributes', async () => {
     const e = await emitter(config());
-    const [ev, ...rest] = emitOne(e, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'k=v' } });
+    const [ev, ...rest] = emitOne(e, {
+      headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'k=v' },
+    });
     expect(rest).toHaveLength(0);
     expect(ev).toMatchObject({
       specversion: '1.0',
@@ -42,12 +54,23 @@ describe('event-emitter: rule kinds', () => {
 
   test('route name match (xds.route_name), alone or with a method', async () => {
     const e = await emitter(
-      config({}, {
-        rules: [
-          { name: 'by-route', match: { route_name: 'accounts_create' }, event: { type: 't', topic: 'a/{route.name}' } },
-          { name: 'by-route-put', match: { route_name: 'accounts_create', method: ['PUT'] }, event: { type: 't', topic: 'b' } },
-        ],
-      }),
+      config(
+        {},
+        {
+          rules: [
+            {
+              name: 'by-route',
+              match: { route_name: 'accounts_create' },
+              event: { type: 't', topic: 'a/{route.name}' },
+            },
+            {
+              name: 'by-route-put',
+              match: { route_name: 'accounts_create', method: ['PUT'] },
+              event: { type: 't', topic: 'b' },
+            },
+          ],
+        },
+      ),
     );
     exchange(e.plugin, { path: '/anything', properties: { 'xds.route_name': 'accounts_create' } });
     exchange(e.plugin, { path: '/anything', properties: { 'xds.route_name': 'other' } });
@@ -58,12 +81,23 @@ describe('event-emitter: rule kinds', () => {
 
   test('path templates bind {name} and {name...}; the query string is ignored; trailing "/" does not match', async () => {
     const e = await emitter(
-      config({}, {
-        rules: [
-          { name: 'card', match: { method: 'POST', path: '/accounts/{id}/cards/{card}' }, event: { type: 't', topic: 'card/{path.id}/{path.card}' } },
-          { name: 'files', match: { path: '/files/{rest...}' }, event: { type: 't', topic: 'files', subject: '{path.rest}' } },
-        ],
-      }),
+      config(
+        {},
+        {
+          rules: [
+            {
+              name: 'card',
+              match: { method: 'POST', path: '/accounts/{id}/cards/{card}' },
+              event: { type: 't', topic: 'card/{path.id}/{path.card}' },
+            },
+            {
+              name: 'files',
+              match: { path: '/files/{rest...}' },
+              event: { type: 't', topic: 'files', subject: '{path.rest}' },
+            },
+          ],
+        },
+      ),
     );
     exchange(e.plugin, { path: '/accounts/42/cards/c-9?expand=1' });
     exchange(e.plugin, { path: '/accounts/42/cards/c-9/' });
@@ -101,8 +135,17 @@ describe('event-emitter: rule kinds', () => {
   });
 
   test('method lists and status classes', async () => {
-    const e = await emitter(config({ match: { method: ['PUT', 'PATCH'], path: '/accounts', status: ['2xx', 404] } }));
-    for (const [m, s] of [['PUT', 200], ['PATCH', 204], ['PUT', 404], ['PUT', 500], ['POST', 201], ['PATCH', 302]] as const) {
+    const e = await emitter(
+      config({ match: { method: ['PUT', 'PATCH'], path: '/accounts', status: ['2xx', 404] } }),
+    );
+    for (const [m, s] of [
+      ['PUT', 200],
+      ['PATCH', 204],
+      ['PUT', 404],
+      ['PUT', 500],
+      ['POST', 201],
+      ['PATCH', 302],
+    ] as const) {
       exchange(e.plugin, { method: m }, { status: s });
     }
     expect(acceptAll(flush(e.host)[0]!)).toHaveLength(3);
@@ -111,12 +154,19 @@ describe('event-emitter: rule kinds', () => {
 
   test('two rules matching one call emit two events with distinct ids', async () => {
     const e = await emitter(
-      config({}, {
-        rules: [
-          { name: 'one', match: { path: '/accounts' }, event: { type: 't1', topic: 'one' } },
-          { name: 'two', match: { path: '/accounts', status: ['2xx'] }, event: { type: 't2', topic: 'two' } },
-        ],
-      }),
+      config(
+        {},
+        {
+          rules: [
+            { name: 'one', match: { path: '/accounts' }, event: { type: 't1', topic: 'one' } },
+            {
+              name: 'two',
+              match: { path: '/accounts', status: ['2xx'] },
+              event: { type: 't2', topic: 'two' },
+            },
+          ],
+        },
+      ),
     );
     const events = emitOne(e, { headers: { 'idempotency-key': 'k1' } });
     expect(events.map((x) => x.type)).toEqual(['t1', 't2']);
@@ -137,7 +187,8 @@ describe('event-emitter: rule kinds', () => {
     const run = () => {
       for (const k of keys) exchange(e.plugin, { headers: { 'idempotency-key': k } });
       const ids: string[] = [];
-      for (let c = flush(e.host); c.length; c = flush(e.host)) for (const call of c) ids.push(...acceptAll(call).map((x) => x.id));
+      for (let c = flush(e.host); c.length; c = flush(e.host))
+        for (const call of c) ids.push(...acceptAll(call).map((x) => x.id));
       return ids;
     };
     const first = run();
@@ -154,7 +205,8 @@ describe('event-emitter: templates and ids', () => {
         match: { method: 'POST', path: '/accounts/{id}' },
         event: {
           type: 't',
-          topic: 'acme/{request.method}/{path.id}/{request.header.x-tenant}/{request.body.owner.country}/{response.body.account.no}/{response.status}/{route.name}',
+          topic:
+            'acme/{request.method}/{path.id}/{request.header.x-tenant}/{request.body.owner.country}/{response.body.account.no}/{response.status}/{route.name}',
           subject: '{request.path}',
           partitionkey: '{response.body.account.no}-{request.body.flags.1}',
         },
@@ -162,21 +214,40 @@ describe('event-emitter: templates and ids', () => {
     );
     const [ev] = emitOne(
       e,
-      { path: '/accounts/7?x=1', headers: { 'x-tenant': 'bank1', 'content-type': 'application/json' }, body: '{"owner":{"country":"CH"},"flags":[true,false]}', properties: { 'xds.route_name': 'r1' } },
+      {
+        path: '/accounts/7?x=1',
+        headers: { 'x-tenant': 'bank1', 'content-type': 'application/json' },
+        body: '{"owner":{"country":"CH"},"flags":[true,false]}',
+        properties: { 'xds.route_name': 'r1' },
+      },
       { status: 201, headers: { 'content-type': 'application/json' }, body: '{"account":{"no":1234}}' },
     );
-    expect(ev).toMatchObject({ topic: 'acme/POST/7/bank1/CH/1234/201/r1', subject: '/accounts/7', partitionkey: '1234-false' });
+    expect(ev).toMatchObject({
+      topic: 'acme/POST/7/bank1/CH/1234/201/r1',
+      subject: '/accounts/7',
+      partitionkey: '1234-false',
+    });
   });
 
   test('JSON string escapes in body fields are decoded; header bytes are escaped into valid JSON', async () => {
-    const e = await emitter(config({ event: { type: 't', topic: 'a/{response.body.name}', subject: '{request.header.x-s}' } }));
-    const [ev] = emitOne(e, { headers: { 'x-s': 'q"uo\\te\t' } }, { body: '{"name":"Z\\u00fcrich\\ud83d\\ude00"}' });
+    const e = await emitter(
+      config({ event: { type: 't', topic: 'a/{response.body.name}', subject: '{request.header.x-s}' } }),
+    );
+    const [ev] = emitOne(
+      e,
+      { headers: { 'x-s': 'q"uo\\te\t' } },
+      { body: '{"name":"Z\\u00fcrich\\ud83d\\ude00"}' },
+    );
     expect(ev!.topic).toBe('a/Zürich😀');
     expect(ev!.subject).toBe('q"uo\\te\t');
   });
 
   test('a value that breaks the topic grammar drops that event and counts bad_topic', async () => {
-    const e = await emitter(config({ event: { type: 't', topic: 'a/{request.header.x-t}', subject: '{request.header.x-missing}' } }));
+    const e = await emitter(
+      config({
+        event: { type: 't', topic: 'a/{request.header.x-t}', subject: '{request.header.x-missing}' },
+      }),
+    );
     for (const v of ['a/b', 'a*', '>', 'has space', '']) exchange(e.plugin, { headers: { 'x-t': v } });
     exchange(e.plugin, {}); // header absent: empty level
     exchange(e.plugin, { headers: { 'x-t': 'fine' } });
@@ -203,28 +274,59 @@ describe('event-emitter: templates and ids', () => {
 });
 
 describe('event-emitter: data, projection, redaction, body limit', () => {
-  const body = JSON.stringify({ account: { no: 7, owner: 'ann', ssn: '123', card: { number: '4111', exp: '12/30' } }, items: [{ card: { number: '1' } }, { card: { number: '2' } }] });
+  const body = JSON.stringify({
+    account: { no: 7, owner: 'ann', ssn: '123', card: { number: '4111', exp: '12/30' } },
+    items: [{ card: { number: '1' } }, { card: { number: '2' } }],
+  });
 
   test('whole response body as data', async () => {
     const e = await emitter(config({ event: { type: 't', topic: 'a', data: { from: 'response_body' } } }));
-    const [ev] = emitOne(e, {}, { headers: { 'content-type': 'application/json' }, body: [body.slice(0, 10), body.slice(10)] });
+    const [ev] = emitOne(
+      e,
+      {},
+      { headers: { 'content-type': 'application/json' }, body: [body.slice(0, 10), body.slice(10)] },
+    );
     expect(ev!.datacontenttype).toBe('application/json');
     expect(ev!.data).toEqual(JSON.parse(body));
   });
 
   test('projection of a field with redaction (nested paths, through arrays)', async () => {
     const e = await emitter(
-      config({ event: { type: 't', topic: 'a', data: { from: 'response_body', field: 'account', redact: ['ssn', 'card.number'] } } }),
+      config({
+        event: {
+          type: 't',
+          topic: 'a',
+          data: { from: 'response_body', field: 'account', redact: ['ssn', 'card.number'] },
+        },
+      }),
     );
     const [ev] = emitOne(e, {}, { body });
-    expect(ev!.data).toEqual({ no: 7, owner: 'ann', ssn: '[redacted]', card: { number: '[redacted]', exp: '12/30' } });
-    const e2 = await emitter(config({ event: { type: 't', topic: 'a', data: { from: 'response_body', redact: ['items.card.number', 'account'] } } }));
+    expect(ev!.data).toEqual({
+      no: 7,
+      owner: 'ann',
+      ssn: '[redacted]',
+      card: { number: '[redacted]', exp: '12/30' },
+    });
+    const e2 = await emitter(
+      config({
+        event: {
+          type: 't',
+          topic: 'a',
+          data: { from: 'response_body', redact: ['items.card.number', 'account'] },
+        },
+      }),
+    );
     const [ev2] = emitOne(e2, {}, { body });
-    expect(ev2!.data).toEqual({ account: '[redacted]', items: [{ card: { number: '[redacted]' } }, { card: { number: '[redacted]' } }] });
+    expect(ev2!.data).toEqual({
+      account: '[redacted]',
+      items: [{ card: { number: '[redacted]' } }, { card: { number: '[redacted]' } }],
+    });
   });
 
   test('request body as data', async () => {
-    const e = await emitter(config({ event: { type: 't', topic: 'a', data: { from: 'request_body', field: 'owner' } } }));
+    const e = await emitter(
+      config({ event: { type: 't', topic: 'a', data: { from: 'request_body', field: 'owner' } } }),
+    );
     const [ev] = emitOne(e, { body: ['{"owner":{"na', 'me":"ann"}}'] });
     expect(ev!.data).toEqual({ name: 'ann' });
   });
@@ -241,7 +343,11 @@ describe('event-emitter: data, projection, redaction, body limit', () => {
   });
 
   test('data is left out (and counted) when the body is not JSON or the field is missing', async () => {
-    const e = await emitter(config({ event: { type: 't', topic: 'a', data: { from: 'response_body', field: 'account.no', redact: ['x'] } } }));
+    const e = await emitter(
+      config({
+        event: { type: 't', topic: 'a', data: { from: 'response_body', field: 'account.no', redact: ['x'] } },
+      }),
+    );
     const [a] = emitOne(e, {}, { body: '{"account": {' });
     const [b] = emitOne(e, {}, { body: '{"other":1}' });
     expect(a!.data).toBeUndefined();
@@ -251,10 +357,21 @@ describe('event-emitter: data, projection, redaction, body limit', () => {
   });
 
   test('over max_body_bytes: the event goes without data, body_truncated counts, traffic flows untouched', async () => {
-    const e = await emitter(config({ event: { type: 't', topic: 'a', data: { from: 'response_body' }, max_body_bytes: 1024 } }));
+    const e = await emitter(
+      config({ event: { type: 't', topic: 'a', data: { from: 'response_body' }, max_body_bytes: 1024 } }),
+    );
     const big = JSON.stringify({ pad: 'x'.repeat(3000) });
-    const s = exchange(e.plugin, {}, { body: [big.slice(0, 1000), big.slice(1000, 2000), big.slice(2000)] }, false);
-    expect(s.actions.filter((a) => a.phase === 'response_body').map((a) => a.status)).toEqual(['Continue', 'Continue', 'Continue']);
+    const s = exchange(
+      e.plugin,
+      {},
+      { body: [big.slice(0, 1000), big.slice(1000, 2000), big.slice(2000)] },
+      false,
+    );
+    expect(s.actions.filter((a) => a.phase === 'response_body').map((a) => a.status)).toEqual([
+      'Continue',
+      'Continue',
+      'Continue',
+    ]);
     expect(s.downstream.body.toString()).toBe(big);
     s.end();
     const [ev] = acceptAll(flush(e.host)[0]!);
@@ -262,13 +379,18 @@ describe('event-emitter: data, projection, redaction, body limit', () => {
     expect(stat(e.host, 'rule=account-opened.body_truncated')).toBe(1);
   });
 
-  test('bodies larger than Envoy\'s buffer limit never cause a 413/500: chunks pass through at once', async () => {
-    const e = await emitter(config({ event: { type: 't', topic: 'a', data: { from: 'request_body' }, max_body_bytes: 1048576 } }), { bufferLimitBytes: 64 * 1024 });
+  test("bodies larger than Envoy's buffer limit never cause a 413/500: chunks pass through at once", async () => {
+    const e = await emitter(
+      config({ event: { type: 't', topic: 'a', data: { from: 'request_body' }, max_body_bytes: 1048576 } }),
+      { bufferLimitBytes: 64 * 1024 },
+    );
     const chunk = 'y'.repeat(60 * 1024);
     const s = exchange(e.plugin, { body: [chunk, chunk, chunk] }, { body: 'ok' });
     expect(s.localReply).toBeUndefined();
     expect(s.upstream.body.length).toBe(3 * chunk.length);
-    expect(s.actions.filter((a) => a.phase === 'request_body').every((a) => a.status === 'Continue')).toBe(true);
+    expect(s.actions.filter((a) => a.phase === 'request_body').every((a) => a.status === 'Continue')).toBe(
+      true,
+    );
     const [ev] = acceptAll(flush(e.host)[0]!);
     expect(Buffer.from(ev!.data_base64 as string, 'base64').length).toBe(3 * chunk.length);
   });
@@ -277,12 +399,28 @@ describe('event-emitter: data, projection, redaction, body limit', () => {
 describe('event-emitter: large header blocks', () => {
   test('a header block larger than the SDK receive area (heap result) is captured intact, with sampling counted', async () => {
     const e = await emitter(
-      config({}, {
-        rules: [
-          { name: 'never', match: { path: '/accounts' }, event: { type: 't', topic: 'never', sampling: 0 } },
-          { name: 'big', match: { path: '/accounts' }, event: { type: 't', topic: 'big', subject: '{request.header.x-t}', partitionkey: '{request.header.x-big}' } },
-        ],
-      }),
+      config(
+        {},
+        {
+          rules: [
+            {
+              name: 'never',
+              match: { path: '/accounts' },
+              event: { type: 't', topic: 'never', sampling: 0 },
+            },
+            {
+              name: 'big',
+              match: { path: '/accounts' },
+              event: {
+                type: 't',
+                topic: 'big',
+                subject: '{request.header.x-t}',
+                partitionkey: '{request.header.x-big}',
+              },
+            },
+          ],
+        },
+      ),
     );
     const big = 'b'.repeat(40_000);
     for (let i = 0; i < 20; i++) exchange(e.plugin, { headers: { 'x-big': big, 'x-t': `t${i}` } });

@@ -3,14 +3,29 @@ import type { Plugin, Stream } from '../host/index.js';
 import { acceptAll, config, emitter, eventsOf, flush, healthy, stat } from './harness.js';
 
 function guaranteed(extra: Record<string, unknown> = {}, data?: Record<string, unknown>) {
-  return config({ event: { type: 'acme.t', topic: 'acme/t', delivery: 'guaranteed', deadline_ms: 300, ...(data ? { data } : {}), ...extra } });
+  return config({
+    event: {
+      type: 'acme.t',
+      topic: 'acme/t',
+      delivery: 'guaranteed',
+      deadline_ms: 300,
+      ...(data ? { data } : {}),
+      ...extra,
+    },
+  });
 }
 
 /** Request + response headers (and body chunks) without ending the stream. */
 function start(plugin: Plugin, body: string[] = []): Stream {
   const s = plugin.stream();
-  s.requestHeaders({ ':method': 'POST', ':path': '/accounts', ':authority': 'accounts.bank' }, { endOfStream: true });
-  s.responseHeaders({ ':status': '201', 'content-type': 'application/json' }, { endOfStream: body.length === 0 });
+  s.requestHeaders(
+    { ':method': 'POST', ':path': '/accounts', ':authority': 'accounts.bank' },
+    { endOfStream: true },
+  );
+  s.responseHeaders(
+    { ':status': '201', 'content-type': 'application/json' },
+    { endOfStream: body.length === 0 },
+  );
   body.forEach((c, i) => s.responseBody(c, { endOfStream: i === body.length - 1 }));
   return s;
 }
@@ -19,7 +34,10 @@ describe('event-emitter: guaranteed delivery', () => {
   test('the response waits for the bridge ack, then continues', async () => {
     const e = await emitter(guaranteed());
     const s = start(e.plugin);
-    expect(s.actions.at(-1)).toMatchObject({ phase: 'response_headers', status: 'StopAllIterationAndWatermark' });
+    expect(s.actions.at(-1)).toMatchObject({
+      phase: 'response_headers',
+      status: 'StopAllIterationAndWatermark',
+    });
     expect(s.downstream.headers).toBeUndefined();
     const [call] = e.host.pendingCalls;
     expect(call!.timeoutMs).toBe(300);
@@ -52,8 +70,15 @@ describe('event-emitter: guaranteed delivery', () => {
     const s = start(e.plugin);
     const call = e.host.pendingCalls[0]!;
     const [ev] = eventsOf(call);
-    call.respond({ status: 200, body: JSON.stringify({ results: [{ id: ev!.id, status: 'rejected', reason: 'spool full' }] }) });
-    expect(s.localReply).toMatchObject({ status: 503, details: 'sidecast_event_not_accepted', byEnvoy: false });
+    call.respond({
+      status: 200,
+      body: JSON.stringify({ results: [{ id: ev!.id, status: 'rejected', reason: 'spool full' }] }),
+    });
+    expect(s.localReply).toMatchObject({
+      status: 503,
+      details: 'sidecast_event_not_accepted',
+      byEnvoy: false,
+    });
     expect(s.downstream.headers?.get(':status')?.toString()).toBe('503');
     s.end();
     expect(stat(e.host, 'rule=account-opened.guaranteed_failures')).toBe(1);
@@ -117,12 +142,19 @@ describe('event-emitter: guaranteed delivery', () => {
 
   test('async and guaranteed rules on one call: only the guaranteed event holds the response', async () => {
     const e = await emitter(
-      config({}, {
-        rules: [
-          { name: 'g', match: { path: '/accounts' }, event: { type: 'g', topic: 'g', delivery: 'guaranteed' } },
-          { name: 'a', match: { path: '/accounts' }, event: { type: 'a', topic: 'a' } },
-        ],
-      }),
+      config(
+        {},
+        {
+          rules: [
+            {
+              name: 'g',
+              match: { path: '/accounts' },
+              event: { type: 'g', topic: 'g', delivery: 'guaranteed' },
+            },
+            { name: 'a', match: { path: '/accounts' }, event: { type: 'a', topic: 'a' } },
+          ],
+        },
+      ),
     );
     const s = start(e.plugin);
     const calls = e.host.pendingCalls;
@@ -137,15 +169,29 @@ describe('event-emitter: guaranteed delivery', () => {
 describe('event-emitter: guaranteed and body-dependent async rules together', () => {
   test('the guaranteed event holds the headers; the async one gets the body after the ack', async () => {
     const e = await emitter(
-      config({}, {
-        rules: [
-          { name: 'g', match: { path: '/accounts' }, event: { type: 'g', topic: 'g', delivery: 'guaranteed' } },
-          { name: 'a', match: { path: '/accounts' }, event: { type: 'a', topic: 'a', data: { from: 'response_body' } } },
-        ],
-      }),
+      config(
+        {},
+        {
+          rules: [
+            {
+              name: 'g',
+              match: { path: '/accounts' },
+              event: { type: 'g', topic: 'g', delivery: 'guaranteed' },
+            },
+            {
+              name: 'a',
+              match: { path: '/accounts' },
+              event: { type: 'a', topic: 'a', data: { from: 'response_body' } },
+            },
+          ],
+        },
+      ),
     );
     const s = e.plugin.stream();
-    s.requestHeaders({ ':method': 'POST', ':path': '/accounts', ':authority': 'accounts.bank' }, { endOfStream: true });
+    s.requestHeaders(
+      { ':method': 'POST', ':path': '/accounts', ':authority': 'accounts.bank' },
+      { endOfStream: true },
+    );
     s.responseHeaders({ ':status': '201' });
     s.responseBody('{"id":7}', { endOfStream: true });
     expect(s.downstream.headers).toBeUndefined();

@@ -2,7 +2,13 @@
 // test host, a base configuration, and helpers to run one HTTP exchange and read batches.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ProxyWasmHost, type HttpCallRecord, type Plugin, type PluginOptions, type Stream } from '../host/index.js';
+import {
+  ProxyWasmHost,
+  type HttpCallRecord,
+  type Plugin,
+  type PluginOptions,
+  type Stream,
+} from '../host/index.js';
 
 export const RELEASE_WASM = fileURLToPath(new URL('../../build/event-emitter.wasm', import.meta.url));
 const bytes = readFileSync(RELEASE_WASM);
@@ -10,7 +16,10 @@ const bytes = readFileSync(RELEASE_WASM);
 export const BRIDGE = 'sidecast_bridge';
 
 /** A valid configuration with one async rule; `rule` fields override the rule's, `top` the rest. */
-export function config(rule: Record<string, unknown> = {}, top: Record<string, unknown> = {}): Record<string, unknown> {
+export function config(
+  rule: Record<string, unknown> = {},
+  top: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     source: '//accounts.bank.svc',
     bridge: { cluster: BRIDGE, authority: 'sidecast-bridge', timeout_ms: 1000 },
@@ -34,7 +43,10 @@ export interface Emitter {
 }
 
 /** Loads the module and starts the plugin (canary + workers); the bridge cluster is test-answered unless `bridgeUrl`. */
-export async function emitter(pluginConfig: unknown, opts: PluginOptions & { bridgeUrl?: string } = {}): Promise<Emitter> {
+export async function emitter(
+  pluginConfig: unknown,
+  opts: PluginOptions & { bridgeUrl?: string } = {},
+): Promise<Emitter> {
   const host = await ProxyWasmHost.load(bytes, { logLevel: 'warn' });
   host.cluster(BRIDGE, opts.bridgeUrl);
   const plugin = await host.createPlugin({
@@ -68,12 +80,21 @@ export function exchange(plugin: Plugin, req: RequestSpec = {}, res: ResponseSpe
   const s = plugin.stream({ properties: req.properties });
   const reqBody = chunks(req.body);
   s.requestHeaders(
-    { ':method': req.method ?? 'POST', ':path': req.path ?? '/accounts', ':authority': req.authority ?? 'accounts.bank', ':scheme': 'http', ...req.headers },
+    {
+      ':method': req.method ?? 'POST',
+      ':path': req.path ?? '/accounts',
+      ':authority': req.authority ?? 'accounts.bank',
+      ':scheme': 'http',
+      ...req.headers,
+    },
     { endOfStream: reqBody.length === 0 },
   );
   reqBody.forEach((c, i) => s.requestBody(c, { endOfStream: i === reqBody.length - 1 }));
   const resBody = chunks(res.body);
-  s.responseHeaders({ ':status': String(res.status ?? 201), ...res.headers }, { endOfStream: resBody.length === 0 });
+  s.responseHeaders(
+    { ':status': String(res.status ?? 201), ...res.headers },
+    { endOfStream: resBody.length === 0 },
+  );
   resBody.forEach((c, i) => s.responseBody(c, { endOfStream: i === resBody.length - 1 }));
   if (end) s.end();
   return s;
@@ -91,7 +112,11 @@ export function eventsOf(call: HttpCallRecord): CloudEvent[] {
 /** Answers a batch call the way the bridge does when it took every event. */
 export function acceptAll(call: HttpCallRecord): CloudEvent[] {
   const events = eventsOf(call);
-  call.respond({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ results: events.map((e) => ({ id: e.id, status: 'accepted' })) }) });
+  call.respond({
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ results: events.map((e) => ({ id: e.id, status: 'accepted' })) }),
+  });
   return events;
 }
 

@@ -6,13 +6,32 @@ import { acceptAll, config, emitter, exchange, healthy } from './harness.js';
 describe('event-emitter memory', () => {
   test('linear memory is flat after warm-up across matched, unmatched, body and guaranteed traffic', async () => {
     const e = await emitter(
-      config({}, {
-        rules: [
-          { name: 'headers', match: { method: 'POST', path: '/accounts' }, event: { type: 't', topic: 'a/{request.header.x-t}', subject: '{request.header.x-t}' } },
-          { name: 'body', match: { method: 'PUT', path: '/accounts/{id}' }, event: { type: 't', topic: 'b/{path.id}', data: { from: 'response_body', field: 'account', redact: ['ssn'] } } },
-          { name: 'sure', match: { method: 'DELETE', path: '/accounts/{id}' }, event: { type: 't', topic: 'c', delivery: 'guaranteed' } },
-        ],
-      }),
+      config(
+        {},
+        {
+          rules: [
+            {
+              name: 'headers',
+              match: { method: 'POST', path: '/accounts' },
+              event: { type: 't', topic: 'a/{request.header.x-t}', subject: '{request.header.x-t}' },
+            },
+            {
+              name: 'body',
+              match: { method: 'PUT', path: '/accounts/{id}' },
+              event: {
+                type: 't',
+                topic: 'b/{path.id}',
+                data: { from: 'response_body', field: 'account', redact: ['ssn'] },
+              },
+            },
+            {
+              name: 'sure',
+              match: { method: 'DELETE', path: '/accounts/{id}' },
+              event: { type: 't', topic: 'c', delivery: 'guaranteed' },
+            },
+          ],
+        },
+      ),
     );
     const body = JSON.stringify({ id: 'x', account: { no: 1, ssn: '1', pad: 'p'.repeat(900) } });
     const round = (n: number) => {
