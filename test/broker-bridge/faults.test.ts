@@ -77,6 +77,7 @@ for (const [i, c] of cases.entries()) {
 
     async function setup(
       consumer: string,
+      maxInFlight: number,
     ): Promise<{ proxy: TcpProxy; adapter: BrokerAdapter; got: ReceivedMessage[] }> {
       const proxy = await new TcpProxy(c.port).start();
       closers.push(() => proxy.stop());
@@ -86,7 +87,7 @@ for (const [i, c] of cases.entries()) {
       const got: ReceivedMessage[] = [];
       consumerNames.push(consumer);
       const sub: Consumer = await adapter.subscribe(
-        { name: consumer, patterns: [`${run.id}/${consumer}/>`], maxInFlight: 16 },
+        { name: consumer, patterns: [`${run.id}/${consumer}/>`], maxInFlight },
         async (m) => void got.push(m),
       );
       closers.push(() => sub.close());
@@ -94,7 +95,7 @@ for (const [i, c] of cases.entries()) {
     }
 
     it('rejects publishes while the network is hung or cut, reconnects, and resumes consuming', async () => {
-      const { proxy, adapter, got } = await setup('adapter');
+      const { proxy, adapter, got } = await setup('adapter', 16);
       const t = `${run.id}/adapter/x`;
       await adapter.publish([msg('before', t)]);
       await until('the first delivery', () => got.some((m) => m.id === 'before'));
@@ -114,7 +115,9 @@ for (const [i, c] of cases.entries()) {
     });
 
     it('end to end: the publisher spools while the broker is away and every accepted event arrives in order', async () => {
-      const { proxy, adapter, got } = await setup('e2e');
+      // One event in flight: a delivery lost in the cut is redelivered before anything after it.
+      // (With more in flight, JetStream hands out later events while the lost one waits for ack_wait.)
+      const { proxy, adapter, got } = await setup('e2e', 1);
       const dir = await mkdtemp(join(tmpdir(), 'sidecast-faults-'));
       closers.push(() => rm(dir, { recursive: true, force: true }));
       const spool = await Spool.open(dir);

@@ -18,7 +18,7 @@ export function natsAdapter(run: RunInfo, port = NATS_PORT): NatsAdapter {
     subjectPrefix: `sc${run.id}`,
     publishTimeoutMs: 2_000,
     redeliveryDelayMs: 100,
-    ackWaitMs: 5_000,
+    ackWaitMs: 2_000,
     reconnect: { initialMs: 50, maxMs: 500 },
     pingIntervalMs: 2_000,
   });
