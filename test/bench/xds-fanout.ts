@@ -1,7 +1,7 @@
 // xDS fan-out benchmark: N concurrent ADS streams (delta or SotW) from load child processes on
 // loopback, one endpoint change → time until every stream has ACKed it, heap per idle stream,
-// server CPU per push, and re-sends after a NACK. Ratios are against the 1k-stream run of the
-// same protocol, measured in this run.
+// server CPU per push, and re-sends after a NACK. Baselines measured in the same run: a bare
+// grpc-js fan-out on the same method and load (bareFanout), and the 1k row of the same protocol.
 //   npx tsx test/bench/xds-fanout.ts [--sizes 1000,5000,10000] [--protocols delta,sotw]
 //                                    [--children 2] [--channels 4] [--changes 3] [--push-concurrency 256] [--write-docs]
 import { fork, type ChildProcess } from 'node:child_process';
@@ -12,7 +12,11 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import * as grpc from '@grpc/grpc-js';
 import { TYPE } from '../../proto/envoy.js';
+import type { CachedResource } from '../../xds-server/cache/types.js';
+import { discoveryServices, type DeltaRequest, type SotwRequest } from '../../xds-server/server/messages.js';
+import { controlPlaneField, encodeDeltaResponse, encodeSotwResponse } from '../../xds-server/server/wire.js';
 import { SnapshotCache } from '../../xds-server/cache/snapshot-cache.js';
 import type { AckEvent } from '../../xds-server/server/stream.js';
 import { XdsServer } from '../../xds-server/server/xds-server.js';
@@ -67,6 +71,9 @@ interface Result {
   cpuMsPerChange: number;
   resendsAfterNack: number;
   incomplete: number;
+  /** Same load against a bare grpc-js handler on the same method (one canned message to every stream). */
+  bareP99Ms: number;
+  bareCpuUsPerPush: number;
 }
 
 async function pushesTotal(server: XdsServer): Promise<number> {
@@ -101,19 +108,12 @@ async function change(
   return { latencies, cpuUs: cpu.user + cpu.system };
 }
 
-async function scenario(protocol: string, n: number): Promise<Result> {
-  const cache = new SnapshotCache();
-  let port = 20_000;
-  cache.setGroup('bench', groupResources(port));
-  const server = new XdsServer({
-    cache,
-    groupOf: (node) => node.cluster,
-    newStreamsPerSecond: 5000,
-    newStreamBurst: 5000,
-  });
-  const address = `127.0.0.1:${await server.listen('127.0.0.1:0')}`;
-  const heap0 = heapAfterGc();
-
+/** Forks the load processes and waits until every stream has its initial CDS and EDS. */
+async function startLoad(
+  address: string,
+  protocol: string,
+  n: number,
+): Promise<{ children: ChildProcess[]; connectS: number }> {
   const childCount = Number(args.children);
   const t0 = performance.now();
   const children: ChildProcess[] = [];
@@ -123,10 +123,7 @@ async function scenario(protocol: string, n: number): Promise<Result> {
     const child = fork(
       new URL('./xds-fanout-load.ts', import.meta.url).pathname,
       [address, protocol, String(share), args.channels!, names.join(','), `load${c}`],
-      {
-        execArgv: ['--import', 'tsx'],
-        stdio: 'inherit',
-      },
+      { execArgv: ['--import', 'tsx'], stdio: 'inherit' },
     );
     children.push(child);
     ready.push(new Promise((r) => child.on('message', (m: { ready?: boolean }) => m.ready && r())));
@@ -134,6 +131,105 @@ async function scenario(protocol: string, n: number): Promise<Result> {
   await Promise.all(ready);
   const connectS = (performance.now() - t0) / 1000;
   await sleep(500);
+  return { children, connectS };
+}
+
+async function stopLoad(children: ChildProcess[]): Promise<void> {
+  for (const c of children) c.send({ cmd: 'exit' });
+  await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
+}
+
+/**
+ * Baseline: the same load against a bare grpc-js handler of the same ADS method, which answers
+ * each type's first request and, per change, writes one canned response (one changed CLA) to
+ * every stream and counts the replies. No cache, no state machine, no queue: what grpc-js and
+ * the loopback cost by themselves.
+ */
+async function bareFanout(protocol: string, n: number): Promise<{ p99Ms: number; cpuUsPerPush: number }> {
+  const cache = new SnapshotCache();
+  cache.setGroup('bench', groupResources(20_000));
+  const controlPlane = controlPlaneField(protocol === 'sotw' ? 6 : 7, 'bare');
+  const encode = (typeUrl: string, version: string, nonce: string, resources: CachedResource[]) =>
+    protocol === 'sotw'
+      ? encodeSotwResponse({ versionInfo: version, typeUrl, nonce, resources }, controlPlane)
+      : encodeDeltaResponse(
+          { systemVersionInfo: version, typeUrl, nonce, resources, removed: [] },
+          controlPlane,
+        );
+  const calls = new Set<grpc.ServerDuplexStream<SotwRequest | DeltaRequest, Buffer>>();
+  let pushNonce = '';
+  let t0 = 0;
+  let latencies: number[] = [];
+  let done = () => {};
+  const method = protocol === 'sotw' ? 'StreamAggregatedResources' : 'DeltaAggregatedResources';
+  const ads = discoveryServices(TYPE)[0]!.definition;
+  const server = new grpc.Server();
+  server.addService(
+    { [method]: ads[method]! },
+    {
+      [method]: (call: grpc.ServerDuplexStream<SotwRequest | DeltaRequest, Buffer>) => {
+        calls.add(call);
+        const answered = new Set<string>();
+        call.on('data', (req: SotwRequest | DeltaRequest) => {
+          if (req.responseNonce && req.responseNonce === pushNonce) {
+            latencies.push(performance.now() - t0);
+            if (latencies.length === n) done();
+          } else if (!answered.has(req.typeUrl)) {
+            answered.add(req.typeUrl);
+            const snap = cache.get('bench', req.typeUrl);
+            call.write(encode(req.typeUrl, snap.version, 'init', [...snap.resources.values()]));
+          }
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => calls.delete(call));
+        call.on('cancelled', () => calls.delete(call));
+      },
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  const load = await startLoad(`127.0.0.1:${port}`, protocol, n);
+  const all: number[] = [];
+  let cpuUs = 0;
+  for (let i = 1; i <= Number(args.changes); i++) {
+    cache.setGroup('bench', groupResources(30_000 + i));
+    const eds = cache.get('bench', TYPE.endpoint);
+    latencies = [];
+    const finished = new Promise<void>((r) => (done = r));
+    const cpu0 = process.cpuUsage();
+    t0 = performance.now();
+    pushNonce = `bare-${i}`;
+    const bytes = encode(TYPE.endpoint, eds.version, pushNonce, [eds.resources.get(names[0]!)!]);
+    for (const call of calls) call.write(bytes);
+    await Promise.race([finished, sleep(CHANGE_TIMEOUT_MS)]);
+    const cpu = process.cpuUsage(cpu0);
+    cpuUs += cpu.user + cpu.system;
+    all.push(...latencies);
+  }
+  await stopLoad(load.children);
+  server.forceShutdown();
+  all.sort((a, b) => a - b);
+  return { p99Ms: quantile(all, 0.99), cpuUsPerPush: cpuUs / (n * Number(args.changes)) };
+}
+
+async function scenario(protocol: string, n: number): Promise<Result> {
+  const cache = new SnapshotCache();
+  let port = 20_000;
+  cache.setGroup('bench', groupResources(port));
+  const server = new XdsServer({
+    cache,
+    groupOf: (node) => node.cluster,
+    newStreamsPerSecond: 5000,
+    newStreamBurst: 5000,
+    pushConcurrency: Number(args['push-concurrency']),
+  });
+  const address = `127.0.0.1:${await server.listen('127.0.0.1:0')}`;
+  const heap0 = heapAfterGc();
+
+  const load = await startLoad(address, protocol, n);
   const heapKbPerStream = (heapAfterGc() - heap0) / n / 1024;
 
   const profiler = args.profile ? new Session() : undefined;
@@ -161,27 +257,27 @@ async function scenario(protocol: string, n: number): Promise<Result> {
   }
 
   // NACK: every stream rejects the next change; nothing may be re-sent until a newer one exists.
-  for (const c of children) c.send({ cmd: 'nack', on: true });
+  for (const c of load.children) c.send({ cmd: 'nack', on: true });
   await sleep(100);
   const nacked = await change(server, cache, ++port, n, 'nack');
   incomplete += n - nacked.latencies.length;
   const before = await pushesTotal(server);
   await sleep(NACK_GRACE_MS);
   const resendsAfterNack = (await pushesTotal(server)) - before;
-  for (const c of children) c.send({ cmd: 'nack', on: false });
+  for (const c of load.children) c.send({ cmd: 'nack', on: false });
   await sleep(100);
   const recovered = await change(server, cache, ++port, n, 'ack'); // a newer version does go out
   incomplete += n - recovered.latencies.length;
 
-  for (const c of children) c.send({ cmd: 'exit' });
-  await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
+  await stopLoad(load.children);
   await server.close();
+  const bare = await bareFanout(protocol, n);
   latencies.sort((a, b) => a - b);
   const changes = Number(args.changes);
   return {
     protocol,
     streams: n,
-    connectS,
+    connectS: load.connectS,
     heapKbPerStream,
     p50Ms: quantile(latencies, 0.5),
     p99Ms: quantile(latencies, 0.99),
@@ -190,6 +286,8 @@ async function scenario(protocol: string, n: number): Promise<Result> {
     cpuMsPerChange: cpuUs / changes / 1000,
     resendsAfterNack,
     incomplete,
+    bareP99Ms: bare.p99Ms,
+    bareCpuUsPerPush: bare.cpuUsPerPush,
   };
 }
 
@@ -204,12 +302,12 @@ for (const protocol of args.protocols!.split(',')) {
 
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const header =
-  '| protocol | streams | connect+sync s | heap/idle stream KB | p50 ms | p99 ms | all ACKed ms | server CPU µs/push | CPU ms/change | re-sends after NACK | missing replies | p99 × vs 1k | CPU/push × vs 1k |\n' +
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+  '| protocol | streams | connect+sync s | heap/idle stream KB | p50 ms | p99 ms | all ACKed ms | bare grpc-js p99 ms | p99 × vs bare | server CPU µs/push | bare CPU µs/push | CPU × vs bare | CPU/push × vs 1k | re-sends after NACK | missing replies |\n' +
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|';
 const rows = results.map((r) => {
   const base = results.find((b) => b.protocol === r.protocol && b.streams === 1000);
   const ratio = (a: number, b: number | undefined) => (b ? f(a / b, 2) : '—');
-  return `| ${r.protocol} | ${r.streams} | ${f(r.connectS)} | ${f(r.heapKbPerStream)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${f(r.allAckedMs)} | ${f(r.cpuUsPerPush)} | ${f(r.cpuMsPerChange)} | ${r.resendsAfterNack} | ${r.incomplete} | ${ratio(r.p99Ms, base?.p99Ms)} | ${ratio(r.cpuUsPerPush, base?.cpuUsPerPush)} |`;
+  return `| ${r.protocol} | ${r.streams} | ${f(r.connectS)} | ${f(r.heapKbPerStream)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${f(r.allAckedMs)} | ${f(r.bareP99Ms)} | ${ratio(r.p99Ms, r.bareP99Ms)} | ${f(r.cpuUsPerPush)} | ${f(r.bareCpuUsPerPush)} | ${ratio(r.cpuUsPerPush, r.bareCpuUsPerPush)} | ${ratio(r.cpuUsPerPush, base?.cpuUsPerPush)} | ${r.resendsAfterNack} | ${r.incomplete} |`;
 });
 const table = [
   `Measured ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ` +
