@@ -15,6 +15,8 @@ import {
 } from '../types.js';
 import { checkLevelsSetting, kafkaTopicName } from '../translate/kafka.js';
 import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
+import { LiveConsumers } from '../shared/live-consumers.js';
+import { within } from '../shared/within.js';
 import { ID_HEADER, KafkaGroup, TOPIC_HEADER } from './consumer.js';
 import type { KafkaAdapterOptions } from './options.js';
 
@@ -26,7 +28,7 @@ export class KafkaAdapter implements BrokerAdapter {
   private admin?: Admin;
   private healthy = false;
   private probe?: NodeJS.Timeout;
-  private readonly groups = new Set<KafkaGroup>();
+  private readonly groups = new LiveConsumers<KafkaGroup>();
 
   constructor(private readonly opts: KafkaAdapterOptions) {
     this.levels = opts.topicLevels ?? 1;
@@ -108,25 +110,17 @@ export class KafkaAdapter implements BrokerAdapter {
       byTopic.set(names[i]!, list);
     });
     const timeoutMs = this.opts.publishTimeoutMs ?? 5_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`not acknowledged within ${timeoutMs} ms`)), timeoutMs);
+    const sent = producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
     try {
-      await Promise.race([
-        producer.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        }),
-        timeout,
-      ]);
+      await within(sent, timeoutMs, `not acknowledged within ${timeoutMs} ms`);
     } catch (e) {
       this.markDown();
       throw new BrokerUnavailableError('kafka', `batch of ${batch.length} not acknowledged: ${reason(e)}`, {
         cause: e,
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -149,13 +143,7 @@ export class KafkaAdapter implements BrokerAdapter {
         { cause: e },
       );
     }
-    this.groups.add(group);
-    return {
-      close: async () => {
-        this.groups.delete(group);
-        await group.close();
-      },
-    };
+    return this.groups.track(group);
   }
 
   async close(): Promise<void> {
@@ -163,8 +151,7 @@ export class KafkaAdapter implements BrokerAdapter {
     this.probe = undefined;
     const [producer, admin] = [this.producer, this.admin];
     [this.producer, this.admin, this.healthy] = [undefined, undefined, false];
-    await Promise.allSettled([...this.groups].map((g) => g.close()));
-    this.groups.clear();
+    await this.groups.closeAll();
     await Promise.allSettled([producer?.disconnect(), admin?.disconnect()]);
   }
 }

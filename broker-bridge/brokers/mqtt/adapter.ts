@@ -14,6 +14,8 @@ import {
 } from '../types.js';
 import { checkMqttPrefix, mqttTopic } from '../translate/mqtt.js';
 import { DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
+import { LiveConsumers } from '../shared/live-consumers.js';
+import { within } from '../shared/within.js';
 import { MqttLink } from './link.js';
 import { MqttConsumer, type ConsumerSetup } from './consumer.js';
 import { ID_PROPERTY, KEY_PROPERTY } from './meta.js';
@@ -24,7 +26,7 @@ export class MqttAdapter implements BrokerAdapter {
   private readonly prefix: string;
   private readonly base: IClientOptions;
   private link?: MqttLink;
-  private readonly consumers = new Set<MqttConsumer>();
+  private readonly consumers = new LiveConsumers<MqttConsumer>();
 
   constructor(private readonly opts: MqttAdapterOptions) {
     this.prefix = checkMqttPrefix(opts.topicPrefix ?? '');
@@ -86,19 +88,13 @@ export class MqttAdapter implements BrokerAdapter {
       }),
     );
     const timeoutMs = this.opts.publishTimeoutMs ?? 5_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no PUBACK within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      await Promise.race([Promise.all(acks), timeout]);
+      await within(Promise.all(acks), timeoutMs, `no PUBACK within ${timeoutMs} ms`);
     } catch (e) {
       // A message sent before the cut may still arrive after reconnect: a duplicate with the same id.
       throw new BrokerUnavailableError('mqtt', `batch of ${batch.length} not acknowledged: ${reason(e)}`, {
         cause: e,
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -117,20 +113,13 @@ export class MqttAdapter implements BrokerAdapter {
     const consumer = new MqttConsumer(spec, handler, setup);
     this.live();
     await consumer.start();
-    this.consumers.add(consumer);
-    return {
-      close: async () => {
-        this.consumers.delete(consumer);
-        await consumer.close();
-      },
-    };
+    return this.consumers.track(consumer);
   }
 
   async close(): Promise<void> {
     const link = this.link;
     this.link = undefined;
-    await Promise.allSettled([...this.consumers].map((c) => c.close()));
-    this.consumers.clear();
+    await this.consumers.closeAll();
     await link?.close().catch(() => {});
   }
 }

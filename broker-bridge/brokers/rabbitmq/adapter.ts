@@ -15,6 +15,8 @@ import {
 import { amqpRoutingKey } from '../translate/amqp.js';
 import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
 import { brokerSafeName } from '../shared/names.js';
+import { LiveConsumers } from '../shared/live-consumers.js';
+import { within } from '../shared/within.js';
 import { AmqpConsumer, KEY_HEADER } from './consumer.js';
 import type { RabbitMqAdapterOptions } from './options.js';
 
@@ -28,7 +30,7 @@ export class RabbitMqAdapter implements BrokerAdapter {
   private conn?: RecoveringChannelModel;
   private publishChannel?: ConfirmChannel;
   private connected = false;
-  private readonly consumers = new Set<AmqpConsumer>();
+  private readonly consumers = new LiveConsumers<AmqpConsumer>();
 
   constructor(private readonly opts: RabbitMqAdapterOptions) {
     this.exchange = opts.exchange ?? 'sidecast';
@@ -102,20 +104,14 @@ export class RabbitMqAdapter implements BrokerAdapter {
         }),
     );
     const timeoutMs = this.opts.publishTimeoutMs ?? 5_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no publisher confirm within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      await Promise.race([Promise.all(confirms), timeout]);
+      await within(Promise.all(confirms), timeoutMs, `no publisher confirm within ${timeoutMs} ms`);
     } catch (e) {
       throw new BrokerUnavailableError(
         'rabbitmq',
         `batch of ${batch.length} not confirmed by exchange ${this.exchange}: ${reason(e)}`,
         { cause: e },
       );
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -139,13 +135,7 @@ export class RabbitMqAdapter implements BrokerAdapter {
         { cause: e },
       );
     }
-    this.consumers.add(consumer);
-    return {
-      close: async () => {
-        this.consumers.delete(consumer);
-        await consumer.close();
-      },
-    };
+    return this.consumers.track(consumer);
   }
 
   async close(): Promise<void> {
@@ -153,8 +143,7 @@ export class RabbitMqAdapter implements BrokerAdapter {
     this.conn = undefined;
     this.connected = false;
     this.publishChannel = undefined;
-    await Promise.allSettled([...this.consumers].map((c) => c.close()));
-    this.consumers.clear();
+    await this.consumers.closeAll();
     if (conn) await conn.close().catch(() => {});
   }
 }
