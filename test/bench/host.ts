@@ -126,8 +126,11 @@ console.log(
   `\nper host call (${CALLS} calls per request, minus the empty loop)   ns/call   ratio to get_time`,
 );
 for (const op of ops.slice(1)) {
+  const ns = cost(op);
+  // A cost smaller than the run-to-run noise of the empty loop can come out negative: say so.
+  const shown = ns > 0 ? ns.toFixed(0) : '< noise';
   console.log(
-    `  ${op.padEnd(58)} ${cost(op).toFixed(0).padStart(7)}   ${(cost(op) / cost('get_time')).toFixed(2).padStart(8)}×`,
+    `  ${op.padEnd(58)} ${shown.padStart(7)}   ${ns > 0 ? (ns / cost('get_time')).toFixed(2).padStart(8) + '×' : ''}`,
   );
 }
 

@@ -164,7 +164,7 @@ function responseAttr(ctx: Context, name: string): Value | undefined {
 function override(ctx: Context, key: string): Value | undefined {
   if (ctx.kind === 'vm') return undefined;
   const stream = ctx.kind === 'stream' ? ctx.stream : undefined;
-  return stream?.properties.get(key) ?? ctx.root.plugin.properties.get(key) ?? stream?.defaults.get(key);
+  return stream?.properties.get(key) ?? ctx.root.plugin.properties.get(key) ?? stream?.defaultProperty(key);
 }
 
 function topLevel(ctx: Context, segments: string[]): { value?: Value; consumed: number } {

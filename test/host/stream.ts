@@ -65,13 +65,15 @@ export interface StreamOptions {
 }
 
 /** What Envoy always knows about a downstream connection; tests override any of them per stream. */
-const CONNECTION_DEFAULTS: Record<string, PropertyInit> = {
-  'source.address': '127.0.0.1:50000',
-  'source.port': 50000,
-  'destination.address': '127.0.0.1:15006',
-  'destination.port': 15006,
-  'connection.mtls': false,
-};
+const CONNECTION_DEFAULTS = new Map<string, Value>(
+  Object.entries({
+    'source.address': '127.0.0.1:50000',
+    'source.port': 50000,
+    'destination.address': '127.0.0.1:15006',
+    'destination.port': 15006,
+    'connection.mtls': false,
+  }).map(([k, v]) => [k, toValue(v)]),
+);
 
 type Stopped = 'none' | 'headers-all' | 'headers' | 'body' | 'trailers';
 type Mode = 'normal' | 'bypass' | 'fail';
@@ -129,8 +131,6 @@ export class Stream {
   readonly request = new Direction('request');
   readonly response = new Direction('response');
   readonly properties = new Map<string, Value>();
-  /** Connection attributes Envoy always has; below stream and plugin properties in precedence. */
-  readonly defaults = new Map<string, Value>();
   readonly filterState = new Map<string, Buffer>();
   readonly protocol: string;
   readonly connectionId: number;
@@ -157,8 +157,6 @@ export class Stream {
     for (const [k, v] of Object.entries(opts.properties ?? {})) this.properties.set(k, toValue(v));
     this.protocol = opts.protocol ?? 'HTTP/1.1';
     this.connectionId = opts.connectionId ?? 1;
-    for (const [k, v] of Object.entries(CONNECTION_DEFAULTS)) this.defaults.set(k, toValue(v));
-    this.defaults.set('connection.id', { t: 'uint', v: BigInt(this.connectionId) });
     this.startNs = plugin.host.nowNs();
   }
 
@@ -180,6 +178,12 @@ export class Stream {
   get logs(): LogRecord[] {
     return this.plugin.logs.filter((l) => l.contextId === this.ctx?.id && l.vm === this.vm.label);
   }
+  /** Connection attributes Envoy always has; below stream and plugin properties in precedence. */
+  defaultProperty(key: string): Value | undefined {
+    if (key === 'connection.id') return { t: 'uint', v: BigInt(this.connectionId) };
+    return CONNECTION_DEFAULTS.get(key);
+  }
+
   get requestContentLength(): number | undefined {
     const v = this.request.headers?.get('content-length');
     return v === undefined ? undefined : Number(v.toString());
