@@ -41,7 +41,15 @@ export class ByteBuf {
     this.len++;
   }
 
-  raw(p: usize, n: i32, limit: i32 = i32.MAX_VALUE): void {
+  raw(p: usize, n: i32): void {
+    if (n <= 0) return;
+    this.ensure(n);
+    memory.copy(this.ptr + <usize>this.len, p, <usize>n);
+    this.len += n;
+  }
+
+  /** raw() that grows the buffer no further than `limit` bytes (body copies up to their cap). */
+  rawCapped(p: usize, n: i32, limit: i32): void {
     if (n <= 0) return;
     this.ensure(n, limit);
     memory.copy(this.ptr + <usize>this.len, p, <usize>n);
@@ -95,11 +103,6 @@ export class ByteBuf {
   }
 }
 
-/** UTF-8 bytes of `s` (configuration time only). */
-export function utf8(s: string): ArrayBuffer {
-  return String.UTF8.encode(s);
-}
-
 export function bytesEqual(a: usize, alen: i32, b: usize, blen: i32): bool {
   if (alen != blen) return false;
   return memory.compare(a, b, <usize>alen) == 0;
@@ -116,20 +119,4 @@ export function bytesEqualIgnoreCase(a: usize, alen: i32, b: usize, blen: i32): 
     if (lowerAscii(load<u8>(a + <usize>i)) != lowerAscii(load<u8>(b + <usize>i))) return false;
   }
   return true;
-}
-
-/** A slice of some buffer that outlives it (an ArrayBuffer the caller keeps alive). */
-export class Slice {
-  constructor(public ptr: usize = 0, public len: i32 = -1) {}
-  @inline get found(): bool {
-    return this.len >= 0;
-  }
-  set(ptr: usize, len: i32): void {
-    this.ptr = ptr;
-    this.len = len;
-  }
-  clear(): void {
-    this.ptr = 0;
-    this.len = -1;
-  }
 }

@@ -39,7 +39,7 @@ export class BodyCopy {
       this.buf = null;
       return;
     }
-    b.raw(p, n, this.cap);
+    b.rawCapped(p, n, this.cap);
     if (end) this.state = BodyState.Complete;
   }
 

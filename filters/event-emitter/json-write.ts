@@ -7,7 +7,7 @@ import { utf8SeqLen } from "./utf8";
 const HEX = "0123456789abcdef";
 
 /** Appends the escaped content of [p, p+n) (no surrounding quotes). */
-export function escapeInto(out: ByteBuf, p: usize, n: i32): void {
+function escapeInto(out: ByteBuf, p: usize, n: i32): void {
   out.ensure(n);
   let i = 0;
   let run = 0; // start of the pending run of bytes that need no escaping

@@ -89,7 +89,7 @@ function isPchar(c: i32): bool {
   return "-._~!$&'()*+,;=:@%".indexOf(String.fromCharCode(c)) >= 0;
 }
 
-export function isIdentifier(s: string): bool {
+function isIdentifier(s: string): bool {
   if (s.length == 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
