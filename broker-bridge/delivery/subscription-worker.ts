@@ -141,7 +141,21 @@ export class SubscriptionWorker {
       reason: o.reason,
       attempts: o.attempts,
     });
-    await this.adapter.publish([msg]);
+    try {
+      await this.adapter.publish([msg]);
+    } catch (e) {
+      // Rejecting hands the event back to the broker: it is retried later, never dropped.
+      this.log.error(
+        {
+          subscription: this.spec.name,
+          id: m.id,
+          deadLetterTopic: this.spec.deadLetterTopic,
+          error: (e as Error).message,
+        },
+        'dead-letter publish failed; the broker will redeliver the event',
+      );
+      throw e;
+    }
     this.series.deadLettered(o.cause);
     this.log.warn(
       {
