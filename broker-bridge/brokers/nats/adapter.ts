@@ -13,7 +13,6 @@ import {
   RetentionPolicy,
   StorageType,
   type ConsumerConfig,
-  type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
@@ -31,6 +30,7 @@ import { checkSubjectPrefix, coveringFilter, natsSubject, topicOfSubject } from 
 import { PatternSet } from '../translate/filter.js';
 import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
 import { brokerSafeName } from '../shared/names.js';
+import { LiveConsumers } from '../shared/live-consumers.js';
 import type { NatsAdapterOptions } from './options.js';
 
 const KEY_HEADER = 'Sidecast-Key';
@@ -51,7 +51,7 @@ export class NatsAdapter implements BrokerAdapter {
   private jsm?: JetStreamManager;
   private connected = false;
   private reconnectAttempt = 0;
-  private readonly consumers = new Set<ConsumerMessages>();
+  private readonly consumers = new LiveConsumers<{ close(): Promise<void> }>();
 
   constructor(private readonly opts: NatsAdapterOptions) {
     this.stream = opts.stream ?? 'SIDECAST';
@@ -175,7 +175,6 @@ export class NatsAdapter implements BrokerAdapter {
     await this.ensureConsumer(jsm, durable, filter, spec.maxInFlight);
     const consumer = await js.consumers.get(this.stream, durable);
     const messages = await consumer.consume({ max_messages: spec.maxInFlight });
-    this.consumers.add(messages);
     const redeliveryDelay = this.opts.redeliveryDelayMs ?? 1_000;
     const ackWaitMs = this.opts.ackWaitMs ?? 30_000;
     const settle = async (m: JsMsg): Promise<void> => {
@@ -201,13 +200,12 @@ export class NatsAdapter implements BrokerAdapter {
     const pump = (async () => {
       for await (const m of messages) void settle(m);
     })();
-    return {
+    return this.consumers.track({
       close: async () => {
-        this.consumers.delete(messages);
         await messages.close();
         await pump;
       },
-    };
+    });
   }
 
   private async ensureConsumer(
@@ -251,8 +249,7 @@ export class NatsAdapter implements BrokerAdapter {
   async close(): Promise<void> {
     const nc = this.nc;
     this.connected = false;
-    await Promise.allSettled([...this.consumers].map((m) => m.close()));
-    this.consumers.clear();
+    await this.consumers.closeAll();
     if (nc && !nc.isClosed()) await nc.close();
   }
 }
