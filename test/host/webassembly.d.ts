@@ -11,8 +11,19 @@ declare namespace WebAssembly {
     readonly buffer: ArrayBuffer;
     grow(delta: number): number;
   }
+  interface ModuleImportDescriptor {
+    module: string;
+    name: string;
+    kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
+  }
+  interface ModuleExportDescriptor {
+    name: string;
+    kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
+  }
   class Module {
     constructor(bytes: BufferSource);
+    static imports(module: Module): ModuleImportDescriptor[];
+    static exports(module: Module): ModuleExportDescriptor[];
   }
   class Instance {
     constructor(module: Module, imports?: Imports);
@@ -21,5 +32,6 @@ declare namespace WebAssembly {
   type ImportValue = ((...args: never[]) => unknown) | Memory | number;
   type Imports = Record<string, Record<string, ImportValue>>;
   function compile(bytes: BufferSource): Promise<Module>;
+  function validate(bytes: BufferSource): boolean;
 }
 type BufferSource = ArrayBufferView | ArrayBuffer;
