@@ -266,3 +266,48 @@ describe('a subscription the bridge rejects', () => {
     expect(running(b)).toEqual([`audit/good-${run}`]);
   });
 });
+
+describe('control plane outage', () => {
+  const run = randomUUID().slice(0, 8);
+  const stack = new Stack((dir) => `embedded://${dir}/broker`);
+  const audit = new HttpSubscriber();
+  const analytics = new HttpSubscriber();
+  afterAll(async () => {
+    await stack.stop();
+    await Promise.all([audit.stop(), analytics.stop()]);
+  });
+
+  test('the bridge keeps delivering with its last good set, then picks up what changed meanwhile', async () => {
+    await Promise.all([audit.start(), analytics.start()]);
+    const trail: MeshSubscription = {
+      name: `trail-${run}`,
+      service: 'audit',
+      port: audit.port,
+      topics: [`t${run}/>`],
+    };
+    await stack.start([trail]);
+    const b = await stack.addBridge(`sidecast-bridge-cp-${run}`);
+    await eventually('audit consuming', () => running(b).length === 1);
+    const metrics: MeshSubscription = {
+      name: `m-${run}`,
+      service: 'analytics',
+      port: analytics.port,
+      topics: [`t${run}/>`],
+    };
+    await stack.restartXds(async () => {
+      await eventually('the bridge to notice', () => b.delivery.status().xds?.connected === false);
+      await ingest(b.ingestUrl, [{ id: `x1-${run}`, topic: `t${run}/a`, data: {} }]);
+      await eventually('delivery without a control plane', () => ids(audit).includes(`x1-${run}`));
+      await stack.setSubscriptions([trail, metrics]);
+    });
+    await eventually('the subscription added during the outage', () =>
+      running(b).includes(`analytics/m-${run}`),
+    );
+    await ingest(b.ingestUrl, [{ id: `x2-${run}`, topic: `t${run}/a`, data: {} }]);
+    await eventually(
+      'both subscribers get the next event',
+      () => ids(audit).includes(`x2-${run}`) && ids(analytics).includes(`x2-${run}`),
+    );
+    expect(b.delivery.status().xds).toMatchObject({ connected: true, nacks: 0 });
+  });
+});

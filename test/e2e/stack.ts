@@ -76,6 +76,20 @@ export class Stack {
     });
   }
 
+  /** Stops the xds-server and starts a new one on the same port (control plane outage + recovery). */
+  async restartXds(whileDown: () => Promise<void>): Promise<void> {
+    const port = this.xds.grpcPort;
+    await this.xds.close();
+    await whileDown();
+    this.xds = await startXdsServer({
+      mesh: this.meshFile,
+      grpcAddress: `127.0.0.1:${port}`,
+      adminAddress: null,
+      debounceMs: 20,
+      logger: pino({ level: 'silent' }),
+    });
+  }
+
   /** Rewrites the mesh file; the xds-server notices and pushes the change to every bridge. */
   async setSubscriptions(subs: MeshSubscription[]): Promise<void> {
     await writeFile(this.meshFile, meshYaml(subs));
