@@ -94,6 +94,15 @@ for (const [i, c] of cases.entries()) {
       return { proxy, adapter, got };
     }
 
+    it('fails connect() fast with BrokerUnavailableError when the broker refuses connections', async () => {
+      const proxy = await new TcpProxy(c.port).start();
+      await proxy.cut(); // the port now refuses
+      const adapter = c.make(run, proxy.port);
+      closers.push(() => adapter.close());
+      await expect(adapter.connect()).rejects.toThrow(BrokerUnavailableError);
+      expect(adapter.isConnected()).toBe(false);
+    });
+
     it('rejects publishes while the network is hung or cut, reconnects, and resumes consuming', async () => {
       const { proxy, adapter, got } = await setup('adapter', 16);
       const t = `${run.id}/adapter/x`;
