@@ -184,9 +184,14 @@ export class EmitterStream extends HttpContext {
   onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     const ex = this.ex;
     if (ex === null || this.matched != 0) return FilterHeadersStatus.Continue; // (a local reply of ours comes back here)
+    // A :status that is not three digits matches no status set (and renders as 0).
     let status = 0;
-    if (peekHeader(MapType.HttpResponseHeaders, STATUS)) {
-      for (let i = 0; i < peekLen && i < 3; i++) status = status * 10 + (<i32>load<u8>(peekPtr + <usize>i) - 48);
+    if (peekHeader(MapType.HttpResponseHeaders, STATUS) && peekLen == 3) {
+      for (let i = 0; i < 3; i++) {
+        const d = <i32>load<u8>(peekPtr + <usize>i) - 48;
+        status = d < 0 || d > 9 || status < 0 ? -1 : status * 10 + d;
+      }
+      if (status < 0) status = 0;
     }
     ex.status = status;
     const rules = this.cfg.rules;
