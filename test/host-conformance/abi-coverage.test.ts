@@ -1,7 +1,7 @@
 // Which parts of ABI 0.2.1 the conformance suite exercises: every host import through the
 // scripted probe, and every module export Envoy's HTTP filter drives. Envoy does not drive the TCP
-// callbacks (no network filter here), proxy_validate_configuration, proxy_on_foreign_function or
-// the metadata callbacks from this HTTP host; they are listed so a gap is visible, not hidden.
+// callbacks (no network filter here), proxy_validate_configuration or proxy_on_foreign_function
+// from this HTTP host; they are listed so a gap is visible, not hidden.
 import { describe, expect, test } from '@jest/globals';
 import { MODULE_EXPORTS, PROXY_IMPORTS_0_2_1, ProxyWasmHost } from '../host/index.js';
 import { OPS_WASM, script } from './support.js';
@@ -14,8 +14,6 @@ const NOT_DRIVEN_BY_THIS_HOST = [
   'proxy_on_upstream_data',
   'proxy_on_downstream_connection_close',
   'proxy_on_upstream_connection_close',
-  'proxy_on_request_metadata',
-  'proxy_on_response_metadata',
   'proxy_on_memory_allocate', // the probe exports malloc, which cpp-host prefers
   '_start',
   'main',
@@ -45,9 +43,11 @@ describe('ABI coverage', () => {
     });
     const s = plugin.stream();
     s.requestHeaders({ ':path': '/' });
+    s.requestMetadata({ m: '1' });
     s.requestBody('b');
     s.requestTrailers({ t: '1' });
     s.responseHeaders({ ':status': '200' });
+    s.responseMetadata({ m: '2' });
     s.responseBody('r');
     s.responseTrailers({ t: '2' });
     s.end();

@@ -141,6 +141,16 @@ describe('plugin lifecycle', () => {
     expect(callbacks(plugin).some((c) => c.startsWith('response_headers'))).toBe(false);
   });
 
+  test('§1.2 metadata callbacks get the element count; their result is ignored (always Continue)', async () => {
+    const { plugin } = await opsPlugin({ request_metadata: ['return 1'] });
+    const s = plugin.stream();
+    s.requestHeaders(REQ);
+    expect(s.requestMetadata({ a: '1', b: '2' })).toBe('Continue');
+    expect(callbacks(plugin).find((c) => c.startsWith('request_metadata'))).toBe(
+      'request_metadata ctx=2 2 0',
+    );
+  });
+
   test('§2.4 root shutdown: on_done true ⇒ on_delete at once', async () => {
     const { plugin } = await opsPlugin({});
     plugin.shutdown();

@@ -19,6 +19,8 @@ import type { Plugin, LogRecord } from './plugin.js';
 import { StreamContext, type RootContext, type WasmVm } from './vm.js';
 
 export type PhaseName =
+  | 'request_metadata'
+  | 'response_metadata'
   | 'request_headers'
   | 'request_body'
   | 'request_trailers'
@@ -224,6 +226,13 @@ export class Stream {
     if (this.localReply) return this.skip('response_trailers');
     return this.trailersPhase(this.response, HeaderMap.from(init));
   }
+  /** An HTTP/2 METADATA frame: proxy_on_request_metadata(ctx, n); Envoy ignores the result. */
+  requestMetadata(init: HeadersInit): PhaseStatus {
+    return this.metadataPhase('request_metadata', 'proxy_on_request_metadata', HeaderMap.from(init));
+  }
+  responseMetadata(init: HeadersInit): PhaseStatus {
+    return this.metadataPhase('response_metadata', 'proxy_on_response_metadata', HeaderMap.from(init));
+  }
 
   /**
    * Stream end: access log (proxy_on_log, creating the context first if no callback ran), then
@@ -375,6 +384,16 @@ export class Stream {
     if (this.localReply || this.resetReason) return this.record(phase, closed, raw);
     d.flush();
     return this.record(phase, 'Continue', raw);
+  }
+
+  /** Metadata callbacks: the map is not readable through the ABI and the status is always Continue. */
+  private metadataPhase(phase: PhaseName, fn: string, md: HeaderMap): PhaseStatus {
+    if (this.resetReason || this.ended) return this.skip(phase);
+    if (this.mode !== 'normal' || this.vm.failed || !this.ctx) return this.record(phase, 'Continue');
+    const raw = this.vm.call(this.ctx, fn, this.ctx.id, md.size);
+    this.record(phase, 'Continue', raw);
+    this.vm.drain();
+    return 'Continue';
   }
 
   /** `if (!in_vm_context_created_) return Continue;` — data passes the filter untouched. */

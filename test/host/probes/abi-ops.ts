@@ -430,6 +430,12 @@ class OpsStream extends HttpContext {
   onRequestTrailers(n: u32): i32 {
     return <i32>run("request_trailers", this.id, this.root.id, n, 0, 0);
   }
+  onRequestMetadata(n: u32): i32 {
+    return <i32>run("request_metadata", this.id, this.root.id, n, 0, 0);
+  }
+  onResponseMetadata(n: u32): i32 {
+    return <i32>run("response_metadata", this.id, this.root.id, n, 0, 0);
+  }
   onResponseHeaders(n: u32, eos: bool): i32 {
     return <i32>run("response_headers", this.id, this.root.id, n, eos ? 1 : 0, 0);
   }
