@@ -8,6 +8,7 @@
 // A paced run at 5k events/s gives the latency at that rate.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -106,7 +107,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startBridgeProcess(config: object): Promise<{ port: number; stop: () => Promise<void> }> {
+interface BridgeProcess {
+  port: number;
+  /** CPU seconds (user + system) the bridge process has used so far. */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+/** Runs `fn` and returns its result plus the bridge's CPU microseconds per event during it. */
+async function withCpu(
+  bridge: BridgeProcess,
+  fn: () => Promise<Result>,
+): Promise<Result & { cpuUsPerEvent: number }> {
+  const before = bridge.cpuSeconds();
+  const r = await fn();
+  return { ...r, cpuUsPerEvent: ((bridge.cpuSeconds() - before) * 1e6) / r.events };
+}
+
+async function startBridgeProcess(config: object): Promise<BridgeProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'sidecast-bench-'));
   const port = await freePort();
   const admin = await freePort();
@@ -147,8 +165,13 @@ async function startBridgeProcess(config: object): Promise<{ port: number; stop:
     if (Date.now() > deadline) throw new Error('bridge did not become ready in 30 s');
     await new Promise((r) => setTimeout(r, 100));
   }
+  const ticks = 100; // USER_HZ on Linux
   return {
     port,
+    cpuSeconds: () => {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / ticks;
+    },
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -207,13 +230,16 @@ function report(
   name: string,
   batch: number,
   base: Result,
-  bridge: Result,
+  bridge: Result & { cpuUsPerEvent: number },
   pacedBase: Result,
   pacedBridge: Result,
 ): void {
   console.log(`${name}, batch ${batch}:`);
   console.log(`  baseline ${fmt(base)}`);
-  console.log(`  bridge   ${fmt(bridge)}   ratio ${(rate(bridge) / rate(base)).toFixed(2)}x`);
+  // CPU per event is the figure least moved by other work on a shared machine.
+  console.log(
+    `  bridge   ${fmt(bridge)}   ratio ${(rate(bridge) / rate(base)).toFixed(2)}x   bridge CPU ${bridge.cpuUsPerEvent.toFixed(1)} µs/event`,
+  );
   // Paced runs offer PACED_RATE; "kept up" is what was achieved — below the offer, latency is queueing.
   const paced = (r: Result): string =>
     `p50 ${pct(r.latencies, 50).toFixed(2)} p99 ${pct(r.latencies, 99).toFixed(2)} ms (kept up ${Math.round(rate(r))} ev/s)`;
@@ -273,7 +299,9 @@ async function benchNats(): Promise<void> {
       );
       await closedLoop(batch, 50 * batch, bare(makeEvents(`${run}-wb${batch}`, 50 * batch), batch));
       const base = await closedLoop(batch, n, bare(evBase, batch));
-      const br = await closedLoop(batch, n, httpSender(bridge.port, batchBodies(evBridge, batch)));
+      const br = await withCpu(bridge, () =>
+        closedLoop(batch, n, httpSender(bridge.port, batchBodies(evBridge, batch))),
+      );
       const pBase = await paced(batch, bare(evPacedBase, batch));
       const pBr = await paced(batch, httpSender(bridge.port, batchBodies(evPacedBridge, batch)));
       report('NATS JetStream', batch, base, br, pBase, pBr);
@@ -316,11 +344,8 @@ async function benchEmbedded(): Promise<void> {
         httpSender(bridge.port, batchBodies(makeEvents(`${run}-w`, 50 * batch), batch)),
       );
       const base = await closedLoop(batch, n, raw(makeEvents(`${run}-base`, n), batch));
-      const br = await closedLoop(
-        batch,
-        n,
-        httpSender(bridge.port, batchBodies(makeEvents(`${run}-br`, n), batch)),
-      );
+      const brBodies = batchBodies(makeEvents(`${run}-br`, n), batch);
+      const br = await withCpu(bridge, () => closedLoop(batch, n, httpSender(bridge.port, brBodies)));
       const pBase = await paced(batch, raw(makeEvents(`${run}-pb`, pacedN), batch));
       const pBr = await paced(
         batch,
