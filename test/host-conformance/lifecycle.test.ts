@@ -215,4 +215,33 @@ describe('plugin lifecycle', () => {
     expect(() => plugin.reconfigure(script({ configure: ['return 0'] }))).toThrow(PluginRejectedError);
     expect(plugin.rootContextId(0)).toBe(1);
   });
+
+  test('§2.1 plugins with the same VM key share each worker VM, each with its own root context; a trap fails both', async () => {
+    const host = await ProxyWasmHost.load(OPS_WASM);
+    const a = await host.createPlugin({
+      rootId: 'ops',
+      name: 'a',
+      vmId: 'shared',
+      pluginConfig: script({ request_headers: ['trap'] }),
+    });
+    const b = await host.createPlugin({ rootId: 'other', name: 'b', vmId: 'shared' });
+    const c = await host.createPlugin({ rootId: 'other', name: 'c', vmId: 'elsewhere' });
+    expect(b.vm(0)).toBe(a.vm(0));
+    expect(c.vm(0)).not.toBe(a.vm(0));
+    expect([a.rootContextId(0), b.rootContextId(0)]).toEqual([1, 2]);
+    a.stream().requestHeaders(REQ);
+    const sb = b.stream();
+    sb.requestHeaders(REQ);
+    expect(sb.localReply?.details).toBe('wasm_fail_stream');
+    const sc = c.stream();
+    sc.requestHeaders(REQ);
+    expect(sc.localReply).toBeUndefined();
+  });
+
+  test('§2.1 a second plugin with the same root_id and VM key gets a VM of its own', async () => {
+    const host = await ProxyWasmHost.load(OPS_WASM);
+    const a = await host.createPlugin({ rootId: 'ops' });
+    const b = await host.createPlugin({ rootId: 'ops' });
+    expect(b.vm(0)).not.toBe(a.vm(0));
+  });
 });

@@ -37,7 +37,10 @@ export class ProxyWasmHost implements HostServices {
   /** Calls into the module, when loaded with { trace: true }. */
   readonly trace: CallTrace[] = [];
   private readonly tracing: boolean;
+  /** The plugin that created each VM (owner of VM-context logs such as those of `_initialize`). */
   private readonly vms = new Map<WasmVm, Plugin>();
+  /** Worker VMs by Envoy's VM key (vm_id, vm config, env; the code is this host's): shared by plugins. */
+  private readonly workerVms = new Map<string, WasmVm[]>();
   private readonly wallStartNs: bigint;
   private elapsedMs = 0;
 
@@ -162,7 +165,7 @@ export class ProxyWasmHost implements HostServices {
 
   log(vm: WasmVm, ctx: Context, level: LogLevel, message: string, always = false): void {
     if (!always && level < this.logLevel) return;
-    const plugin = this.vms.get(vm);
+    const plugin = ctx.kind === 'vm' ? this.vms.get(vm) : ctx.root.plugin;
     const record: LogRecord = {
       level: LOG_LEVEL_NAMES[level] ?? 'critical',
       message,
@@ -175,7 +178,31 @@ export class ProxyWasmHost implements HostServices {
   }
 
   onVmFailed(vm: WasmVm): void {
-    this.vms.get(vm)?.vmFailed(vm);
+    for (const p of this.plugins) p.vmFailed(vm); // every plugin whose worker runs in this VM
+  }
+
+  /**
+   * @internal Worker VM `index` for `plugin`. As in Envoy, plugins with the same VM key (vm_id,
+   * vm configuration, environment) share the worker's VM, each with its own root context — unless
+   * the VM already has a root for the same root_id (then the plugin gets a VM of its own).
+   */
+  workerVm(plugin: Plugin, index: number): WasmVm {
+    const key = JSON.stringify([
+      plugin.vmId,
+      plugin.vmConfig.toString('base64'),
+      Object.entries(plugin.env).sort(),
+    ]);
+    const list = this.workerVms.get(key) ?? [];
+    this.workerVms.set(key, list);
+    const existing = list[index];
+    const taken = (vm: WasmVm) =>
+      [...vm.contexts.values()].some(
+        (c) => c.kind === 'root' && !c.deleted && c.plugin.rootId === plugin.rootId,
+      );
+    if (existing && !existing.failed && !taken(existing)) return existing;
+    const vm = this.createVm(plugin, `worker${index}`);
+    if (!existing || existing.failed) list[index] = vm;
+    return vm;
   }
 
   /** @internal used by Plugin */

@@ -109,7 +109,7 @@ export class Plugin {
   start(workers: number): void {
     this.runCanary(this.pluginConfig);
     for (let w = 0; w < workers; w++) {
-      const vm = this.newVm(`worker${w}`);
+      const vm = this.host.workerVm(this, w);
       this.workers.push({ vm, root: vm.failed ? null : this.startRoot(vm, this.pluginConfig), reloads: 0 });
     }
   }
