@@ -173,7 +173,8 @@ describe('HTTP ingest: per-event rejections name the event and the problem', () 
     });
   });
 
-  it('counts rejections by reason in /metrics', async () => {
+  it('counts rejections by reason in /metrics (and /healthz answers)', async () => {
+    expect((await fetch(`http://127.0.0.1:${b.bridge.ports.admin}/healthz`)).status).toBe(200);
     const text = await (await fetch(`http://127.0.0.1:${b.bridge.ports.admin}/metrics`)).text();
     expect(text).toMatch(/sidecast_bridge_events_rejected_total\{reason="missing_attribute"\} [1-9]/);
     expect(text).toMatch(/sidecast_bridge_events_rejected_total\{reason="bad_topic"\} [1-9]/);

@@ -3,7 +3,17 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { EmbeddedBroker } from '../../broker-bridge/brokers/embedded/index.js';
-import { event, removeDir, startBridge, tap, tempDir, type Running } from './ingest-fixture.js';
+import * as grpc from '@grpc/grpc-js';
+import {
+  encodeBatch,
+  event,
+  grpcPublish,
+  removeDir,
+  startBridge,
+  tap,
+  tempDir,
+  type Running,
+} from './ingest-fixture.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -108,6 +118,23 @@ describe('spool: the broker goes away and comes back', () => {
     const full = await readyz(b);
     expect(full.status).toBe(503);
     expect(full.body.reasons).toContain('spool full: new events get 503 until replay frees space');
+    // gRPC says the same with UNAVAILABLE and a retry-after trailer.
+    const grpcErr = await grpcPublish(
+      b.bridge.ports.grpc!,
+      encodeBatch([
+        {
+          id: 'g-full',
+          source: '//s',
+          spec_version: '1.0',
+          type: 't.v1',
+          attributes: { topic: { ce_string: 'a/b' } },
+          text_data: 'x'.repeat(2000),
+        },
+      ]),
+    ).catch((e: grpc.ServiceError) => e);
+    expect((grpcErr as grpc.ServiceError).code).toBe(grpc.status.UNAVAILABLE);
+    expect((grpcErr as grpc.ServiceError).details).toContain('spool is full');
+    expect((grpcErr as grpc.ServiceError).metadata.get('retry-after')).toEqual(['7']);
 
     await broker.connect();
     const t = await tap(broker, 'full');
@@ -161,7 +188,11 @@ describe('graceful shutdown', () => {
       return [];
     });
     await Promise.race(inflight); // the first answer is out: the rest are in flight
-    await b.stop();
+    const stopping = b.stop();
+    const during = await readyz(b); // the admin port closes last
+    expect(during.status).toBe(503);
+    expect(during.body.reasons).toContain('shutting down');
+    await stopping;
     const acked = (await Promise.all(inflight)).flat();
     expect(acked.length).toBeGreaterThan(0);
 
