@@ -221,7 +221,8 @@ export class CallRouter {
     for (const [k, v] of call.headers.entries)
       if (!k.startsWith(':')) ((headers[k] ??= []) as string[]).push(v.toString('latin1'));
     headers.host = call.authority ?? url.host; // node:http wants a string here, not a list
-    const req = httpRequest(url, { method: call.method, headers });
+    // agent: false — one connection per call, closed afterwards, so no idle socket outlives a test.
+    const req = httpRequest(url, { method: call.method, headers, agent: false });
     const fail = (status: number, body: string) => {
       if (call.state === 'pending') call.respond({ status, body, headers: { 'content-type': 'text/plain' } });
     };
