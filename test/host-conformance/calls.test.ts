@@ -61,6 +61,19 @@ describe('proxy_http_call validation', () => {
   });
 });
 
+test('§2.8 call headers are lowercased; trailers are passed along', async () => {
+  const { host } = await opsPlugin({});
+  host.cluster('c');
+  await host.createPlugin({
+    rootId: 'ops',
+    pluginConfig: `configure: http_call c :method=GET,:path=/,:authority=a,X-Upper=V  100 T=1`,
+  });
+  const c = host.pendingCalls.find((x) => x.root.vm.label === 'worker0')!;
+  expect(c.headers.get('x-upper')?.toString()).toBe('V');
+  expect(c.headers.entries.map(([k]) => k)).toContain('x-upper');
+  expect(c.trailers.toObject()).toEqual({ t: '1' });
+});
+
 describe('proxy_http_call responses', () => {
   test('§2.8 the call is owned by the ROOT context: the response arrives at the root id and survives the stream', async () => {
     const { host } = await opsPlugin({});
