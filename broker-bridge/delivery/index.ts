@@ -11,7 +11,6 @@ import type { SubscriptionSpec } from './spec.js';
 import type { WorkerLogger } from './subscription-worker.js';
 
 export type { SubscriptionSpec } from './spec.js';
-export { DEFAULTS as DELIVERY_DEFAULTS } from './spec.js';
 
 export interface XdsSource {
   /** host:port of the xds-server's ADS listener. */
@@ -40,8 +39,6 @@ export interface DeliveryStatus {
 
 export interface Delivery {
   status(): DeliveryStatus;
-  /** Resolves once every change received so far has been applied. */
-  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -83,13 +80,6 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
   await applied;
   return {
     status: () => ({ subscriptions: manager.status(), ...(xds ? { xds: xds.status() } : {}) }),
-    settled: async () => {
-      let seen: Promise<void>;
-      do {
-        seen = applied;
-        await seen;
-      } while (seen !== applied);
-    },
     close: async () => {
       xds?.close();
       await manager.close();
