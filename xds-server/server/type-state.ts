@@ -150,7 +150,7 @@ export class TypeState {
     return this.wildcard || this.names.has(name);
   }
 
-  /** Subscribed resources that exist in the snapshot, in name order. */
+  /** Subscribed resources that exist in the snapshot (wildcard: all of them). */
   private wanted(snap: TypeSnapshot): CachedResource[] {
     if (this.wildcard) return [...snap.resources.values()];
     const out: CachedResource[] = [];
