@@ -22,6 +22,7 @@ import type { BrokerAdapter } from '../../broker-bridge/brokers/types.js';
 import { attachDelivery } from '../../broker-bridge/delivery/index.js';
 import { DEFAULTS, type SubscriptionSpec } from '../../broker-bridge/delivery/spec.js';
 import { createBridge, defaultConfig } from '../../broker-bridge/index.js';
+import { scratchStream } from '../broker-bridge/nats-scratch.js';
 
 const N = Number(process.env.BENCH_EVENTS ?? 20_000);
 const RATE = Number(process.env.BENCH_RATE ?? 5_000);
@@ -288,18 +289,16 @@ async function main(): Promise<void> {
         await throughBridge('embedded', new EmbeddedBroker(join(dir, 'broker')), producer, sub, subPort, dir),
       );
     if (ONLY.has('nats')) {
-      if (await natsReachable())
-        results.push(
-          await throughBridge(
-            'nats-jetstream',
-            new NatsAdapter({ servers: 'nats://127.0.0.1:4222' }),
-            producer,
-            sub,
-            subPort,
-            dir,
-          ),
-        );
-      else
+      if (await natsReachable()) {
+        // A stream of its own: measurements do not depend on what earlier runs left on SIDECAST.
+        const scratch = scratchStream(randomUUID().slice(0, 8));
+        try {
+          const nats = new NatsAdapter({ servers: 'nats://127.0.0.1:4222', ...scratch.options });
+          results.push(await throughBridge('nats-jetstream', nats, producer, sub, subPort, dir));
+        } finally {
+          await scratch.remove();
+        }
+      } else
         console.log(
           'SKIPPED nats-jetstream: nothing on 127.0.0.1:4222 (scripts/ensure-services.sh starts it)',
         );

@@ -12,6 +12,7 @@ import { SubscriptionManager } from '../../broker-bridge/delivery/manager.js';
 import { DEFAULTS, type SubscriptionSpec } from '../../broker-bridge/delivery/spec.js';
 import { brokerReachable } from './broker-env.js';
 import { HttpSubscriber } from './http-subscriber.js';
+import { scratchStream } from './nats-scratch.js';
 
 const logger = pino({ level: 'silent' });
 const natsUp = await brokerReachable('NATS JetStream', 4222);
@@ -22,6 +23,15 @@ interface BrokerCase {
   cleanup?(): Promise<void>;
 }
 let embeddedDir = '';
+function natsCase(): BrokerCase {
+  const scratch = scratchStream(randomUUID().slice(0, 8));
+  return {
+    name: 'nats',
+    make: async () =>
+      new NatsAdapter({ servers: 'nats://127.0.0.1:4222', redeliveryDelayMs: 100, ...scratch.options }),
+    cleanup: () => scratch.remove(),
+  };
+}
 const cases: BrokerCase[] = [
   {
     name: 'embedded',
@@ -32,14 +42,7 @@ const cases: BrokerCase[] = [
       }),
     cleanup: () => rm(embeddedDir, { recursive: true, force: true }),
   },
-  ...(natsUp
-    ? [
-        {
-          name: 'nats',
-          make: async () => new NatsAdapter({ servers: 'nats://127.0.0.1:4222', redeliveryDelayMs: 100 }),
-        },
-      ]
-    : []),
+  ...(natsUp ? [natsCase()] : []),
 ];
 
 type TestEvent = Record<string, unknown> & {

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { brokerReachable } from '../broker-bridge/broker-env.js';
 import { HttpSubscriber } from '../broker-bridge/http-subscriber.js';
+import { scratchStream } from '../broker-bridge/nats-scratch.js';
 import { eventually, ingest, running, Stack, type MeshSubscription, type RunningBridge } from './stack.js';
 
 interface BrokerCase {
@@ -19,13 +20,20 @@ if (await brokerReachable('RabbitMQ', 5672))
 if (await brokerReachable('Mosquitto', 1883))
   brokers.push({ name: 'mqtt', url: () => 'mqtt://127.0.0.1:1883' });
 
+/** A Stack on the case's broker; NATS runs get a stream of their own, deleted afterwards. */
+function stackOn(bc: BrokerCase): Stack {
+  if (bc.name !== 'nats') return new Stack(bc.url);
+  const scratch = scratchStream(randomUUID().slice(0, 8));
+  return new Stack(bc.url, { nats: scratch.options }, () => scratch.remove());
+}
+
 const ids = (s: HttpSubscriber) => s.received.map((r) => String(r.headers['ce-id']));
 const settle = () => new Promise((r) => setTimeout(r, 400));
 
 describe.each(brokers)('delivery end to end on $name', (bc) => {
   const run = randomUUID().slice(0, 8);
   const t = `t${run}/bank`;
-  const stack = new Stack(bc.url);
+  const stack = stackOn(bc);
   const notifications = new HttpSubscriber((r) =>
     JSON.parse(r.body).poison ? { status: 400, body: 'poison: owner missing' } : { status: 204 },
   );
@@ -183,7 +191,7 @@ describe.each(brokers)('delivery end to end on $name', (bc) => {
 describe.each(brokers)('two bridge replicas on $name', (bc) => {
   const run = randomUUID().slice(0, 8);
   const topic = `t${run}/bank/account/opened/v1`;
-  const stack = new Stack(bc.url);
+  const stack = stackOn(bc);
   const sub = new HttpSubscriber();
 
   beforeAll(async () => {

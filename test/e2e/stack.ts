@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import type { BrokerOptions } from '../../broker-bridge/brokers/index.js';
 import { createBridge, defaultConfig, type Bridge } from '../../broker-bridge/index.js';
 import { attachDelivery, type Delivery } from '../../broker-bridge/delivery/index.js';
 import { startXdsServer, type RunningXdsServer } from '../../xds-server/index.js';
@@ -61,7 +62,11 @@ export class Stack {
   private dir = '';
   meshFile = '';
 
-  constructor(readonly brokerUrl: (dir: string) => string) {}
+  constructor(
+    readonly brokerUrl: (dir: string) => string,
+    private readonly brokerOptions: BrokerOptions = {},
+    private readonly cleanup: () => Promise<void> = async () => {},
+  ) {}
 
   async start(subs: MeshSubscription[]): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), 'sidecast-e2e-'));
@@ -99,7 +104,7 @@ export class Stack {
     const cfg = defaultConfig(join(this.dir, nodeId));
     cfg.broker.url = this.brokerUrl(this.dir);
     // Replicas on one host need distinct MQTT client ids (the default is the host name).
-    cfg.broker.options = { mqtt: { replicaId: nodeId } };
+    cfg.broker.options = { ...this.brokerOptions, mqtt: { ...this.brokerOptions.mqtt, replicaId: nodeId } };
     cfg.http = { host: '127.0.0.1', port: 0 };
     cfg.grpc = null;
     cfg.admin = null;
@@ -128,6 +133,7 @@ export class Stack {
   async stop(): Promise<void> {
     for (const b of this.bridges) await b.stop();
     await this.xds?.close();
+    await this.cleanup();
     await rm(this.dir, { recursive: true, force: true });
   }
 }
