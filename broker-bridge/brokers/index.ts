@@ -17,7 +17,17 @@ export interface BrokerOptions {
   kafka?: Omit<KafkaAdapterOptions, 'brokers'>;
 }
 
-export const BROKER_SCHEMES = ['embedded', 'nats', 'amqp', 'amqps', 'mqtt', 'mqtts', 'ws', 'wss', 'kafka'] as const;
+export const BROKER_SCHEMES = [
+  'embedded',
+  'nats',
+  'amqp',
+  'amqps',
+  'mqtt',
+  'mqtts',
+  'ws',
+  'wss',
+  'kafka',
+] as const;
 
 export async function createBroker(url: string, options: BrokerOptions = {}): Promise<BrokerAdapter> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
@@ -46,7 +56,10 @@ export async function createBroker(url: string, options: BrokerOptions = {}): Pr
       // kafka://host1:9092,host2:9092 — the bootstrap brokers.
       const { KafkaAdapter } = await import('./kafka/adapter.js');
       const brokers = url.slice('kafka://'.length).split(/[/?]/)[0]!.split(',').filter(Boolean);
-      if (brokers.length === 0) throw new Error(`broker URL ${JSON.stringify(url)}: name at least one bootstrap broker, e.g. kafka://127.0.0.1:9092`);
+      if (brokers.length === 0)
+        throw new Error(
+          `broker URL ${JSON.stringify(url)}: name at least one bootstrap broker, e.g. kafka://127.0.0.1:9092`,
+        );
       return new KafkaAdapter({ ...options.kafka, brokers });
     }
     default:

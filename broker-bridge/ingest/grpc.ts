@@ -114,7 +114,9 @@ export function createGrpcIngest(service: IngestService, auth: Authenticator): g
     })();
   };
   // Let a little more than the limit through grpc-js, so oversize batches get our explicit error.
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': service.limits.maxBatchBytes + 64 * 1024 });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': service.limits.maxBatchBytes + 64 * 1024,
+  });
   server.addService(definition, { Publish: publish });
   return server;
 }
