@@ -59,8 +59,6 @@ export class SegmentLog {
   private readonly sync: boolean;
   /** End of the durable (written and synced) part of the log. */
   private durableEnd = 0;
-  /** End including records accepted by append() but not yet written. */
-  private acceptedEnd = 0;
 
   private constructor(
     readonly dir: string,
@@ -97,7 +95,7 @@ export class SegmentLog {
     // Cut a torn tail so the next append starts at a record boundary.
     if (valid < size) await this.fd.truncate(valid);
     this.sizes.set(last, valid);
-    this.durableEnd = this.acceptedEnd = positionOf(last, valid);
+    this.durableEnd = positionOf(last, valid);
   }
 
   /** Length of the longest prefix of `segment` made of whole, checksum-valid records. */
@@ -150,7 +148,6 @@ export class SegmentLog {
       header.writeUInt32LE(crc32(r), 4);
       p.buffers.push(header, Buffer.from(r.buffer, r.byteOffset, r.byteLength));
       p.bytes += HEADER_BYTES + r.byteLength;
-      this.acceptedEnd += HEADER_BYTES + r.byteLength;
     }
     const done = new Promise<number>((resolve, reject) => p.waiters.push({ resolve, reject }));
     if (!this.writing) this.writing = this.writeLoop();

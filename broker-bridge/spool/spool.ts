@@ -109,7 +109,14 @@ export class Spool {
     }
     this.liveRecords += records.length;
     this.liveBytes += size;
-    await this.log.append(records);
+    try {
+      await this.log.append(records);
+    } catch (e) {
+      // Not on disk, so not in the spool: the producer gets the error instead of an ack.
+      this.liveRecords -= records.length;
+      this.liveBytes -= size;
+      throw e;
+    }
   }
 
   /** The oldest un-replayed events (only durable ones), at most `max`. */
