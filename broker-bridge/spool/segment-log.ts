@@ -170,6 +170,10 @@ export class SegmentLog {
         this.durableEnd = positionOf(seg, size);
         for (const w of group.waiters) w.resolve(this.durableEnd);
       } catch (e) {
+        // Cut what part of the group may have reached the file, or later groups would land behind
+        // a torn record and be cut off at the next open.
+        const seg = this.segments[this.segments.length - 1]!;
+        await this.fd?.truncate(this.sizes.get(seg) ?? 0).catch(() => undefined);
         for (const w of group.waiters) w.reject(e);
       }
     }
