@@ -70,6 +70,23 @@ describe('SotW ADS', () => {
     expect(status.details).toMatch(/node/);
   });
 
+  it('ends a stream whose request is not a DiscoveryRequest, and goes on serving others', async () => {
+    running = await startServer(base());
+    const garbage = running.client.makeBidiStreamRequest(
+      '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+    );
+    const ended = new Promise<grpc.StatusObject>((resolve) => garbage.on('status', resolve));
+    garbage.on('error', () => undefined);
+    garbage.write(Buffer.from([0x0a, 0xff, 0xff, 0xff]));
+    expect((await ended).code).not.toBe(grpc.status.OK);
+    const s = sotwStream(running.client);
+    s.send({ node: ENVOY_NODE('n1'), type_url: TYPE.cluster, resource_names: [] });
+    expect(resNames(await s.next())).toEqual(['a', 'b']);
+    s.close();
+  });
+
   it('latches the node from the first request only', async () => {
     running = await startServer(base());
     const s = sotwStream(running.client);

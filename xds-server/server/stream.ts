@@ -69,7 +69,7 @@ export class XdsStream {
     host.metrics.streams.inc({ protocol });
     call.on('data', (req: SotwRequest | DeltaRequest) => {
       if (this.backlog) this.backlog.push(req);
-      else this.handle(req);
+      else this.handleSafely(req);
     });
     call.on('end', () => {
       this.close();
@@ -83,7 +83,19 @@ export class XdsStream {
   private admitted(): void {
     const backlog = this.backlog ?? [];
     this.backlog = undefined;
-    for (const req of backlog) this.handle(req);
+    for (const req of backlog) this.handleSafely(req);
+  }
+
+  /** A bug or a surprising request ends this stream with INTERNAL, never the process. */
+  private handleSafely(req: SotwRequest | DeltaRequest): void {
+    try {
+      this.handle(req);
+    } catch (e) {
+      this.fail(
+        grpc.status.INTERNAL,
+        `xds-server failed on a ${req.typeUrl || 'discovery'} request: ${(e as Error).message}`,
+      );
+    }
   }
 
   private fail(code: grpc.status, details: string): void {
