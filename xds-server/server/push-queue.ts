@@ -32,14 +32,13 @@ export class PushQueue<T extends Pushable> {
       const item = this.queued.values().next().value!;
       this.queued.delete(item);
       this.running.add(item);
-      item
-        .flush()
-        .catch(() => undefined) // a stream's write failure ends that stream; the queue goes on
-        .finally(() => {
-          this.running.delete(item);
-          if (this.again.delete(item)) this.queued.add(item);
-          this.drain();
-        });
+      // A stream's write failure ends that stream; the queue goes on either way.
+      const done = () => {
+        this.running.delete(item);
+        if (this.again.delete(item)) this.queued.add(item);
+        this.drain();
+      };
+      item.flush().then(done, done);
     }
   }
 }

@@ -228,7 +228,7 @@ export class XdsStream {
       const type = typeLabel(typeUrl);
       this.host.metrics.pushes.inc({ type, protocol: this.protocol });
       this.host.metrics.pushBytes.inc({ type }, bytes.length);
-      last = this.write(bytes).then(() =>
+      last = this.write(bytes, () =>
         this.host.metrics.pushSeconds.observe({ type }, (performance.now() - dirtySince) / 1000),
       );
       // Envoy finishes warming a changed cluster only on a fresh CLA: re-send endpoints after clusters.
@@ -237,9 +237,14 @@ export class XdsStream {
     await last;
   }
 
-  private write(bytes: Buffer): Promise<void> {
+  /** Resolves once grpc-js has handed the bytes to the transport (push latency ends there). */
+  private write(bytes: Buffer, written: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.call.write(bytes, (err: Error | null | undefined) => (err ? reject(err) : resolve()));
+      this.call.write(bytes, (err: Error | null | undefined) => {
+        if (err) return reject(err);
+        written();
+        resolve();
+      });
     });
   }
 

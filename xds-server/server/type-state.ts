@@ -161,13 +161,28 @@ export class TypeState {
     return out;
   }
 
+  private due(r: CachedResource): boolean {
+    return this.forceAll || this.forced.has(r.name) || this.sent.get(r.name) !== r.version;
+  }
+
+  /** Subscribed resources the client lacks, holds at another version, or must get again. */
+  private changed(snap: TypeSnapshot): CachedResource[] {
+    const out: CachedResource[] = [];
+    if (this.wildcard) {
+      for (const r of snap.resources.values()) if (this.due(r)) out.push(r);
+    } else {
+      for (const n of this.names) {
+        const r = snap.resources.get(n);
+        if (r && this.due(r)) out.push(r);
+      }
+    }
+    return out;
+  }
+
   /** What to send now, or undefined when the client is up to date. Updates `sent` as if it was sent. */
   plan(protocol: Protocol, snap: TypeSnapshot): Plan | undefined {
     if (!this.seen) return undefined;
-    const wanted = this.wanted(snap);
-    const changed = wanted.filter(
-      (r) => this.forceAll || this.forced.has(r.name) || this.sent.get(r.name) !== r.version,
-    );
+    const changed = this.changed(snap);
     const removed: string[] = [];
     for (const [name, version] of this.sent) {
       if (!this.wants(name)) this.sent.delete(name);
@@ -196,7 +211,7 @@ export class TypeState {
     }
     if (!send) return undefined;
     this.everResponded = true;
-    const resources = fullStateSotw ? wanted : changed;
+    const resources = fullStateSotw ? this.wanted(snap) : changed;
     return { resources, removed: protocol === 'delta' ? removed : [] };
   }
 
