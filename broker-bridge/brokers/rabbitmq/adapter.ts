@@ -125,17 +125,19 @@ export class RabbitMqAdapter implements BrokerAdapter {
     const conn = this.conn;
     if (!this.connected || !conn)
       throw new BrokerUnavailableError('rabbitmq', `not connected to ${redact(this.opts.url)}`);
+    // Tracked before attaching, so a reconnect during the attach re-attaches it too.
+    const handle = this.consumers.track(consumer);
     try {
       await consumer.attach(conn);
     } catch (e) {
-      await consumer.close();
+      await handle.close();
       throw new BrokerUnavailableError(
         'rabbitmq',
         `cannot set up queue for consumer ${spec.name}: ${reason(e)}`,
         { cause: e },
       );
     }
-    return this.consumers.track(consumer);
+    return handle;
   }
 
   async close(): Promise<void> {

@@ -43,11 +43,20 @@ export class AmqpConsumer {
     if (this.closed) return;
     const ch = await model.createChannel();
     ch.on('error', () => {}); // a channel error also closes it; the connection's recovery takes over
-    await ch.prefetch(this.spec.maxInFlight);
-    await ch.assertQueue(this.q.queue, { durable: true, arguments: { 'x-queue-type': this.q.queueType } });
-    for (const key of this.bindingKeys) await ch.bindQueue(this.q.queue, this.q.exchange, key);
+    try {
+      await ch.prefetch(this.spec.maxInFlight);
+      await ch.assertQueue(this.q.queue, { durable: true, arguments: { 'x-queue-type': this.q.queueType } });
+      for (const key of this.bindingKeys) await ch.bindQueue(this.q.queue, this.q.exchange, key);
+      await ch.consume(this.q.queue, (m) => m && void this.settle(ch, m), { noAck: false });
+    } catch (e) {
+      await ch.close().catch(() => {});
+      throw e;
+    }
+    // Attached twice (a reconnect raced a subscribe)? Keep one channel; the other's deliveries requeue.
+    const previous = this.channel;
     this.channel = ch;
-    await ch.consume(this.q.queue, (m) => m && void this.settle(ch, m), { noAck: false });
+    if (previous) await previous.close().catch(() => {});
+    if (this.closed) await this.close();
   }
 
   private async settle(ch: Channel, m: ConsumeMessage): Promise<void> {
