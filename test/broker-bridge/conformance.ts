@@ -67,14 +67,21 @@ class Inbox {
   }
 }
 
-function body(id: string): Uint8Array {
-  return new TextEncoder().encode(
-    JSON.stringify({ specversion: '1.0', id, source: '//conformance', type: 'test.v1', data: { id } }),
-  );
+/** The structured CloudEvent a bridge would publish (partitionkey mirrors BrokerMessage.key). */
+function body(id: string, key?: string): Uint8Array {
+  const ce = {
+    specversion: '1.0',
+    id,
+    source: '//conformance',
+    type: 'test.v1',
+    ...(key === undefined ? {} : { partitionkey: key }),
+    data: { id },
+  };
+  return new TextEncoder().encode(JSON.stringify(ce));
 }
 
 function msg(id: string, topic: string, key?: string): BrokerMessage {
-  return key === undefined ? { id, topic, body: body(id) } : { id, topic, key, body: body(id) };
+  return key === undefined ? { id, topic, body: body(id) } : { id, topic, key, body: body(id, key) };
 }
 
 export function runConformance(name: string, target: ConformanceTarget): void {

@@ -73,8 +73,9 @@ export const rabbitTarget: ConformanceTarget = {
 
 export const MQTT_PORT = 1883;
 
-export function mqttAdapter(run: RunInfo, port = MQTT_PORT): MqttAdapter {
+export function mqttAdapter(run: RunInfo, port = MQTT_PORT, protocolVersion: 4 | 5 = 5): MqttAdapter {
   return new MqttAdapter({
+    protocolVersion,
     url: `mqtt://127.0.0.1:${port}`,
     topicPrefix: 'sidecast-test',
     clientIdPrefix: `sc${run.id}-`,
@@ -87,23 +88,28 @@ export function mqttAdapter(run: RunInfo, port = MQTT_PORT): MqttAdapter {
   });
 }
 
-export const mqttTarget: ConformanceTarget = {
-  make: (run) => mqttAdapter(run),
-  unrepresentable: [
-    { topic: 'a+b/x', level: 'a+b' },
-    { topic: 'x/#', level: '#' },
-  ],
-  async cleanup(run, consumerNames) {
-    // Connecting with clean=true discards each persistent session the suite left behind.
-    for (const name of consumerNames) {
-      for (const replica of [0, 1]) {
-        const c = await mqttConnect(`mqtt://127.0.0.1:${MQTT_PORT}`, {
-          clientId: `sc${run.id}-${brokerSafeName(name)}-r${replica}`,
-          clean: true,
-          protocolVersion: 5,
-        });
-        await c.endAsync();
+export const mqttTarget: ConformanceTarget = mqttTargetFor(5);
+
+/** MQTT 5, or 3.1.1 (4): ids and keys then come from the CloudEvent body. */
+export function mqttTargetFor(protocolVersion: 4 | 5): ConformanceTarget {
+  return {
+    make: (run) => mqttAdapter(run, MQTT_PORT, protocolVersion),
+    unrepresentable: [
+      { topic: 'a+b/x', level: 'a+b' },
+      { topic: 'x/#', level: '#' },
+    ],
+    async cleanup(run, consumerNames) {
+      // Connecting with clean=true discards each persistent session the suite left behind.
+      for (const name of consumerNames) {
+        for (const replica of [0, 1]) {
+          const c = await mqttConnect(`mqtt://127.0.0.1:${MQTT_PORT}`, {
+            clientId: `sc${run.id}-${brokerSafeName(name)}-r${replica}`,
+            clean: true,
+            protocolVersion,
+          });
+          await c.endAsync();
+        }
       }
-    }
-  },
-};
+    },
+  };
+}
