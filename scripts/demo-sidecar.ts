@@ -6,17 +6,28 @@
 // sidecars see envoy-configs/.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { envoyChecker, TYPE } from '../proto/envoy.js';
 import { BRIDGE_CLUSTER, emitterResourceName, translate, type MeshConfig } from '../xds-server/mesh/index.js';
 import { ProxyWasmHost } from '../test/host/index.js';
 
 export interface DemoSidecar {
   url: string;
+  /** An emitter stat by the name the filter gives it, e.g. `sidecast.emitter.rule=x.events_emitted`. */
+  metric(name: string): number | undefined;
   close(): Promise<void>;
 }
 
 interface WasmFilterConfig {
-  config: { name: string; root_id: string; vm_config: { vm_id: string }; configuration: { value: string } };
+  config: EmitterFilterConfig;
+}
+
+/** The parts of an `envoy.extensions.filters.http.wasm.v3.Wasm` filter's `config` the sidecar uses. */
+export interface EmitterFilterConfig {
+  name: string;
+  root_id: string;
+  vm_config: { vm_id: string };
+  configuration: { value: string };
 }
 
 /** The emitter's Wasm filter config for `service`, decoded from what the xds-server would publish. */
@@ -33,15 +44,20 @@ function emitterConfigOf(mesh: MeshConfig, service: string): WasmFilterConfig['c
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host']);
 
-export async function startDemoSidecar(opts: {
-  mesh: MeshConfig;
-  service: string;
-  port: number;
-  appUrl: string;
-  bridgeUrl: string;
-  wasmFile: string;
-}): Promise<DemoSidecar> {
-  const c = emitterConfigOf(opts.mesh, opts.service);
+/**
+ * The emitter's config comes from `mesh` (translated here) or, given as `emitter`, from wherever
+ * the caller got it (e.g. the ECDS resource fetched from a running xds-server). Port 0 = any free port.
+ */
+export async function startDemoSidecar(
+  opts: {
+    service: string;
+    port: number;
+    appUrl: string;
+    bridgeUrl: string;
+    wasmFile: string;
+  } & ({ mesh: MeshConfig } | { emitter: EmitterFilterConfig }),
+): Promise<DemoSidecar> {
+  const c = 'emitter' in opts ? opts.emitter : emitterConfigOf(opts.mesh, opts.service);
   const host = await ProxyWasmHost.load(readFileSync(opts.wasmFile), { logLevel: 'warn' });
   host.cluster(BRIDGE_CLUSTER, opts.bridgeUrl);
   const plugin = await host.createPlugin({
@@ -109,7 +125,8 @@ export async function startDemoSidecar(opts: {
     server.listen(opts.port, '127.0.0.1', () => resolve());
   });
   return {
-    url: `http://127.0.0.1:${opts.port}`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    metric: (name) => host.metrics.get(name),
     close: () =>
       new Promise((resolve) => {
         clearInterval(clock);
