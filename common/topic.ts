@@ -19,10 +19,10 @@ export class TopicError extends Error {
 /** Returns null when `level` is a valid concrete topic level, else why it is not. */
 export function levelProblem(level: string): string | null {
   if (level.length === 0) return 'empty level (leading, trailing or doubled "/")';
-  if (level === '*' || level === '>') return `wildcard "${level}" is not allowed in a topic (only in a subscription pattern)`;
+  if (level === '*' || level === '>')
+    return `wildcard "${level}" is not allowed in a topic (only in a subscription pattern)`;
   if (level.includes('*') || level.includes('>')) return `level "${level}" contains "*" or ">"`;
   // Control characters (incl. NUL) cannot be carried by MQTT or NATS subjects.
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(level)) return `level "${level}" contains a control character`;
   if (/\s/.test(level)) return `level "${level}" contains whitespace`;
   return null;
@@ -30,9 +30,11 @@ export function levelProblem(level: string): string | null {
 
 function checkShape(s: string, what: string): string[] {
   if (typeof s !== 'string' || s.length === 0) throw new TopicError(String(s), `${what} is empty`);
-  if (Buffer.byteLength(s) > MAX_TOPIC_BYTES) throw new TopicError(s, `${what} is longer than ${MAX_TOPIC_BYTES} bytes`);
+  if (Buffer.byteLength(s) > MAX_TOPIC_BYTES)
+    throw new TopicError(s, `${what} is longer than ${MAX_TOPIC_BYTES} bytes`);
   const levels = s.split('/');
-  if (levels.length > MAX_TOPIC_LEVELS) throw new TopicError(s, `${what} has more than ${MAX_TOPIC_LEVELS} levels`);
+  if (levels.length > MAX_TOPIC_LEVELS)
+    throw new TopicError(s, `${what} has more than ${MAX_TOPIC_LEVELS} levels`);
   return levels;
 }
 
