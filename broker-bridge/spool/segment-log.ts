@@ -53,7 +53,8 @@ export class SegmentLog {
   private fd: fsp.FileHandle | null = null;
   private pending: PendingWrite | null = null;
   private writing: Promise<void> | null = null;
-  private readHandles = new Map<number, fsp.FileHandle>();
+  // Promises, so concurrent reads of one segment share a single open handle.
+  private readHandles = new Map<number, Promise<fsp.FileHandle>>();
   private closed = false;
   private readonly segmentBytes: number;
   private readonly sync: boolean;
@@ -256,8 +257,9 @@ export class SegmentLog {
   private async reader(segment: number): Promise<fsp.FileHandle> {
     let fh = this.readHandles.get(segment);
     if (!fh) {
-      fh = await fsp.open(this.file(segment), 'r');
+      fh = fsp.open(this.file(segment), 'r');
       this.readHandles.set(segment, fh);
+      fh.catch(() => this.readHandles.delete(segment));
     }
     return fh;
   }
@@ -268,7 +270,7 @@ export class SegmentLog {
     while (this.segments.length > 1 && this.segments[0]! < keepFrom) {
       const seg = this.segments.shift()!;
       this.sizes.delete(seg);
-      await this.readHandles.get(seg)?.close();
+      await (await this.readHandles.get(seg)?.catch(() => undefined))?.close();
       this.readHandles.delete(seg);
       await fsp.rm(this.file(seg), { force: true });
     }
@@ -279,7 +281,7 @@ export class SegmentLog {
     if (this.closed) return;
     while (this.writing) await this.writing;
     this.closed = true;
-    for (const fh of this.readHandles.values()) await fh.close();
+    for (const fh of this.readHandles.values()) await (await fh.catch(() => undefined))?.close();
     this.readHandles.clear();
     await this.fd?.close();
     this.fd = null;

@@ -134,9 +134,12 @@ export class Spool {
     if (batch.messages.length === 0) return;
     const tmp = `${this.cursorFile}.tmp`;
     const fh = await fsp.open(tmp, 'w');
-    await fh.writeFile(String(batch.next));
-    await fh.datasync();
-    await fh.close();
+    try {
+      await fh.writeFile(String(batch.next));
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
     await fsp.rename(tmp, this.cursorFile);
     this.cursor = batch.next;
     this.liveRecords -= batch.messages.length;
