@@ -178,6 +178,19 @@ describe('delta ADS', () => {
   });
 });
 
+describe('per-type delta service', () => {
+  it('EndpointDiscoveryService/DeltaEndpoints serves endpoints by name', async () => {
+    running = await startServer(base());
+    const s = deltaStream(
+      running.client,
+      '/envoy.service.endpoint.v3.EndpointDiscoveryService/DeltaEndpoints',
+    );
+    s.send({ node: ENVOY_NODE('n1'), type_url: TYPE.endpoint, resource_names_subscribe: ['b'] });
+    expect(sent(await s.next())).toEqual(['b']);
+    s.close();
+  });
+});
+
 describe('custom type sidecast.v1.Subscription', () => {
   const sub = (name: string, topic: string) =>
     encodeSubscription({
