@@ -15,28 +15,8 @@ const HELP = `sidecast xds-server
   --new-streams-per-second <n>  admission rate of new streams env SIDECAST_XDS_NEW_STREAMS_PER_SECOND default 1000
   --id <string>            control_plane.identifier           env SIDECAST_XDS_ID`;
 
-const { values } = parseArgs({
-  options: {
-    mesh: { type: 'string' },
-    grpc: { type: 'string' },
-    admin: { type: 'string' },
-    'admin-token': { type: 'string' },
-    'tls-cert': { type: 'string' },
-    'tls-key': { type: 'string' },
-    'tls-client-ca': { type: 'string' },
-    'debounce-ms': { type: 'string' },
-    'push-concurrency': { type: 'string' },
-    'new-streams-per-second': { type: 'string' },
-    id: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
-
 const env = process.env;
+
 function positive(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
@@ -44,37 +24,65 @@ function positive(flag: string, raw: string | undefined): number | undefined {
   return n;
 }
 
-const cert = values['tls-cert'] ?? env.SIDECAST_XDS_TLS_CERT;
-const key = values['tls-key'] ?? env.SIDECAST_XDS_TLS_KEY;
-if (!!cert !== !!key) throw new Error('TLS needs both --tls-cert and --tls-key (or neither)');
-const admin = values.admin ?? env.SIDECAST_XDS_ADMIN ?? '127.0.0.1:18001';
-
-const running = await startXdsServer({
-  mesh: values.mesh ?? env.SIDECAST_MESH ?? 'examples/bank',
-  grpcAddress: values.grpc ?? env.SIDECAST_XDS_GRPC ?? '127.0.0.1:18000',
-  adminAddress: admin === 'off' ? null : admin,
-  adminToken: values['admin-token'] ?? env.SIDECAST_ADMIN_TOKEN,
-  tls:
-    cert && key
-      ? { cert, key, clientCa: values['tls-client-ca'] ?? env.SIDECAST_XDS_TLS_CLIENT_CA }
-      : undefined,
-  debounceMs: positive('debounce-ms', values['debounce-ms'] ?? env.SIDECAST_XDS_DEBOUNCE_MS),
-  pushConcurrency: positive(
-    'push-concurrency',
-    values['push-concurrency'] ?? env.SIDECAST_XDS_PUSH_CONCURRENCY,
-  ),
-  newStreamsPerSecond: positive(
-    'new-streams-per-second',
-    values['new-streams-per-second'] ?? env.SIDECAST_XDS_NEW_STREAMS_PER_SECOND,
-  ),
-  controlPlaneId: values.id ?? env.SIDECAST_XDS_ID,
-});
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    running.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      mesh: { type: 'string' },
+      grpc: { type: 'string' },
+      admin: { type: 'string' },
+      'admin-token': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-client-ca': { type: 'string' },
+      'debounce-ms': { type: 'string' },
+      'push-concurrency': { type: 'string' },
+      'new-streams-per-second': { type: 'string' },
+      id: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+
+  const cert = values['tls-cert'] ?? env.SIDECAST_XDS_TLS_CERT;
+  const key = values['tls-key'] ?? env.SIDECAST_XDS_TLS_KEY;
+  if (!!cert !== !!key) throw new Error('TLS needs both --tls-cert and --tls-key (or neither)');
+  const admin = values.admin ?? env.SIDECAST_XDS_ADMIN ?? '127.0.0.1:18001';
+
+  const running = await startXdsServer({
+    mesh: values.mesh ?? env.SIDECAST_MESH ?? 'examples/bank',
+    grpcAddress: values.grpc ?? env.SIDECAST_XDS_GRPC ?? '127.0.0.1:18000',
+    adminAddress: admin === 'off' ? null : admin,
+    adminToken: values['admin-token'] ?? env.SIDECAST_ADMIN_TOKEN,
+    tls:
+      cert && key
+        ? { cert, key, clientCa: values['tls-client-ca'] ?? env.SIDECAST_XDS_TLS_CLIENT_CA }
+        : undefined,
+    debounceMs: positive('debounce-ms', values['debounce-ms'] ?? env.SIDECAST_XDS_DEBOUNCE_MS),
+    pushConcurrency: positive(
+      'push-concurrency',
+      values['push-concurrency'] ?? env.SIDECAST_XDS_PUSH_CONCURRENCY,
+    ),
+    newStreamsPerSecond: positive(
+      'new-streams-per-second',
+      values['new-streams-per-second'] ?? env.SIDECAST_XDS_NEW_STREAMS_PER_SECOND,
+    ),
+    controlPlaneId: values.id ?? env.SIDECAST_XDS_ID,
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      running.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
 }
+
+main().catch((e: Error) => {
+  console.error(`sidecast xds-server: ${e.message}\n(see --help)`);
+  process.exit(2);
+});
