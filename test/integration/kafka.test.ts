@@ -3,22 +3,11 @@
 // (Kafka has no package on this machine; see docs/brokers.md).
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { createServer } from 'node:net';
-import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaAdapter } from '../../broker-bridge/brokers/kafka/adapter.js';
 import { runConformance } from '../broker-bridge/conformance.js';
-
-async function runtimeAvailable(): Promise<boolean> {
-  try {
-    await getContainerRuntimeClient();
-    return true;
-  } catch (e) {
-    console.log(
-      `SKIPPED: Kafka conformance needs a container runtime (testcontainers: ${(e as Error).message.split('\n')[0]})`,
-    );
-    return false;
-  }
-}
+import { containerRuntimeFor } from './container-runtime.js';
 
 /** Kafka must advertise the port clients reach it on, so the host port is chosen before start. */
 function freePort(): Promise<number> {
@@ -31,7 +20,7 @@ function freePort(): Promise<number> {
   });
 }
 
-if (await runtimeAvailable()) {
+if (await containerRuntimeFor('Kafka conformance suite (apache/kafka:3.8.0)')) {
   const port = await freePort();
   let kafka: StartedTestContainer | undefined;
   beforeAll(async () => {
