@@ -227,6 +227,11 @@ describe('envoy-configs/', () => {
       expect(mesh.subscriptions).toEqual(bank.subscriptions);
     });
 
+    it('points the bridge at the xds-server for its subscriptions', () => {
+      const grpc = String(services['sidecast-xds']!.environment.SIDECAST_XDS_GRPC).split(':').pop();
+      expect(services.bridge!.environment.SIDECAST_XDS_SERVER).toBe(`sidecast-xds:${grpc}`);
+    });
+
     it('bridge.yaml is a valid broker-bridge config listening on the compose network', () => {
       const cfg = configFromObject(
         parse(readFileSync(join(CONFIGS, 'compose/bridge.yaml'), 'utf8')),
