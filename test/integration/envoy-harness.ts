@@ -11,6 +11,7 @@ import { GenericContainer, TestContainers, Wait, type StartedTestContainer } fro
 import { parse, stringify } from 'yaml';
 import { createBridge, defaultConfig, type Bridge } from '../../broker-bridge/index.js';
 import { attachDelivery, type Delivery, type DeliveryOptions } from '../../broker-bridge/delivery/index.js';
+import { envoyChecker, TYPE } from '../../proto/envoy.js';
 import { HttpSubscriber } from '../broker-bridge/http-subscriber.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -51,6 +52,8 @@ export async function startEnvoy(opts: {
   hostPorts: number[];
 }): Promise<StartedTestContainer> {
   opts.config.admin.address.socket_address.address = '0.0.0.0';
+  // A rewrite that broke the file fails here with the field named, not as an Envoy start-up error.
+  envoyChecker().check(TYPE.bootstrap.split('/')[1]!, opts.config, 'bootstrap handed to Envoy');
   await TestContainers.exposeHostPorts(...opts.hostPorts);
   const container = new GenericContainer(ENVOY_IMAGE)
     .withCopyContentToContainer([
