@@ -1,5 +1,6 @@
 // NATS JetStream adapter. Publish: one stream ensured over `<prefix>.>`, Nats-Msg-Id = event id
-// (the stream's duplicate window turns retries into no-ops), all PubAcks of a batch pipelined.
+// (the stream's duplicate window turns retries into no-ops), all PubAcks of a batch pipelined
+// (pub-acks.ts).
 // Consume: one durable pull consumer per ConsumerSpec.name, shared by every replica (competing),
 // explicit ack, nak with delay on handler rejection, max_ack_pending = maxInFlight.
 import {
@@ -7,7 +8,6 @@ import {
   connect,
   DeliverPolicy,
   Events,
-  headers,
   nanos,
   NatsError,
   RetentionPolicy,
@@ -33,9 +33,9 @@ import { brokerSafeName } from '../shared/names.js';
 import { LiveConsumers } from '../shared/live-consumers.js';
 import type { NatsAdapterOptions } from './options.js';
 import { JsMsgSettler } from './settler.js';
+import { MSG_ID_HEADER, PubAckPipeline } from './pub-acks.js';
 
 const KEY_HEADER = 'Sidecast-Key';
-const MSG_ID_HEADER = 'Nats-Msg-Id';
 const STREAM_NOT_FOUND = 10059;
 const CONSUMER_NOT_FOUND = 10014;
 
@@ -50,6 +50,7 @@ export class NatsAdapter implements BrokerAdapter {
   private nc?: NatsConnection;
   private js?: JetStreamClient;
   private jsm?: JetStreamManager;
+  private pubAcks?: PubAckPipeline;
   private connected = false;
   private reconnectAttempt = 0;
   private readonly consumers = new LiveConsumers<{ close(): Promise<void> }>();
@@ -91,6 +92,7 @@ export class NatsAdapter implements BrokerAdapter {
       this.jsm = await nc.jetstreamManager();
       this.js = nc.jetstream();
       await this.ensureStream(this.jsm);
+      this.pubAcks = new PubAckPipeline(nc, this.stream);
     } catch (e) {
       await this.close();
       throw e instanceof BrokerUnavailableError
@@ -136,37 +138,30 @@ export class NatsAdapter implements BrokerAdapter {
     return this.connected && this.nc !== undefined && !this.nc.isClosed();
   }
 
-  private live(): { js: JetStreamClient; jsm: JetStreamManager } {
-    if (!this.isConnected() || !this.js || !this.jsm)
+  private live(): { js: JetStreamClient; jsm: JetStreamManager; pubAcks: PubAckPipeline } {
+    if (!this.isConnected() || !this.js || !this.jsm || !this.pubAcks)
       throw new BrokerUnavailableError('nats', `not connected to ${String(this.opts.servers)}`);
-    return { js: this.js, jsm: this.jsm };
+    return { js: this.js, jsm: this.jsm, pubAcks: this.pubAcks };
   }
 
   async publish(batch: BrokerMessage[]): Promise<void> {
     // Translate everything first: a batch with an unrepresentable topic publishes nothing.
     const subjects = batch.map((m) => natsSubject(this.prefix, m.topic));
     if (batch.length === 0) return;
-    const { js } = this.live();
-    const timeout = this.opts.publishTimeoutMs ?? 5_000;
-    const acks = batch.map((m, i) => {
-      const h = headers();
-      if (m.key !== undefined) h.set(KEY_HEADER, m.key);
-      return js.publish(subjects[i]!, m.body, {
-        msgID: m.id,
-        headers: h,
-        timeout,
-        expect: { streamName: this.stream },
-      });
-    });
-    const results = await Promise.allSettled(acks);
-    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const { pubAcks } = this.live();
+    const failed = await pubAcks.publish(
+      batch.map((m, i) => ({
+        subject: subjects[i]!,
+        id: m.id,
+        body: m.body,
+        headers: m.key === undefined ? undefined : { [KEY_HEADER]: m.key },
+      })),
+      this.opts.publishTimeoutMs ?? 5_000,
+    );
     if (failed.length > 0) {
       throw new BrokerUnavailableError(
         'nats',
-        `${failed.length} of ${batch.length} events not acknowledged by stream ${this.stream}: ${reason(failed[0]!.reason)}`,
-        {
-          cause: failed[0]!.reason,
-        },
+        `${failed.length} of ${batch.length} events not acknowledged by stream ${this.stream}: ${failed[0]!.subject}: ${failed[0]!.reason}`,
       );
     }
   }
@@ -251,6 +246,8 @@ export class NatsAdapter implements BrokerAdapter {
     const nc = this.nc;
     this.connected = false;
     await this.consumers.closeAll();
+    this.pubAcks?.close();
+    this.pubAcks = undefined;
     if (nc && !nc.isClosed()) await nc.close();
   }
 }
