@@ -129,6 +129,15 @@ export class SegmentLog {
     return this.durableEnd;
   }
 
+  /** The segments on disk, oldest first (the last one is being written): where each starts, its file and size. */
+  segmentList(): Array<{ start: number; file: string; bytes: number }> {
+    return this.segments.map((s) => ({
+      start: positionOf(s, 0),
+      file: this.file(s),
+      bytes: this.sizes.get(s) ?? 0,
+    }));
+  }
+
   /** Bytes on disk plus bytes accepted and not yet written. */
   get bytes(): number {
     let total = this.pending?.bytes ?? 0;

@@ -1,20 +1,30 @@
 // One durable named consumer of the embedded broker: a read position in the shared log, the
-// messages handed out and not yet acknowledged, and the members (subscribe() calls with the same
-// name) that compete for them. The floor — the oldest unacknowledged position, or the read position
-// when nothing is outstanding — is what gets persisted: after a restart reading resumes there, so
-// anything not acknowledged is delivered again (at-least-once).
+// messages read and not yet acknowledged, and the members (subscribe() calls with the same name)
+// that compete for them.
+//
+// What is persisted (cursor-file.ts) is the read position plus every unacknowledged position with
+// its delivery count, so after a restart exactly the unacknowledged events come back — an event
+// acknowledged after an older one that is still pending is not delivered again. Writes are
+// group-committed: at most one is in flight, and every change made meanwhile rides on the next.
+//
+// Honest delivery counts across a crash: an event is handed to a handler only once a durable state
+// already counts that delivery (it records each pending event with deliveryCount + 1). So a crash
+// can never make a delivered event come back as a first delivery; an event read ahead but never
+// handed out may come back counted one too high.
 
-import { promises as fsp } from 'node:fs';
-import { matches, parsePattern } from '../../../common/topic.js';
-import type { ConsumerSpec, MessageHandler } from '../types.js';
 import { decodeMessage } from '../../spool/message-codec.js';
 import type { SegmentLog } from '../../spool/segment-log.js';
-import type { BrokerMessage } from '../types.js';
+import { matches, parsePattern } from '../../../common/topic.js';
+import type { BrokerMessage, ConsumerSpec, MessageHandler } from '../types.js';
+import type { CursorFile, CursorState } from './cursor-file.js';
 
 interface Entry {
   position: number;
   message: BrokerMessage;
+  /** deliveryCount of its next delivery. */
   deliveryCount: number;
+  /** Highest deliveryCount a durable state gives it after a restart; it may be delivered below that. */
+  claimed: number;
 }
 
 interface Member {
@@ -27,9 +37,13 @@ interface Member {
 export interface ConsumerGroupOptions {
   /** First redelivery delay after a handler rejects; doubles per attempt up to 32×. */
   redeliveryDelayMs: number;
-  /** Told after a new floor is on disk (the broker trims the log then). */
+  /** Told after a new state is on disk (the broker trims the log then). */
   onPersisted: () => void;
 }
+
+/** Most events read and not acknowledged (as JetStream's max_ack_pending): bounds memory and cursor size. */
+const MAX_UNACKED = 4096;
+const READ_BATCH = 256;
 
 export class ConsumerGroup {
   private patterns: string[][] = [];
@@ -40,28 +54,74 @@ export class ConsumerGroup {
   private readonly members: Member[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private reading = false;
-  private persistTimer: NodeJS.Timeout | null = null;
-  private persisting: Promise<void> = Promise.resolve();
-  private persistedFloor: number;
+  /** The running write loop, if any; `dirty` asks it for one more write. */
+  private writing: Promise<void> | null = null;
+  private dirty = false;
+  private closing = false;
+  private persistRetry: NodeJS.Timeout | null = null;
+  /** Oldest position the durable state still needs: the log may be trimmed up to here. */
+  private durableFloor: number;
   private settledWaiters: Array<() => void> = [];
   /** Handlers running now, across members (also those of members already detached). */
   private running = 0;
 
-  constructor(
+  private constructor(
     readonly name: string,
     private readonly log: SegmentLog,
-    private readonly cursorFile: string,
-    floor: number,
+    private readonly cursor: CursorFile,
+    next: number,
     private readonly opts: ConsumerGroupOptions,
   ) {
-    this.readPos = floor;
-    this.persistedFloor = floor;
-    this.opts.onPersisted();
+    this.readPos = next;
+    this.durableFloor = next;
   }
 
-  get floor(): number {
+  /** A consumer that starts reading at `next` with nothing pending (a new name). */
+  static fresh(
+    name: string,
+    log: SegmentLog,
+    cursor: CursorFile,
+    next: number,
+    opts: ConsumerGroupOptions,
+  ): ConsumerGroup {
+    return new ConsumerGroup(name, log, cursor, next, opts);
+  }
+
+  /**
+   * A consumer resumed from its durable state: pending events are read back with their counts.
+   * Returns the group and how many pending events were already deleted by retention.
+   */
+  static async restore(
+    state: CursorState,
+    log: SegmentLog,
+    cursor: CursorFile,
+    opts: ConsumerGroupOptions,
+  ): Promise<{ group: ConsumerGroup; lost: number }> {
+    const group = new ConsumerGroup(state.name, log, cursor, Math.max(state.next, log.start), opts);
+    let lost = 0;
+    for (const [position, deliveryCount] of state.pending) {
+      const [r] = position >= log.start ? await log.read(position, 1) : [];
+      if (!r || r.position !== position) {
+        lost++;
+        continue;
+      }
+      const entry = { position, message: decodeMessage(r.data), deliveryCount, claimed: deliveryCount };
+      group.unacked.set(position, entry);
+      group.ready.push(entry);
+    }
+    group.durableFloor = group.floor;
+    return { group, lost };
+  }
+
+  /** Oldest position still needed in memory (unacknowledged, or the read position). */
+  private get floor(): number {
     for (const position of this.unacked.keys()) return position;
     return this.readPos;
+  }
+
+  /** Oldest position the state on disk still points at. */
+  get persistedFloor(): number {
+    return this.durableFloor;
   }
 
   get active(): boolean {
@@ -88,18 +148,43 @@ export class ConsumerGroup {
     if (i >= 0) this.members.splice(i, 1);
   }
 
-  /** Called after new records became durable. */
+  /** Called after new records became durable, and whenever a slot or a claim frees up. */
   pump(): void {
+    if (this.closing) return;
     for (;;) {
       const member = this.freeMember();
       if (!member) return;
-      const entry = this.ready.shift();
+      const entry = this.ready[0];
       if (!entry) {
-        this.readMore().catch(() => this.retryRead());
+        this.readMore().catch(() => this.retryLater(() => this.pump()));
         return;
       }
+      if (entry.claimed <= entry.deliveryCount) {
+        // This delivery is not counted on disk yet: write first, the write loop pumps again.
+        this.requestPersist();
+        return;
+      }
+      this.ready.shift();
       this.dispatch(member, entry);
     }
+  }
+
+  /**
+   * Moves a consumer left behind by retention to `cut` (the new log start): events it had not
+   * read or handed out below that are gone. Returns whether anything of it was skipped.
+   */
+  skipTo(cut: number): boolean {
+    if (this.durableFloor >= cut) return false;
+    this.readPos = Math.max(this.readPos, cut);
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const e = this.ready[i]!;
+      if (e.position < cut) {
+        this.ready.splice(i, 1);
+        this.unacked.delete(e.position);
+      }
+    }
+    this.requestPersist();
+    return true;
   }
 
   private freeMember(): Member | undefined {
@@ -111,31 +196,32 @@ export class ConsumerGroup {
   }
 
   private async readMore(): Promise<void> {
-    if (this.reading || this.readPos >= this.log.end) return;
+    if (this.reading || this.readPos >= this.log.end || this.unacked.size >= MAX_UNACKED) return;
     this.reading = true;
+    const before = this.readPos;
     try {
-      const records = await this.log.read(this.readPos, 256);
+      const records = await this.log.read(this.readPos, READ_BATCH);
       for (const r of records) {
         this.readPos = r.next;
         const message = decodeMessage(r.data);
         const levels = message.topic.split('/');
         if (!this.patterns.some((p) => matches(p, levels))) continue;
-        const entry: Entry = { position: r.position, message, deliveryCount: 1 };
+        const entry: Entry = { position: r.position, message, deliveryCount: 1, claimed: 0 };
         this.unacked.set(r.position, entry);
         this.ready.push(entry);
       }
-      if (this.unacked.size === 0) this.schedulePersist();
     } finally {
       this.reading = false;
     }
+    // Matching records wait for a claim (pump persists); skipped ones just move the position on.
+    if (this.ready.length === 0 && this.readPos !== before) this.requestPersist();
     if (this.members.length) this.pump();
   }
 
-  /** A log read failed (I/O error): try again shortly rather than stall or crash the process. */
-  private retryRead(): void {
+  private retryLater(run: () => void): void {
     const t = setTimeout(() => {
       this.timers.delete(t);
-      this.pump();
+      run();
     }, this.opts.redeliveryDelayMs);
     this.timers.add(t);
   }
@@ -143,8 +229,7 @@ export class ConsumerGroup {
   private dispatch(member: Member, entry: Entry): void {
     member.inFlight++;
     this.running++;
-    const { message } = entry;
-    const received = { ...message, deliveryCount: entry.deliveryCount };
+    const received = { ...entry.message, deliveryCount: entry.deliveryCount };
     let result: Promise<void>;
     try {
       result = Promise.resolve(member.handler(received));
@@ -155,7 +240,7 @@ export class ConsumerGroup {
       .then(
         () => {
           this.unacked.delete(entry.position);
-          this.schedulePersist();
+          this.requestPersist();
         },
         () => {
           entry.deliveryCount++;
@@ -166,6 +251,7 @@ export class ConsumerGroup {
             this.pump();
           }, delay);
           this.timers.add(t);
+          this.requestPersist(); // claim the redelivery before its timer fires
         },
       )
       .finally(() => {
@@ -176,39 +262,66 @@ export class ConsumerGroup {
       });
   }
 
-  private schedulePersist(): void {
-    if (this.persistTimer || this.floor === this.persistedFloor) return;
-    this.persistTimer = setTimeout(() => {
-      this.persistTimer = null;
-      // A failed write keeps the old floor on disk; the next acknowledgement tries again.
-      this.persist().catch(() => undefined);
-    }, 50);
+  /** Asks for the current state to be written; writes are group-committed, one in flight. */
+  private requestPersist(): void {
+    this.dirty = true;
+    if (!this.writing && !this.persistRetry) this.writing = this.writeLoop();
   }
 
-  /** Writes the floor with write-then-rename, so a crash leaves the old or the new cursor. */
-  // Writes are chained: two overlapping write+rename pairs on one tmp file would fail with ENOENT.
-  persist(force = false): Promise<void> {
-    const run = this.persisting.then(async () => {
-      const floor = this.floor;
-      if (floor === this.persistedFloor && !force) return;
-      const tmp = `${this.cursorFile}.tmp`;
-      await fsp.writeFile(tmp, JSON.stringify({ name: this.name, floor }));
-      await fsp.rename(tmp, this.cursorFile);
-      this.persistedFloor = floor;
-      this.opts.onPersisted();
+  private async writeLoop(): Promise<void> {
+    // Let the acknowledgements and reads of this tick join the write.
+    await new Promise<void>((r) => setImmediate(r));
+    while (this.dirty) {
+      this.dirty = false;
+      try {
+        await this.writeState(false);
+      } catch {
+        // The old state stays on disk and nothing new is handed out until a write succeeds.
+        this.dirty = true;
+        this.persistRetry = setTimeout(() => {
+          this.persistRetry = null;
+          this.requestPersist();
+        }, this.opts.redeliveryDelayMs);
+        break;
+      }
+    }
+    this.writing = null;
+    if (this.members.length) this.pump();
+  }
+
+  /**
+   * Writes the state. `exact` (only when no handler runs) records each pending event's true next
+   * count; otherwise each is counted one higher, which is what lets pump() hand it out.
+   */
+  private async writeState(exact: boolean): Promise<void> {
+    const entries = [...this.unacked.values()];
+    const counts = entries.map((e) => (exact ? e.deliveryCount : e.deliveryCount + 1));
+    const floor = this.floor;
+    await this.cursor.write({
+      name: this.name,
+      next: this.readPos,
+      pending: entries.map((e, i) => [e.position, counts[i]!]),
     });
-    this.persisting = run.catch(() => undefined);
-    return run;
+    entries.forEach((e, i) => (e.claimed = Math.max(e.claimed, counts[i]!)));
+    this.durableFloor = floor;
+    this.opts.onPersisted();
   }
 
-  /** Stops redelivery timers, waits for running handlers, persists the floor. */
+  /** Writes the state now (a new consumer's first state); rejects if the write fails. */
+  flush(): Promise<void> {
+    return this.writeState(false);
+  }
+
+  /** Stops redelivery timers, waits for running handlers, writes the exact state. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.persistRetry) clearTimeout(this.persistRetry);
+    this.persistRetry = null;
     for (const m of this.members.splice(0)) m.closed = true;
-    if (this.persistTimer) clearTimeout(this.persistTimer);
-    this.persistTimer = null;
     if (this.running > 0) await new Promise<void>((r) => this.settledWaiters.push(r));
-    await this.persist();
+    while (this.writing) await this.writing;
+    await this.writeState(true);
   }
 }

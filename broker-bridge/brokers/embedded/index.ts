@@ -16,6 +16,7 @@ import {
   type ConsumerSpec,
   type MessageHandler,
 } from '../types.js';
+import type { Registry } from 'prom-client';
 import { EmbeddedStore, type EmbeddedStoreOptions } from './store.js';
 
 export type EmbeddedBrokerOptions = EmbeddedStoreOptions;
@@ -44,6 +45,11 @@ export class EmbeddedBroker implements BrokerAdapter {
 
   async connect(): Promise<void> {
     this.store ??= await EmbeddedStore.acquire(this.dir, this.opts);
+  }
+
+  /** Metrics of the broker's store (retention skips per consumer); undefined until connected. */
+  get metrics(): Registry | undefined {
+    return this.store?.registry;
   }
 
   isConnected(): boolean {

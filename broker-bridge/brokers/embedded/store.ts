@@ -1,10 +1,13 @@
 // The on-disk state of one embedded broker directory: the shared segment log and the durable
 // consumer groups. Several adapters in one process (bridge replicas, tests) may open the same
 // directory; they share one store, because two writers on the same files would corrupt them.
-// That per-directory table is the only module state here.
+// That per-directory table (and the closes still running, which a new open waits for, so it reads
+// what the closing store wrote last) is the only module state here.
 
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { parsePattern, parseTopic, TopicError } from '../../../common/topic.js';
 import { encodeMessage } from '../../spool/message-codec.js';
 import { SegmentLog } from '../../spool/segment-log.js';
@@ -15,16 +18,29 @@ import {
   type ConsumerSpec,
 } from '../types.js';
 import { ConsumerGroup } from './consumer-group.js';
+import { CursorFile } from './cursor-file.js';
+import { checkRetention, Retention, type RetentionOptions } from './retention.js';
+
+export interface EmbeddedLogger {
+  warn(obj: object, msg?: string): void;
+}
 
 export interface EmbeddedStoreOptions {
   /** fdatasync each group of appends (default true). */
   sync?: boolean;
   segmentBytes?: number;
   redeliveryDelayMs?: number;
+  /** Limits that delete old segments even when a consumer has not read them (default: none). */
+  retention?: RetentionOptions;
+  /** Where retention warnings go (default: a pino logger). */
+  logger?: EmbeddedLogger;
+  /** Where the retention counter is registered (default: the broker's own, see EmbeddedBroker.metrics). */
+  registry?: Registry;
 }
 
 const CONSUMER_NAME = /^[A-Za-z0-9_.\-/]{1,200}$/;
 const open = new Map<string, { store: Promise<EmbeddedStore>; refs: number }>();
+const closing = new Map<string, Promise<void>>();
 
 function checked<T>(what: string, parse: (s: string) => T): T {
   try {
@@ -37,19 +53,35 @@ function checked<T>(what: string, parse: (s: string) => T): T {
 
 export class EmbeddedStore {
   private readonly groups = new Map<string, ConsumerGroup>();
-  private retention: Promise<void> = Promise.resolve();
+  private trimming: Promise<void> = Promise.resolve();
+  private readonly retention: Retention;
+  private readonly logger: EmbeddedLogger;
+  readonly registry: Registry;
+  private ageTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly dir: string,
     readonly log: SegmentLog,
     private readonly opts: EmbeddedStoreOptions,
-  ) {}
+  ) {
+    this.registry = opts.registry ?? new Registry();
+    this.retention = new Retention(opts.retention ?? {}, this.registry);
+    this.logger =
+      opts.logger ?? pino({ name: 'sidecast-embedded-broker', level: process.env.LOG_LEVEL ?? 'info' });
+    const maxAge = opts.retention?.maxAgeMs;
+    // Age limits must bite even when nothing is published or acknowledged.
+    if (maxAge !== undefined) {
+      this.ageTimer = setInterval(() => this.trim(), Math.min(maxAge, 60_000));
+      this.ageTimer.unref();
+    }
+  }
 
   /** Opens (or joins) the store of `dir`; pair every acquire with a release. */
   static acquire(dir: string, opts: EmbeddedStoreOptions): Promise<EmbeddedStore> {
     let entry = open.get(dir);
     if (!entry) {
-      entry = { store: EmbeddedStore.load(dir, opts), refs: 0 };
+      const previous = closing.get(dir) ?? Promise.resolve();
+      entry = { store: previous.then(() => EmbeddedStore.load(dir, opts)), refs: 0 };
       open.set(dir, entry);
       entry.store.catch(() => open.delete(dir));
     }
@@ -61,10 +93,17 @@ export class EmbeddedStore {
     const entry = open.get(dir);
     if (!entry || --entry.refs > 0) return;
     open.delete(dir);
-    await (await entry.store).close();
+    const done = entry.store.then((s) => s.close());
+    const settled = done.catch(() => undefined);
+    closing.set(dir, settled);
+    void settled.then(() => {
+      if (closing.get(dir) === settled) closing.delete(dir);
+    });
+    await done;
   }
 
   private static async load(dir: string, opts: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+    checkRetention(opts.retention);
     const log = await SegmentLog.open(path.join(dir, 'log'), {
       sync: opts.sync ?? true,
       segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024,
@@ -72,33 +111,20 @@ export class EmbeddedStore {
     const store = new EmbeddedStore(dir, log, opts);
     const consumers = path.join(dir, 'consumers');
     await fsp.mkdir(consumers, { recursive: true });
-    for (const file of await fsp.readdir(consumers)) {
-      if (!file.endsWith('.json')) continue;
-      const full = path.join(consumers, file);
-      let state: { name?: unknown; floor?: unknown };
-      try {
-        state = JSON.parse(await fsp.readFile(full, 'utf8')) as typeof state;
-      } catch (e) {
-        throw new Error(
-          `embedded broker consumer cursor ${full} is unreadable (${(e as Error).message}); delete it to restart that consumer at the end of the log`,
+    for (const { state, file } of await CursorFile.loadAll(consumers)) {
+      const { group, lost } = await ConsumerGroup.restore(state, log, file, store.groupOptions());
+      if (lost > 0)
+        store.logger.warn(
+          { consumer: state.name, events: lost },
+          'embedded broker: unacknowledged events of this consumer were deleted by retention',
         );
-      }
-      if (typeof state.name !== 'string' || typeof state.floor !== 'number') {
-        throw new Error(
-          `embedded broker consumer cursor ${full} lacks "name" or "floor"; delete it to restart that consumer at the end of the log`,
-        );
-      }
-      store.groups.set(state.name, store.newGroup(state.name, state.floor));
+      store.groups.set(state.name, group);
     }
     return store;
   }
 
-  private newGroup(name: string, floor: number): ConsumerGroup {
-    const cursorFile = path.join(this.dir, 'consumers', `${encodeURIComponent(name)}.json`);
-    return new ConsumerGroup(name, this.log, cursorFile, floor, {
-      redeliveryDelayMs: this.opts.redeliveryDelayMs ?? 200,
-      onPersisted: () => this.trim(),
-    });
+  private groupOptions() {
+    return { redeliveryDelayMs: this.opts.redeliveryDelayMs ?? 200, onPersisted: () => this.trim() };
   }
 
   /** Validates every topic first, so a batch with one bad topic publishes nothing. */
@@ -113,6 +139,7 @@ export class EmbeddedStore {
       });
     }
     for (const g of this.groups.values()) if (g.active) g.pump();
+    if (this.opts.retention?.maxBytes !== undefined) this.trim();
   }
 
   /** The durable group named by `spec` (created at the end of the log if new), with patterns checked. */
@@ -126,23 +153,48 @@ export class EmbeddedStore {
     for (const p of spec.patterns) checked(p, parsePattern);
     let group = this.groups.get(spec.name);
     if (!group) {
-      group = this.newGroup(spec.name, this.log.end);
+      const cursor = CursorFile.create(path.join(this.dir, 'consumers'), spec.name);
+      group = ConsumerGroup.fresh(spec.name, this.log, cursor, this.log.end, this.groupOptions());
       this.groups.set(spec.name, group);
-      await group.persist(true);
+      await group.flush();
     }
     return group;
   }
 
-  /** Drops log segments that every durable consumer has passed. */
+  /** Drops log segments every durable consumer has passed, and those retention limits give up. */
   private trim(): void {
-    let min = this.log.end;
-    for (const g of this.groups.values()) min = Math.min(min, g.floor);
-    this.retention = this.retention.then(() => this.log.dropBefore(min)).catch(() => undefined);
+    this.trimming = this.trimming
+      .then(() => this.trimNow())
+      .catch((e: Error) =>
+        this.logger.warn({ dir: this.dir, error: e.message }, 'embedded broker: log trim failed'),
+      );
+  }
+
+  private async trimNow(): Promise<void> {
+    let keep = this.log.end;
+    for (const g of this.groups.values()) keep = Math.min(keep, g.persistedFloor);
+    const segments = this.log.segmentList();
+    const cut = await this.retention.cut(segments, Date.now());
+    if (cut > keep) {
+      for (const g of this.groups.values()) {
+        const lost = Retention.lostBytes(segments, g.persistedFloor, cut);
+        if (lost === 0 || !g.skipTo(cut)) continue;
+        this.retention.record(g.name, lost);
+        this.logger.warn(
+          { consumer: g.name, bytes: lost, retention: this.opts.retention },
+          'embedded broker: retention deleted log this consumer had not acknowledged; it resumes after the gap',
+        );
+      }
+      keep = cut;
+    }
+    await this.log.dropBefore(keep);
+    this.retention.forget(segments.filter((s) => s.start < keep).map((s) => s.file));
   }
 
   private async close(): Promise<void> {
+    clearInterval(this.ageTimer);
     await Promise.all([...this.groups.values()].map((g) => g.close()));
-    await this.retention;
+    await this.trimming;
     await this.log.close();
   }
 }
