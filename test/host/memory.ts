@@ -1,5 +1,6 @@
-// Guest linear-memory access. Views are re-created on every access because any call into the
-// module (its allocator included) may grow memory and detach older ArrayBuffers (§2.16 point 3).
+// Guest linear-memory access. Any call into the module (its allocator included) may grow memory
+// and detach older ArrayBuffers (§2.16 point 3): every access checks that its cached views still
+// belong to the current buffer and rebuilds them when the memory grew.
 
 /** Thrown by a hostcall when the guest passed a pointer outside its memory. */
 export class GuestMemoryError extends Error {
@@ -7,6 +8,12 @@ export class GuestMemoryError extends Error {
 }
 
 export class GuestMemory {
+  // Views of the current buffer, rebuilt after growth (creating them per access dominated the
+  // cost of a small hostcall).
+  private buffer: ArrayBuffer | null = null;
+  private u8: Buffer = Buffer.alloc(0);
+  private dv: DataView = new DataView(new ArrayBuffer(0));
+
   constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly alloc: (size: number) => number,
@@ -17,45 +24,47 @@ export class GuestMemory {
     return this.memory.buffer.byteLength;
   }
 
-  private bytes(): Uint8Array {
-    return new Uint8Array(this.memory.buffer);
-  }
-  private check(ptr: number, len: number): void {
-    if (ptr < 0 || len < 0 || ptr + len > this.memory.buffer.byteLength) {
-      throw new GuestMemoryError(
-        `guest pointer ${ptr}+${len} is outside linear memory (${this.memory.buffer.byteLength} bytes)`,
-      );
+  /** Checks [ptr, ptr+len) and returns the current views. */
+  private views(ptr: number, len: number): this {
+    const buf = this.memory.buffer;
+    if (buf !== this.buffer) {
+      this.buffer = buf;
+      this.u8 = Buffer.from(buf); // a view, no copy
+      this.dv = new DataView(buf);
     }
+    if (ptr < 0 || len < 0 || ptr + len > buf.byteLength) {
+      throw new GuestMemoryError(`guest pointer ${ptr}+${len} is outside linear memory (${buf.byteLength} bytes)`);
+    }
+    return this;
   }
   /** A copy of guest bytes (copies so later memory growth cannot detach it). */
   read(ptr: number, len: number): Buffer {
     ptr >>>= 0;
     len >>>= 0;
-    this.check(ptr, len);
-    return Buffer.from(new Uint8Array(this.memory.buffer, ptr, len)); // one copy, detached from memory
+    const copy = Buffer.allocUnsafe(len);
+    this.views(ptr, len).u8.copy(copy, 0, ptr, ptr + len);
+    return copy;
   }
   readString(ptr: number, len: number): string {
-    return this.read(ptr, len).toString('utf8');
+    ptr >>>= 0;
+    len >>>= 0;
+    return this.views(ptr, len).u8.toString('utf8', ptr, ptr + len);
   }
   writeU32(ptr: number, value: number): void {
     ptr >>>= 0;
-    this.check(ptr, 4);
-    new DataView(this.memory.buffer).setUint32(ptr, value >>> 0, true);
+    this.views(ptr, 4).dv.setUint32(ptr, value >>> 0, true);
   }
   writeU64(ptr: number, value: bigint): void {
     ptr >>>= 0;
-    this.check(ptr, 8);
-    new DataView(this.memory.buffer).setBigUint64(ptr, BigInt.asUintN(64, value), true);
+    this.views(ptr, 8).dv.setBigUint64(ptr, BigInt.asUintN(64, value), true);
   }
   readU32(ptr: number): number {
     ptr >>>= 0;
-    this.check(ptr, 4);
-    return new DataView(this.memory.buffer).getUint32(ptr, true);
+    return this.views(ptr, 4).dv.getUint32(ptr, true);
   }
   write(ptr: number, data: Uint8Array): void {
     ptr >>>= 0;
-    this.check(ptr, data.length);
-    this.bytes().set(data, ptr);
+    this.views(ptr, data.length).u8.set(data, ptr);
   }
   /**
    * cpp-host copyToPointerSize: empty ⇒ ptr 0/len 0 without calling the allocator; allocator

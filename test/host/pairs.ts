@@ -9,24 +9,42 @@ export type HeadersInit =
 const MAX_PAIRS = 1024; // cpp-host limits.h PROXY_WASM_HOST_PAIRS_MAX_COUNT
 const MAX_PAIRS_BYTES = 1024 * 1024; // PROXY_WASM_HOST_PAIRS_MAX_BYTES
 
+/** UTF-8 byte length; equal to s.length exactly when `s` is ASCII (header names usually are). */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
 export function encodePairs(pairs: ReadonlyArray<readonly [string | Uint8Array, Uint8Array]>): Buffer {
-  const keys = pairs.map(([k]) => (typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k)));
-  let size = 4 + pairs.length * 8;
-  pairs.forEach(([, v], n) => (size += keys[n]!.length + v.length + 2));
-  const out = Buffer.alloc(size);
-  out.writeUInt32LE(pairs.length, 0);
-  let pos = 4;
-  pairs.forEach(([, v], n) => {
-    out.writeUInt32LE(keys[n]!.length, pos);
-    out.writeUInt32LE(v.length, pos + 4);
-    pos += 8;
-  });
-  pairs.forEach(([, v], n) => {
-    keys[n]!.copy(out, pos);
-    pos += keys[n]!.length + 1;
+  // Sizes first, then one buffer written in place: no Buffer per key, and ASCII keys copied
+  // char by char (cheaper than a native UTF-8 write for short names). Runs on every
+  // get_header_map_pairs.
+  const n = pairs.length;
+  const keyLens = new Array<number>(n);
+  let size = 4 + n * 8;
+  for (let i = 0; i < n; i++) {
+    const [k, v] = pairs[i]!;
+    const kl = typeof k === 'string' ? utf8Length(k) : k.length;
+    keyLens[i] = kl;
+    size += kl + v.length + 2;
+  }
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt32LE(n, 0);
+  let pos = 4 + n * 8;
+  for (let i = 0; i < n; i++) {
+    const [k, v] = pairs[i]!;
+    const kl = keyLens[i]!;
+    out.writeUInt32LE(kl, 4 + i * 8);
+    out.writeUInt32LE(v.length, 8 + i * 8);
+    if (typeof k !== 'string') out.set(k, pos);
+    else if (kl === k.length) for (let j = 0; j < kl; j++) out[pos + j] = k.charCodeAt(j);
+    else out.write(k, pos, kl, 'utf8');
+    pos += kl;
+    out[pos++] = 0;
     out.set(v, pos);
-    pos += v.length + 1;
-  });
+    pos += v.length;
+    out[pos++] = 0;
+  }
   return out;
 }
 
@@ -76,7 +94,8 @@ export class HeaderMap {
   /** First value only, as Envoy's getHeaderMapValue. */
   get(key: string): Buffer | undefined {
     const k = key.toLowerCase();
-    return this.entries.find(([n]) => n === k)?.[1];
+    for (const [n, v] of this.entries) if (n === k) return v;
+    return undefined;
   }
   add(key: string, value: Buffer): void {
     this.entries.push([key.toLowerCase(), value]);
