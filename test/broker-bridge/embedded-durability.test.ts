@@ -4,7 +4,7 @@
 // A "crash" is a copy of the broker directory taken while the broker runs: exactly what a process
 // killed at that moment leaves on disk.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { cp, mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,7 +31,13 @@ const msg = (id: string, body: Buffer = Buffer.from(id)): BrokerMessage => ({
   body,
 });
 
-/** Records deliveries; `until` waits (bounded) and names what was missing. */
+/** Waits (bounded, polling) until `done` holds; the failure names what was missing. */
+async function waitFor(done: () => boolean, what: string, seen: () => unknown = () => ''): Promise<void> {
+  for (let i = 0; i < 500 && !done(); i++) await sleep(20);
+  if (!done()) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(seen())}`);
+}
+
+/** Records deliveries. */
 class Inbox {
   readonly got: ReceivedMessage[] = [];
   constructor(private readonly before: (m: ReceivedMessage) => Promise<void> = async () => {}) {}
@@ -40,10 +46,7 @@ class Inbox {
     await this.before(m);
   };
   ids = (): string[] => this.got.map((m) => m.id);
-  async until(done: () => boolean, what: string): Promise<void> {
-    for (let i = 0; i < 500 && !done(); i++) await sleep(20);
-    if (!done()) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.ids())}`);
-  }
+  until = (done: () => boolean, what: string): Promise<void> => waitFor(done, what, this.ids);
 }
 
 /** Subscribes `name`, publishes a sentinel and returns everything delivered up to it. */
@@ -183,6 +186,30 @@ describe('embedded broker retention', () => {
     const got = (await drain(a, 'stale')).map((m) => m.id);
     expect(got).not.toContain('s0');
     expect(got).toContain('s39');
+  });
+
+  it('deletes segments older than maxAgeMs that a stale consumer never read', async () => {
+    const dir = await freshDir();
+    const a = await broker(dir, { segmentBytes: 2048 });
+    await drain(a, 'stale');
+    for (let i = 0; i < 20; i++) await a.publish([msg(`o${i}`, Buffer.alloc(300, 32))]);
+    await a.close();
+    const logDir = join(dir, 'log');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const f of await readdir(logDir)) await utimes(join(logDir, f), hourAgo, hourAgo);
+    const before = (await readdir(logDir)).length;
+
+    const warnings: object[] = [];
+    const b = await broker(dir, {
+      segmentBytes: 2048,
+      retention: { maxAgeMs: 60_000 },
+      logger: { warn: (o) => void warnings.push(o) },
+    });
+    await drain(b, 'fresh'); // its acknowledgements trigger a trim
+    await waitFor(() => warnings.length > 0, 'the retention warning');
+    expect(warnings[0]).toMatchObject({ consumer: 'stale' });
+    expect((await readdir(logDir)).length).toBeLessThan(before);
+    expect((await drain(b, 'stale')).map((m) => m.id)).not.toContain('o0');
   });
 
   it('refuses a retention limit that is not a positive number, naming the field', async () => {
