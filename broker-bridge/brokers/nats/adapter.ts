@@ -173,7 +173,6 @@ export class NatsAdapter implements BrokerAdapter {
     const { js, jsm } = this.live();
     await this.ensureConsumer(jsm, durable, filter, spec.maxInFlight);
     const consumer = await js.consumers.get(this.stream, durable);
-    const messages = await consumer.consume({ max_messages: spec.maxInFlight });
     const settler = new JsMsgSettler(this.opts.ackWaitMs ?? 30_000, this.opts.redeliveryDelayMs ?? 1_000);
     const settle = async (m: JsMsg): Promise<void> => {
       const topic = topicOfSubject(this.prefix, m.subject);
@@ -185,20 +184,26 @@ export class NatsAdapter implements BrokerAdapter {
           topic,
           key: m.headers?.get(KEY_HEADER) || undefined,
           body: m.data,
-          deliveryCount: m.info.redeliveryCount,
+          // Parsed from the reply subject only if asked for (the delivery path does not).
+          get deliveryCount() {
+            return m.info.redeliveryCount;
+          },
         });
         settler.ack(m);
       } catch {
         settler.nak(m);
       }
     };
-    const pump = (async () => {
-      for await (const m of messages) void settle(m);
-    })();
+    // Callback mode: each message goes straight from the socket parser to settle(); the async
+    // iterator costs several promises and microtask hops per message and queues the next pull
+    // request behind the messages not yet yielded.
+    const messages = await consumer.consume({
+      max_messages: spec.maxInFlight,
+      callback: (m) => void settle(m),
+    });
     return this.consumers.track({
       close: async () => {
         await messages.close();
-        await pump;
         settler.close();
       },
     });
