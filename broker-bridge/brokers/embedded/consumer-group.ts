@@ -275,6 +275,7 @@ export class ConsumerGroup {
       this.dirty = false;
       try {
         await this.writeState(false);
+        if (this.members.length) this.pump(); // hand out what this write claimed, while the next one runs
       } catch {
         // The old state stays on disk and nothing new is handed out until a write succeeds.
         this.dirty = true;
@@ -286,7 +287,6 @@ export class ConsumerGroup {
       }
     }
     this.writing = null;
-    if (this.members.length) this.pump();
   }
 
   /**
