@@ -153,7 +153,13 @@ export class HttpContext extends Context {
   }
 }
 
-/** One per TCP connection (network filter). */
+/**
+ * One per TCP connection (Envoy network filter). Read/modify the bytes with `downstreamData` /
+ * `upstreamData` (maps.ts) inside the data callbacks. StopIteration keeps the bytes in Envoy's
+ * buffer: the next callback sees them again plus the new ones; continueDownstream() lets the held
+ * downstream bytes go on (upstream bytes only go on with a later Continue). At close Envoy calls
+ * onDownstreamConnectionClose, then onDone, onLog, onDelete.
+ */
 export class TcpContext extends Context {
   constructor(id: u32, public readonly root: RootContext) {
     super(id, root.id);
@@ -168,5 +174,19 @@ export class TcpContext extends Context {
     return FilterStatus.Continue;
   }
   onDownstreamConnectionClose(peer: PeerType): void {}
+  /** Envoy reports only an upstream end of stream, as PeerType.Unknown. */
   onUpstreamConnectionClose(peer: PeerType): void {}
+
+  /** Passes downstream bytes held by StopIteration on (after the current callback). */
+  continueDownstream(): WasmResult {
+    return hc.continueStream(StreamType.Downstream);
+  }
+  /** Closes the client connection after the current callback (Envoy details "wasm_downstream_close"). */
+  closeDownstream(): WasmResult {
+    return hc.closeStream(StreamType.Downstream);
+  }
+  /** Also closes the client connection (Envoy details "wasm_upstream_close"). */
+  closeUpstream(): WasmResult {
+    return hc.closeStream(StreamType.Upstream);
+  }
 }

@@ -58,6 +58,20 @@ function tcpOf(id: u32): TcpContext | null {
   return c !== null && c instanceof TcpContext ? changetype<TcpContext>(c) : null;
 }
 
+// proxy_on_context_create does not say whether the new context is an HTTP stream or a TCP
+// connection, so createStream asks the root for an HttpContext first. Envoy's network filter calls
+// proxy_on_new_connection right after creating the context; a context that turns out to be a
+// connection is made again here with createTcpContext.
+function connectionOf(id: u32): TcpContext | null {
+  const c = find(id);
+  if (c === null || c instanceof TcpContext) return tcpOf(id);
+  if (!(c instanceof HttpContext)) return null;
+  const tcp = changetype<HttpContext>(c).root.createTcpContext(id);
+  if (tcp === null) contexts.delete(id);
+  remember(id, tcp);
+  return tcp;
+}
+
 /**
  * Registers the root context factory for plugins configured with `rootId` (Envoy's `root_id`,
  * Istio's WasmPlugin pluginName; "" when unset). Call it at the top level of the filter's entry
@@ -207,7 +221,7 @@ export function onResponseMetadata(id: u32, n: u32): FilterMetadataStatus {
 // ---------------------------------------------------------------- TCP callbacks
 
 export function onNewConnection(id: u32): FilterStatus {
-  const c = tcpOf(id);
+  const c = connectionOf(id);
   return c === null ? FilterStatus.Continue : c.onNewConnection();
 }
 export function onDownstreamData(id: u32, size: u32, eos: bool): FilterStatus {

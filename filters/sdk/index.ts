@@ -7,7 +7,9 @@
 //     registerRootContext(createRoot, "my_root_id");   // top level; factory = top-level function
 //   Contexts (context.ts): extend RootContext (onVmStart, onConfigure, onTick, onQueueReady,
 //     createHttpContext) and HttpContext (onRequestHeaders/Body/Trailers, onResponse*, onLog,
-//     onDone/onDelete). Callout results (onHttpCallResponse, onGrpc*) are delivered to the context
+//     onDone/onDelete) and TcpContext for network filters (createTcpContext; onNewConnection,
+//     onDownstreamData/onUpstreamData with downstreamData/upstreamData buffers, close callbacks,
+//     continueDownstream/closeDownstream). Callout results (onHttpCallResponse, onGrpc*) are delivered to the context
 //     that called this.httpCall / this.grpcCall / this.grpcStream, made effective, else to its root.
 //   Headers (maps.ts): requestHeaders / responseHeaders / *Trailers / httpCallResponseHeaders /
 //     grpc*Metadata: get(name): string | null, getBytes, has, add, replace, remove, pairs(), setPairs(),

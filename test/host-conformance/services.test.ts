@@ -244,9 +244,4 @@ describe('ticks, time, logging', () => {
     expect(result(plugin, 'configure', 'log 6')).toBe('2');
     expect(plugin.logs[0]?.prefix).toBe('wasm log plugin ops : ');
   });
-
-  test("§1.3 proxy_call_foreign_function: Envoy's functions are not modelled ⇒ NotFound", async () => {
-    const { plugin } = await opsPlugin({ configure: ['foreign compress'] });
-    expect(result(plugin, 'configure', 'foreign')).toBe('1');
-  });
 });

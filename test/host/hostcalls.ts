@@ -16,6 +16,7 @@ import {
 import { GuestMemoryError } from './memory.js';
 import { decodePairs, type HeaderMap } from './pairs.js';
 import { getProperty, setProperty } from './properties.js';
+import { foreignFunction } from './foreign.js';
 import type { ModuleInfo } from './wasm-module.js';
 import { WasmTrap, type Context, type WasmVm } from './vm.js';
 
@@ -60,8 +61,10 @@ function bufferOf(ctx: Context, type: number): BufferRef | null {
   switch (type) {
     case BufferType.VmConfiguration:
       return { get: () => vm.vmConfig };
-    case BufferType.PluginConfiguration:
-      return root?.configuring ? { get: () => root.pluginConfig } : null;
+    case BufferType.PluginConfiguration: {
+      const config = root?.validating ?? (root?.configuring ? root.pluginConfig : null);
+      return config ? { get: () => config } : null;
+    }
     case BufferType.HttpRequestBody:
     case BufferType.HttpResponseBody:
       return ctx.kind === 'stream' ? ctx.stream.getBody(type) : null;
@@ -74,9 +77,13 @@ function bufferOf(ctx: Context, type: number): BufferRef | null {
       return msg ? { get: () => msg } : null;
     }
     case BufferType.CallData:
-      return { get: () => Buffer.alloc(0) };
+      return { get: () => root?.callData ?? Buffer.alloc(0) };
+    case BufferType.DownstreamData:
+    case BufferType.UpstreamData:
+      // Envoy's getBuffer always answers a buffer here: the connection's held bytes, else empty.
+      return ctx.kind === 'connection' ? ctx.connection.getData(type) : { get: () => Buffer.alloc(0) };
     default:
-      return null; // DownstreamData/UpstreamData: no TCP filter in this host
+      return null;
   }
 }
 
@@ -152,12 +159,17 @@ function proxyImports(vm: () => WasmVm): Record<string, Fn> {
     proxy_continue_stream(type: number) {
       if (type === StreamType.Upstream) return WasmResult.Unimplemented;
       if (type >>> 0 > StreamType.Upstream) return WasmResult.BadArgument;
-      if (type !== StreamType.Downstream) streamOf()?.continueStream(type);
+      const c = ctx();
+      if (type === StreamType.Downstream) {
+        if (c.kind === 'connection') c.connection.continueReading();
+      } else streamOf()?.continueStream(type);
       return WasmResult.Ok;
     },
     proxy_close_stream(type: number) {
       if (type >>> 0 > StreamType.Upstream) return WasmResult.BadArgument;
+      const c = ctx();
       if (type === StreamType.HttpRequest || type === StreamType.HttpResponse) streamOf()?.closeStream();
+      else if (c.kind === 'connection') c.connection.closeStream(type);
       return WasmResult.Ok;
     },
 
@@ -414,9 +426,23 @@ function proxyImports(vm: () => WasmVm): Record<string, Fn> {
       vm().defer(() => root.plugin.deleteRoot(root));
       return WasmResult.Ok;
     },
-    proxy_call_foreign_function() {
-      // Envoy's foreign functions (compress, declare_property, …) are not modelled: unknown name.
-      return WasmResult.NotFound;
+    proxy_call_foreign_function(
+      np: number,
+      nl: number,
+      ap: number,
+      al: number,
+      ptrPtr: number,
+      lenPtr: number,
+    ) {
+      const name = str(np, nl);
+      const args = mem().read(ap, al);
+      const fn = foreignFunction(name);
+      if (!fn) return WasmResult.NotFound;
+      const r = fn(args);
+      // cpp-host writes the result pointer/size only when the module asked for them (non-zero pointers).
+      if (ptrPtr === 0 && lenPtr === 0) return r.result;
+      const written = out(r.value ?? Buffer.alloc(0), ptrPtr, lenPtr);
+      return written === WasmResult.Ok ? r.result : written;
     },
   };
 }

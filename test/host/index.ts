@@ -17,11 +17,28 @@ export {
   type PhaseStatus,
   type PhaseName,
 } from './stream.js';
+export {
+  Connection,
+  type ConnectionOptions,
+  type ConnectionAction,
+  type ConnectionPhase,
+  type NetworkStatus,
+  type Flow,
+  type Peer,
+} from './connection.js';
+export { foreignFunction, type ForeignFunction } from './foreign.js';
 export { HttpCallRecord, GrpcCallRecord, type ClusterOptions, type HttpCallResponse } from './calls.js';
 export { HeaderMap, encodePairs, decodePairs, type HeadersInit } from './pairs.js';
 export { MetricStore } from './metrics.js';
 export { SharedState } from './shared.js';
-export { WasmVm, WasmTrap, type RootContext, type StreamContext, type Context } from './vm.js';
+export {
+  WasmVm,
+  WasmTrap,
+  type RootContext,
+  type StreamContext,
+  type ConnectionContext,
+  type Context,
+} from './vm.js';
 export { WasmLoadError, readModuleInfo, checkLoadable, type ModuleInfo } from './wasm-module.js';
 export { serializeValue, toValue, type Value, type PropertyInit } from './properties.js';
 export * from './abi.js';

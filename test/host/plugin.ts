@@ -4,6 +4,7 @@
 import { LOG_LEVEL_NAMES, type LogLevelName } from './abi.js';
 import { toValue, type PropertyInit, type Value } from './properties.js';
 import { Stream, type StreamOptions } from './stream.js';
+import { Connection, type ConnectionOptions } from './connection.js';
 import { RootContext, type WasmVm } from './vm.js';
 import type { ProxyWasmHost } from './host.js';
 
@@ -172,16 +173,71 @@ export class Plugin {
 
   /** Opens a stream on a worker. The context is created lazily by the first callback (§2.4). */
   stream(opts: StreamOptions = {}): Stream {
-    const index = opts.worker ?? 0;
+    const { vm, root, mode } = this.attach(opts.worker ?? 0, 'stream');
+    return new Stream(this, vm, root, mode, opts);
+  }
+
+  /**
+   * A TCP connection accepted by a listener whose network filter chain holds this plugin: the
+   * context is created and proxy_on_new_connection runs now (its status is `actions[0]`).
+   */
+  connection(opts: ConnectionOptions = {}): Connection {
+    const { vm, root, mode } = this.attach(opts.worker ?? 0, 'connection');
+    const c = new Connection(this, vm, root, mode, opts);
+    c.accept();
+    return c;
+  }
+
+  /** The worker's VM and root for a new stream/connection, and how Envoy's filter factory treats a failed VM. */
+  private attach(
+    index: number,
+    what: string,
+  ): { vm: WasmVm; root: RootContext | null; mode: 'normal' | 'bypass' | 'fail' } {
     const w = this.workers[index];
     if (!w)
       throw new Error(
-        `plugin "${this.name}" has ${this.workers.length} worker(s); stream({ worker: ${index} }) is out of range`,
+        `plugin "${this.name}" has ${this.workers.length} worker(s); ${what}({ worker: ${index} }) is out of range`,
       );
     if (w.vm.failed && this.failurePolicy === 'fail_reload') this.maybeReload(w, index);
     const healthy = !w.vm.failed && w.root;
     const mode = healthy ? 'normal' : this.failurePolicy === 'fail_open' ? 'bypass' : 'fail';
-    return new Stream(this, w.vm, w.root, mode, opts);
+    return { vm: w.vm, root: w.root, mode };
+  }
+
+  /**
+   * Envoy's Context::validateConfiguration (proxy_validate_configuration with the configuration
+   * readable as PluginConfiguration). Envoy itself never calls it — neither createPlugin nor
+   * reconfigure does here — it is an embedder hook; true when the module does not export it.
+   */
+  validateConfiguration(config: string | Uint8Array | object, worker = 0): boolean {
+    const root = this.liveRoot(worker, 'validateConfiguration');
+    const bytes = configBytes(config);
+    root.validating = bytes;
+    const r = root.vm.call(root, 'proxy_validate_configuration', root.id, bytes.length);
+    root.validating = null;
+    root.vm.drain();
+    return r === undefined ? !root.vm.has('proxy_validate_configuration') : r !== 0;
+  }
+
+  /**
+   * cpp-host's ContextBase::onForeignFunction: proxy_on_foreign_function(root, id, args size) with
+   * `args` readable as ForeignFunctionArguments (8). Stock Envoy never drives it; embedders may.
+   */
+  foreignFunction(functionId: number, args: string | Uint8Array = '', worker = 0): void {
+    const root = this.liveRoot(worker, 'foreignFunction');
+    root.callData = Buffer.from(args);
+    root.vm.call(root, 'proxy_on_foreign_function', root.id, functionId, root.callData.length);
+    root.callData = Buffer.alloc(0);
+    root.vm.drain();
+  }
+
+  private liveRoot(worker: number, what: string): RootContext {
+    const root = this.workers[worker]?.root;
+    if (!root || root.deleted)
+      throw new Error(
+        `plugin "${this.name}": ${what} needs a running root context on worker ${worker} (none: VM failed or plugin shut down)`,
+      );
+    return root;
   }
 
   /** FAIL_RELOAD: a new VM for new streams once the backoff since the failure has passed. */

@@ -160,11 +160,45 @@ function responseAttr(ctx: Context, name: string): Value | undefined {
   }
 }
 
-/** Overrides given by the test (`'xds.route_name': 'r1'`): stream, then plugin-wide, then defaults. */
+/** What a stream and a connection both carry: test-given properties, filter state, the downstream connection. */
+export interface PropertyScope {
+  readonly properties: Map<string, Value>;
+  readonly filterState: Map<string, Buffer>;
+  readonly connectionId: number;
+}
+
+/** What Envoy always knows about a downstream connection; tests override any of them. */
+const CONNECTION_DEFAULTS = new Map<string, Value>(
+  Object.entries({
+    'source.address': '127.0.0.1:50000',
+    'source.port': 50000,
+    'destination.address': '127.0.0.1:15006',
+    'destination.port': 15006,
+    'connection.mtls': false,
+  }).map(([k, v]) => [k, toValue(v)]),
+);
+
+function connectionDefault(scope: PropertyScope, key: string): Value | undefined {
+  if (key === 'connection.id') return { t: 'uint', v: BigInt(scope.connectionId) };
+  return CONNECTION_DEFAULTS.get(key);
+}
+
+/** The stream or connection a context belongs to (root and VM contexts have none). */
+function scopeOf(ctx: Context): PropertyScope | undefined {
+  if (ctx.kind === 'stream') return ctx.stream;
+  if (ctx.kind === 'connection') return ctx.connection;
+  return undefined;
+}
+
+/** Overrides given by the test (`'xds.route_name': 'r1'`): stream/connection, then plugin-wide, then defaults. */
 function override(ctx: Context, key: string): Value | undefined {
   if (ctx.kind === 'vm') return undefined;
-  const stream = ctx.kind === 'stream' ? ctx.stream : undefined;
-  return stream?.properties.get(key) ?? ctx.root.plugin.properties.get(key) ?? stream?.defaultProperty(key);
+  const scope = scopeOf(ctx);
+  return (
+    scope?.properties.get(key) ??
+    ctx.root.plugin.properties.get(key) ??
+    (scope ? connectionDefault(scope, key) : undefined)
+  );
 }
 
 function topLevel(ctx: Context, segments: string[]): { value?: Value; consumed: number } {
@@ -191,12 +225,11 @@ function topLevel(ctx: Context, segments: string[]): { value?: Value; consumed: 
     const v = responseAttr(ctx, second);
     if (v) return { value: v, consumed: 2 };
   }
-  if (first === 'connection_id' && ctx.kind === 'stream')
-    return { value: { t: 'uint', v: BigInt(ctx.stream.connectionId) }, consumed: 1 }; // wasm-only alias
-  if (ctx.kind === 'stream') {
-    const fs = ctx.stream.filterState.get(first!);
-    if (fs) return { value: { t: 'bytes', v: fs }, consumed: 1 };
-  }
+  const scope = scopeOf(ctx);
+  if (first === 'connection_id' && scope)
+    return { value: { t: 'uint', v: BigInt(scope.connectionId) }, consumed: 1 }; // wasm-only alias
+  const fs = scope?.filterState.get(first!);
+  if (fs) return { value: { t: 'bytes', v: fs }, consumed: 1 };
   return { consumed: 1 };
 }
 
@@ -215,9 +248,10 @@ export function getProperty(ctx: Context, path: Buffer): { result: WasmResult; v
   return value ? { result: WasmResult.Ok, value: serializeValue(value) } : { result: WasmResult.NotFound };
 }
 
-/** Envoy stores a CelState under filter state `wasm.<path>`; there is none without a stream. */
+/** Envoy stores a CelState under filter state `wasm.<path>` of the stream's or connection's stream info; there is none on a root. */
 export function setProperty(ctx: Context, path: Buffer, value: Buffer): WasmResult {
-  if (ctx.kind !== 'stream') return WasmResult.NotFound;
-  ctx.stream.filterState.set(path.toString('utf8').split('\0')[0]!, Buffer.from(value));
+  const scope = scopeOf(ctx);
+  if (!scope) return WasmResult.NotFound;
+  scope.filterState.set(path.toString('utf8').split('\0')[0]!, Buffer.from(value));
   return WasmResult.Ok;
 }

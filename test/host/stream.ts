@@ -66,17 +66,6 @@ export interface StreamOptions {
   connectionId?: number;
 }
 
-/** What Envoy always knows about a downstream connection; tests override any of them per stream. */
-const CONNECTION_DEFAULTS = new Map<string, Value>(
-  Object.entries({
-    'source.address': '127.0.0.1:50000',
-    'source.port': 50000,
-    'destination.address': '127.0.0.1:15006',
-    'destination.port': 15006,
-    'connection.mtls': false,
-  }).map(([k, v]) => [k, toValue(v)]),
-);
-
 type Stopped = 'none' | 'headers-all' | 'headers' | 'body' | 'trailers';
 type Mode = 'normal' | 'bypass' | 'fail';
 
@@ -180,12 +169,6 @@ export class Stream {
   get logs(): LogRecord[] {
     return this.plugin.logs.filter((l) => l.contextId === this.ctx?.id && l.vm === this.vm.label);
   }
-  /** Connection attributes Envoy always has; below stream and plugin properties in precedence. */
-  defaultProperty(key: string): Value | undefined {
-    if (key === 'connection.id') return { t: 'uint', v: BigInt(this.connectionId) };
-    return CONNECTION_DEFAULTS.get(key);
-  }
-
   get requestContentLength(): number | undefined {
     const v = this.request.headers?.get('content-length');
     return v === undefined ? undefined : Number(v.toString());

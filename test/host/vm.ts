@@ -4,6 +4,7 @@ import { INITIALIZE_ALLOWED, LogLevel, MALLOC_ALLOWED } from './abi.js';
 import { GuestMemory } from './memory.js';
 import type { ModuleInfo } from './wasm-module.js';
 import type { Stream } from './stream.js';
+import type { Connection } from './connection.js';
 import type { Plugin } from './plugin.js';
 import type { HttpCallRecord, GrpcCallRecord } from './calls.js';
 import type { HeaderMap } from './pairs.js';
@@ -25,6 +26,10 @@ export class RootContext {
   readonly kind = 'root';
   /** Inside proxy_on_configure: PluginConfiguration is readable only then (§2.2). */
   configuring = false;
+  /** Set while plugin.validateConfiguration() runs (Envoy's temp_plugin_): the configuration being validated. */
+  validating: Buffer | null = null;
+  /** Buffer CallData / ForeignFunctionArguments (8): what the host set before the current call. */
+  callData: Buffer = Buffer.alloc(0);
   tickPeriodMs = 0;
   nextTickAt = 0;
   /** Set while proxy_on_http_call_response / grpc callbacks run: what the response maps/buffers read. */
@@ -58,14 +63,28 @@ export class StreamContext {
   }
 }
 
-export type Context = VmContext | RootContext | StreamContext;
+/** One network-filter connection (Envoy's network Wasm filter context). */
+export class ConnectionContext {
+  readonly kind = 'connection';
+  constructor(
+    readonly vm: WasmVm,
+    readonly id: number,
+    readonly root: RootContext,
+    readonly connection: Connection,
+  ) {}
+  get plugin(): Plugin {
+    return this.root.plugin;
+  }
+}
+
+export type Context = VmContext | RootContext | StreamContext | ConnectionContext;
 
 type Exports = Record<string, (...args: (number | bigint)[]) => number | undefined>;
 
 export class WasmVm {
   readonly memory: GuestMemory;
   readonly vmContext = new VmContext(this);
-  readonly contexts = new Map<number, RootContext | StreamContext>();
+  readonly contexts = new Map<number, RootContext | StreamContext | ConnectionContext>();
   failed: string | null = null;
   current: Context = this.vmContext;
   effective: Context = this.vmContext;

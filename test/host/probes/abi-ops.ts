@@ -5,11 +5,12 @@
 // and, for on_vm_start, from the vm configuration. One line per callback:
 //   request_headers: get_header 0 :path; add_header 0 x-a 1; return 1
 // Ops and args are separated by "; " and " "; "%20", "%00", "%3B" … decode to bytes. "$" is the
-// last numeric result, "$ctx" the current context id, "$root" the root context id.
+// last numeric result, "$ctx" the current context id, "$root" the root context id, "$a"/"$b" the
+// callback's first two arguments (e.g. size and end_of_stream); "!x" is 1 when x is 0, else 0.
 // Each op logs "<callback> <op> => <status>[ <value>]"; each callback first logs
 // "@<callback> ctx=<id> <args…>".
 export * from "../../../filters/sdk/exports";
-import { GrpcStatus, HttpContext, RootContext, registerRootContext } from "../../../filters/sdk";
+import { GrpcStatus, HttpContext, PeerType, RootContext, TcpContext, registerRootContext } from "../../../filters/sdk";
 import * as abi from "../../../filters/sdk/imports";
 import { resetExchange, retA, retB, retC, takeBytes } from "../../../filters/sdk/memory";
 
@@ -35,6 +36,8 @@ let last: i64 = 0;
 let curCtx: u32 = 0;
 let curRoot: u32 = 0;
 let retVal: i64 = -1;
+let cbA: i64 = 0;
+let cbB: i64 = 0;
 
 function say(msg: string): void {
   const b = String.UTF8.encode(msg);
@@ -66,7 +69,10 @@ function bytes(s: string): ArrayBuffer {
 }
 
 function num(s: string): i64 {
+  if (s.startsWith("!")) return num(s.substring(1)) == 0 ? 1 : 0;
   if (s == "$") return last;
+  if (s == "$a") return cbA;
+  if (s == "$b") return cbB;
   if (s == "$ctx") return curCtx;
   if (s == "$root") return curRoot;
   return I64.parseInt(s, 10);
@@ -306,8 +312,11 @@ function exec(line: string): string {
   if (op == "set_effective") return abi.proxy_set_effective_context(<u32>num(arg(1))).toString();
   if (op == "done") return abi.proxy_done().toString();
   if (op == "foreign") {
+    // foreign <name> [args]: the result (if any) is logged as hex.
     const n = bytes(arg(1));
-    return abi.proxy_call_foreign_function(changetype<usize>(n), n.byteLength, 0, 0, retA, retB).toString();
+    const args = bytes(arg(2));
+    st = abi.proxy_call_foreign_function(changetype<usize>(n), n.byteLength, changetype<usize>(args), args.byteLength, retA, retB);
+    return st.toString() + (st == 0 ? " " + hex(out()) : "");
   }
   if (op == "wasi_write") {
     const d = bytes(arg(2));
@@ -355,6 +364,8 @@ function exec(line: string): string {
 function run(cb: string, ctx: u32, root: u32, a: i64, b: i64, dflt: i64): i64 {
   curCtx = ctx;
   curRoot = root;
+  cbA = a;
+  cbB = b;
   retVal = dflt;
   say("@" + cb + " ctx=" + ctx.toString() + " " + a.toString() + " " + b.toString());
   if (!scripts.has(cb)) return dflt;
@@ -381,6 +392,12 @@ class OpsRoot extends RootContext {
     const vmc = this.vmConfiguration();
     if (vmc !== null) parseScripts(vmc);
     return run("vm_start", this.id, this.id, size, 0, 1) != 0;
+  }
+  onValidateConfiguration(size: u32): bool {
+    return run("validate", this.id, this.id, size, 0, 1) != 0;
+  }
+  onForeignFunction(functionId: u32, argumentsSize: u32): void {
+    run("foreign_function", this.id, this.id, functionId, argumentsSize, 0);
   }
   onConfigure(size: u32): bool {
     const pc = this.pluginConfiguration();
@@ -417,6 +434,37 @@ class OpsRoot extends RootContext {
   createHttpContext(id: u32): HttpContext | null {
     run("create", id, this.id, 0, 0, 0);
     return new OpsStream(id, this);
+  }
+  createTcpContext(id: u32): TcpContext | null {
+    run("create_connection", id, this.id, 0, 0, 0);
+    return new OpsConnection(id, this);
+  }
+}
+
+class OpsConnection extends TcpContext {
+  onNewConnection(): i32 {
+    return <i32>run("new_connection", this.id, this.root.id, 0, 0, 0);
+  }
+  onDownstreamData(size: u32, eos: bool): i32 {
+    return <i32>run("downstream_data", this.id, this.root.id, size, eos ? 1 : 0, 0);
+  }
+  onUpstreamData(size: u32, eos: bool): i32 {
+    return <i32>run("upstream_data", this.id, this.root.id, size, eos ? 1 : 0, 0);
+  }
+  onDownstreamConnectionClose(peer: PeerType): void {
+    run("downstream_close", this.id, this.root.id, <i64>peer, 0, 0);
+  }
+  onUpstreamConnectionClose(peer: PeerType): void {
+    run("upstream_close", this.id, this.root.id, <i64>peer, 0, 0);
+  }
+  onLog(): void {
+    run("log", this.id, this.root.id, 0, 0, 0);
+  }
+  onDone(): bool {
+    return run("done", this.id, this.root.id, 0, 0, 0) != 0;
+  }
+  onDelete(): void {
+    run("delete", this.id, this.root.id, 0, 0, 0);
   }
 }
 
