@@ -150,6 +150,8 @@ export class WasmVm {
     if (start) {
       vm.window = 'initialize';
       vm.invoke(vm.vmContext, start, []);
+      // cpp-host startVm: a WASI reactor's main(0, 0) runs right after _initialize (early SDK setup).
+      if (start === '_initialize' && vm.has('main') && !vm.failed) vm.invoke(vm.vmContext, 'main', [0, 0]);
       vm.window = null;
     }
     return vm;
