@@ -186,6 +186,23 @@ describe('data callbacks (Context::onData / onWrite) and buffers DownstreamData 
     expect(result(plugin, 'new_connection', 'get_header')).toBe(String(WasmResult.BadArgument));
   });
 
+  test('on an HTTP stream buffers 2/3 are empty too (Envoy getBuffer never answers null for them)', async () => {
+    const { plugin } = await tcp({ request_headers: ['buffer_status 2', 'get_buffer 3 0 10'] });
+    const s = plugin.stream();
+    s.requestHeaders({ ':path': '/' }, { endOfStream: true });
+    expect(result(plugin, 'request_headers', 'buffer_status')).toBe('0 0 0');
+    expect(result(plugin, 'request_headers', 'get_buffer')).toBe('0 ptr0');
+  });
+
+  test('send_local_response on a connection is Ok and does nothing (no HTTP decoder callbacks); the status is not overridden', async () => {
+    const { plugin } = await tcp({ downstream_data: ['local_reply 403 no denied'] });
+    const c = plugin.connection();
+    expect(c.downstreamData('x')).toBe('Continue');
+    expect(result(plugin, 'downstream_data', 'local_reply')).toBe('0');
+    expect(c.upstream.data.toString()).toBe('x');
+    expect(c.closed).toBeUndefined();
+  });
+
   test('empty reads without end_stream do not reach the filter (filter manager: length > 0 || end_stream)', async () => {
     const { plugin } = await tcp({});
     const c = plugin.connection();
@@ -279,6 +296,34 @@ describe('failure (CHECK_FAIL_NET; network FilterConfig::createFilter)', () => {
     next.upstreamData('back', { endOfStream: true });
     expect(next.upstream.data.toString()).toBe('free');
     expect(next.downstream).toEqual({ data: Buffer.from('back'), ended: true });
+  });
+});
+
+describe('FAIL_RELOAD and config updates', () => {
+  test('fail_reload: connections on the failed VM are closed; after the backoff a new connection gets a new VM and root', async () => {
+    const { host, plugin } = await tcp(
+      { downstream_data: ['trap'] },
+      { failurePolicy: 'fail_reload', reloadBackoffMs: 100 },
+    );
+    plugin.connection().downstreamData('boom');
+    expect(plugin.connection().closed).toEqual({ by: 'local', details: '' });
+    host.advance(100);
+    const fresh = plugin.connection();
+    expect(fresh.closed).toBeUndefined();
+    expect(fresh.vm.label).toBe('worker0#reload1');
+    expect(fresh.actions[0]!.status).toBe('Continue');
+  });
+
+  test('a config update: open connections keep their old root, new connections get the new one', async () => {
+    const { plugin } = await tcp({});
+    const before = plugin.connection();
+    plugin.reconfigure('new_connection: log 2 new-config');
+    const after = plugin.connection();
+    expect(before.ctx!.root.id).not.toBe(after.ctx!.root.id);
+    expect(after.ctx!.root.id).toBe(plugin.rootContextId());
+    expect(plugin.messages().filter((m) => m.includes('new-config') && !m.includes(' => '))).toEqual([
+      'new-config',
+    ]);
   });
 });
 
