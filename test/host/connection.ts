@@ -113,8 +113,12 @@ export class Connection implements PropertyScope {
 
   // ------------------------------------------------------------------ driver
 
-  /** The listener accepted the connection: Context::onNewConnection (context creation + proxy_on_new_connection). */
+  /**
+   * The listener accepted the connection: Context::onNewConnection (context creation +
+   * proxy_on_new_connection). plugin.connection() calls it; a connection is accepted once.
+   */
   accept(): NetworkStatus {
+    if (this.actions.length) throw new Error(`connection ${this.connectionId} was already accepted`);
     if (this.mode === 'bypass') return this.record('new_connection', 'Skipped');
     this.created = true;
     if (this.mode === 'normal' && this.root && !this.vm.failed) {
