@@ -355,6 +355,18 @@ describe('an SDK-only TCP filter (test/sdk/probes/sdk-tcp.ts)', () => {
     expect(plugin.vm().failed).toBeNull();
   });
 
+  test('an HTTP-only SDK filter (hello-headers) put in a network filter chain drops its HTTP guess, passes the bytes untouched and never traps', async () => {
+    const host = await ProxyWasmHost.load(`${ROOT}build/hello-headers.wasm`);
+    const plugin = await host.createPlugin({ rootId: 'hello-headers', pluginConfig: 'hi' });
+    const c = plugin.connection();
+    expect(c.downstreamData('raw bytes')).toBe('Continue');
+    expect(c.upstreamData('reply', { endOfStream: true })).toBe('Continue');
+    c.close();
+    expect(c.upstream.data.toString()).toBe('raw bytes');
+    expect(c.downstream).toEqual({ data: Buffer.from('reply'), ended: true });
+    expect(plugin.vm().failed).toBeNull();
+  });
+
   test('closeDownstream() from onDownstreamData closes the connection locally; the same root still serves HTTP streams', async () => {
     const { plugin } = await lines();
     const c = plugin.connection();
