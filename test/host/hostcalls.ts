@@ -531,18 +531,19 @@ function wasiImports(vm: () => WasmVm): Record<string, Fn> {
 
 /** Wraps every host function: restricted windows (trap), bad guest pointers ⇒ InvalidMemoryAccess. */
 function guard(vm: () => WasmVm, name: string, fn: Fn, wasi: boolean): Fn {
-  return ((...args: never[]) => {
-    const v = vm();
-    v.checkWindow(name);
+  // `arguments` passed on with apply: no rest array per hostcall (this wrapper runs on every one).
+  return function guarded(): number | void {
+    vm().checkWindow(name);
     try {
-      return fn(...args);
+      // eslint-disable-next-line prefer-rest-params
+      return fn.apply(undefined, arguments as unknown as never[]);
     } catch (err) {
       if (err instanceof GuestMemoryError) return wasi ? 21 /* EFAULT */ : WasmResult.InvalidMemoryAccess;
       throw err instanceof WasmTrap
         ? err
         : new WasmTrap(`${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
-  }) as Fn;
+  } as Fn;
 }
 
 /** The import object for one VM. Only ABI 0.2.1 is accepted at load time (checkLoadable). */

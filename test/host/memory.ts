@@ -64,7 +64,11 @@ export class GuestMemory {
   }
   write(ptr: number, data: Uint8Array): void {
     ptr >>>= 0;
-    this.views(ptr, data.length).u8.set(data, ptr);
+    const n = data.length;
+    const u8 = this.views(ptr, n).u8;
+    // Header values are mostly a few bytes: a loop beats TypedArray.set's fixed cost there.
+    if (n <= 16) for (let i = 0; i < n; i++) u8[ptr + i] = data[i]!;
+    else u8.set(data, ptr);
   }
   /**
    * cpp-host copyToPointerSize: empty ⇒ ptr 0/len 0 without calling the allocator; allocator
