@@ -535,7 +535,7 @@ function guard(vm: () => WasmVm, name: string, fn: Fn, wasi: boolean): Fn {
   return function guarded(): number | void {
     vm().checkWindow(name);
     try {
-      // eslint-disable-next-line prefer-rest-params
+      // eslint-disable-next-line prefer-rest-params, prefer-spread
       return fn.apply(undefined, arguments as unknown as never[]);
     } catch (err) {
       if (err instanceof GuestMemoryError) return wasi ? 21 /* EFAULT */ : WasmResult.InvalidMemoryAccess;
