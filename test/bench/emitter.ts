@@ -121,22 +121,30 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-function releaseBuild(dir: string, source: string, name: string): string {
+// The emitter is built as its release is (filters/event-emitter/asconfig.json); the no-op filter
+// with the same optimisation levels, so that both sides of each ratio are compiled alike.
+const EMITTER_ASCONFIG = join(ROOT, 'filters', 'event-emitter', 'asconfig.json');
+const RELEASE_LEVELS = (() => {
+  const release = (JSON.parse(readFileSync(EMITTER_ASCONFIG, 'utf8')) as {
+    targets?: { release?: { optimizeLevel?: number; shrinkLevel?: number } };
+  }).targets?.release;
+  return [
+    ...(release?.optimizeLevel === undefined ? [] : ['--optimizeLevel', String(release.optimizeLevel)]),
+    ...(release?.shrinkLevel === undefined ? [] : ['--shrinkLevel', String(release.shrinkLevel)]),
+  ];
+})();
+
+/** `input`: an entry file (built with the base config and the emitter's levels) or an asconfig.json. */
+function releaseBuild(dir: string, input: string, name: string): string {
   const out = join(dir, `${name}.wasm`);
   // PROFILE=1 keeps function names in the optimized build (for node --cpu-prof).
   const names = process.env.PROFILE ? ['--debug'] : [];
+  const what = input.endsWith('.json')
+    ? ['--config', input]
+    : [input, '--config', join(ROOT, 'filters', 'asconfig.base.json'), ...RELEASE_LEVELS];
   execFileSync(
     join(ROOT, 'node_modules', '.bin', 'asc'),
-    [
-      source,
-      '--config',
-      join(ROOT, 'filters', 'asconfig.base.json'),
-      '--target',
-      'release',
-      ...names,
-      '--outFile',
-      out,
-    ],
+    [...what, '--target', 'release', ...names, '--outFile', out],
     { cwd: ROOT, stdio: 'inherit' },
   );
   return out;
@@ -338,7 +346,7 @@ const TARGETS = [1.2, 2, 4];
 const dir = mkdtempSync(join(tmpdir(), 'emitter-bench-'));
 try {
   const noopFile = releaseBuild(dir, join(ROOT, 'test/bench/fixtures/noop-filter.ts'), 'noop-filter');
-  const emitterFile = releaseBuild(dir, join(ROOT, 'filters/event-emitter/index.ts'), 'event-emitter');
+  const emitterFile = releaseBuild(dir, EMITTER_ASCONFIG, 'event-emitter');
   const table = async (
     title: string,
     make: (file: string, s: Scenario) => Promise<{ request(): void; pages(): number }>,
