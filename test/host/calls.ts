@@ -175,12 +175,16 @@ export class CallRouter {
   readonly clusters = new Map<string, ClusterOptions>();
   /** http calls waiting for the test (clusters without a url), oldest first. */
   readonly pending: HttpCallRecord[] = [];
-  /** every http call ever made, for assertions. */
+  /** every http call ever made, for assertions (unless the host was loaded with callLog: false). */
   readonly httpLog: HttpCallRecord[] = [];
   readonly grpc: GrpcCallRecord[] = [];
   private readonly inflight = new Set<HttpCallRecord>();
 
-  constructor(private readonly nowMs: () => number) {}
+  constructor(
+    private readonly nowMs: () => number,
+    /** Whether httpLog keeps every call (HostOptions.callLog). */
+    private readonly keepLog = true,
+  ) {}
 
   httpCall(vm: WasmVm, ctx: Context, req: HttpCallRequest): { token: number } | WasmResult {
     if (req.timeoutMs < 0) return WasmResult.BadArgument;
@@ -207,7 +211,7 @@ export class CallRouter {
       deadline,
     );
     vm.httpCalls.set(token, call);
-    this.httpLog.push(call);
+    if (this.keepLog) this.httpLog.push(call);
     this.inflight.add(call);
     if (cluster.url) this.sendReal(call, cluster.url);
     else this.pending.push(call);
@@ -265,6 +269,12 @@ export class CallRouter {
           headers: { 'content-type': 'text/plain' },
         });
     }
+  }
+
+  /** Some call routed to a real server is still waiting for its answer. */
+  waitingForRealServer(): boolean {
+    for (const c of this.inflight) if (c.state === 'pending' && this.clusters.get(c.cluster)?.url) return true;
+    return false;
   }
 
   forget(call: HttpCallRecord): void {

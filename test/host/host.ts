@@ -17,6 +17,11 @@ export interface HostOptions {
   startTimeMs?: number;
   /** Record every call into the module in `host.trace` (lifecycle-order assertions). */
   trace?: boolean;
+  /**
+   * Keep every http call (with its body) in `host.httpCalls`. Default true; a long benchmark that
+   * answers each call itself turns it off, so that answered calls can be garbage-collected.
+   */
+  callLog?: boolean;
 }
 
 /** One call into the module, for order assertions: `{ vm: 'worker0', fn: 'proxy_on_log', args: [2] }`. */
@@ -54,7 +59,7 @@ export class ProxyWasmHost implements HostServices {
   ) {
     this.logLevel = LOG_LEVEL_NAMES.indexOf(opts.logLevel ?? 'info');
     this.wallStartNs = BigInt(opts.startTimeMs ?? Date.now()) * 1_000_000n;
-    this.calls = new CallRouter(() => this.nowMs());
+    this.calls = new CallRouter(() => this.nowMs(), opts.callLog ?? true);
     this.tracing = !!opts.trace;
   }
 
@@ -120,7 +125,7 @@ export class ProxyWasmHost implements HostServices {
   /** Waits until every call routed to a real server has been answered and delivered. */
   async settle(timeoutMs = 5000): Promise<void> {
     const until = Date.now() + timeoutMs;
-    while (this.calls.httpLog.some((c) => c.state === 'pending' && this.calls.clusters.get(c.cluster)?.url)) {
+    while (this.calls.waitingForRealServer()) {
       if (Date.now() > until)
         throw new Error(`settle: http calls to real clusters still pending after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 5));
