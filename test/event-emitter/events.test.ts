@@ -1,12 +1,15 @@
 import { describe, expect, test } from '@jest/globals';
+import { ProxyWasmHost } from '../host/index.js';
 import {
   acceptAll,
+  BRIDGE,
   config,
   emitOne,
   emitter,
   exchange,
   flush,
   healthy,
+  RELEASE_WASM,
   stat,
   type CloudEvent,
 } from './harness.js';
@@ -430,5 +433,31 @@ describe('event-emitter: large header blocks', () => {
     expect(events.every((x) => x.partitionkey === big)).toBe(true);
     expect(stat(e.host, 'rule=never.sampled_out')).toBe(20);
     healthy(e.plugin);
+  });
+});
+
+describe('event-emitter: event time', () => {
+  test('each event carries its own millisecond, also across a second, a day and a year boundary', async () => {
+    // The formatter keeps the "YYYY-MM-DDTHH:MM:SS." of the current second: these steps stay in it,
+    // leave it, and cross midnight of New Year's Eve.
+    const start = Date.UTC(2026, 11, 31, 23, 59, 58, 990);
+    const host = await ProxyWasmHost.load(RELEASE_WASM, { logLevel: 'warn', startTimeMs: start });
+    host.cluster(BRIDGE);
+    const plugin = await host.createPlugin({
+      name: 'event-emitter',
+      pluginConfig: JSON.stringify(config({}, { batch: { max_events: 1, flush_interval_ms: 50 } })),
+    });
+    const times: string[] = [];
+    const expected: string[] = [];
+    let at = start;
+    for (const step of [0, 3, 6, 1, 997, 1, 1000, 5]) {
+      host.advance(step);
+      at += step;
+      exchange(plugin);
+      for (const call of host.pendingCalls) times.push(...acceptAll(call).map((ev) => ev.time as string));
+      expected.push(new Date(at).toISOString());
+    }
+    expect(times).toEqual(expected);
+    healthy(plugin);
   });
 });
