@@ -4,7 +4,7 @@
 // A "crash" is a copy of the broker directory taken while the broker runs: exactly what a process
 // killed at that moment leaves on disk.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, utimes } from 'node:fs/promises';
+import { cp, mkdtemp, open, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +12,7 @@ import { EmbeddedBroker } from '../../broker-bridge/brokers/embedded/index.js';
 import type { BrokerMessage, MessageHandler, ReceivedMessage } from '../../broker-bridge/brokers/types.js';
 
 const dirs: string[] = [];
-const open: EmbeddedBroker[] = [];
+const brokers: EmbeddedBroker[] = [];
 async function freshDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'sidecast-embedded-dur-'));
   dirs.push(d);
@@ -20,7 +20,7 @@ async function freshDir(): Promise<string> {
 }
 async function broker(dir: string, opts: ConstructorParameters<typeof EmbeddedBroker>[1] = {}) {
   const b = new EmbeddedBroker(dir, opts);
-  open.push(b);
+  brokers.push(b);
   await b.connect();
   return b;
 }
@@ -60,7 +60,7 @@ async function drain(b: EmbeddedBroker, name: string): Promise<ReceivedMessage[]
 }
 
 afterEach(async () => {
-  for (const b of open.splice(0)) await b.close();
+  for (const b of brokers.splice(0)) await b.close();
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
@@ -99,7 +99,7 @@ describe('embedded broker: acknowledged stays acknowledged', () => {
     const closing = a.close(); // waits for the running handler, which acknowledges r0
     await new Promise((r) => setImmediate(r)); // a has let go of the directory; its close still runs
     const b = new EmbeddedBroker(dir);
-    open.push(b);
+    brokers.push(b);
     const connecting = b.connect();
     // A second open must wait for the close; were it not to, it would have read the cursor by now.
     await Promise.race([connecting, sleep(200)]);
@@ -147,7 +147,10 @@ describe('embedded broker: acknowledged stays acknowledged', () => {
     );
     expect(slots).toHaveLength(2);
     const newest = slots.reduce((x, y) => (y.seq > x.seq ? y : x));
-    await truncate(newest.file, (await stat(newest.file)).size - 5); // a crash in the middle of writing it
+    // A crash in the middle of writing it: part new text, part old.
+    const fh = await open(newest.file, 'r+');
+    await fh.write(Buffer.from('{"torn'), 0, 6, 12);
+    await fh.close();
 
     // The older state may predate the last acknowledgement (at-least-once), never lose t0.
     const got = (await drain(await broker(dir), 'torn')).map((m) => m.id);

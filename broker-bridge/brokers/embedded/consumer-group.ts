@@ -6,6 +6,7 @@
 // its delivery count, so after a restart exactly the unacknowledged events come back — an event
 // acknowledged after an older one that is still pending is not delivered again. Writes are
 // group-committed: at most one is in flight, and every change made meanwhile rides on the next.
+// A crash therefore loses at most ACK_WRITE_DELAY_MS plus one write of acknowledgements.
 //
 // Honest delivery counts across a crash: an event is handed to a handler only once a durable state
 // already counts that delivery (it records each pending event with deliveryCount + 1). So a crash
@@ -44,6 +45,8 @@ export interface ConsumerGroupOptions {
 /** Most events read and not acknowledged (as JetStream's max_ack_pending): bounds memory and cursor size. */
 const MAX_UNACKED = 4096;
 const READ_BATCH = 256;
+/** Longest an acknowledgement waits before its write starts (the crash window for acks, plus one sync). */
+const ACK_WRITE_DELAY_MS = 10;
 
 export class ConsumerGroup {
   private patterns: string[][] = [];
@@ -59,6 +62,7 @@ export class ConsumerGroup {
   private dirty = false;
   private closing = false;
   private persistRetry: NodeJS.Timeout | null = null;
+  private ackDelay: NodeJS.Timeout | undefined;
   /** Oldest position the durable state still needs: the log may be trimmed up to here. */
   private durableFloor: number;
   private settledWaiters: Array<() => void> = [];
@@ -214,7 +218,7 @@ export class ConsumerGroup {
       this.reading = false;
     }
     // Matching records wait for a claim (pump persists); skipped ones just move the position on.
-    if (this.ready.length === 0 && this.readPos !== before) this.requestPersist();
+    if (this.ready.length === 0 && this.readPos !== before) this.requestPersist(false);
     if (this.members.length) this.pump();
   }
 
@@ -240,7 +244,7 @@ export class ConsumerGroup {
       .then(
         () => {
           this.unacked.delete(entry.position);
-          this.requestPersist();
+          this.requestPersist(false);
         },
         () => {
           entry.deliveryCount++;
@@ -262,10 +266,24 @@ export class ConsumerGroup {
       });
   }
 
-  /** Asks for the current state to be written; writes are group-committed, one in flight. */
-  private requestPersist(): void {
+  /**
+   * Asks for the current state to be written. Writes are group-committed (one in flight, every
+   * change made meanwhile rides on the next); a write nobody waits for (acknowledgements, skipped
+   * records) starts up to ACK_WRITE_DELAY_MS later, so acks at a high rate share a sync.
+   */
+  private requestPersist(urgent = true): void {
     this.dirty = true;
-    if (!this.writing && !this.persistRetry) this.writing = this.writeLoop();
+    if (this.writing || this.persistRetry) return;
+    if (urgent) {
+      clearTimeout(this.ackDelay);
+      this.ackDelay = undefined;
+      this.writing = this.writeLoop();
+    } else {
+      this.ackDelay ??= setTimeout(() => {
+        this.ackDelay = undefined;
+        if (this.dirty) this.requestPersist();
+      }, ACK_WRITE_DELAY_MS);
+    }
   }
 
   private async writeLoop(): Promise<void> {
@@ -322,6 +340,7 @@ export class ConsumerGroup {
     for (const m of this.members.splice(0)) m.closed = true;
     if (this.running > 0) await new Promise<void>((r) => this.settledWaiters.push(r));
     while (this.writing) await this.writing;
+    clearTimeout(this.ackDelay); // acknowledgements made while waiting go with the last write
     await this.writeState(true);
   }
 }
