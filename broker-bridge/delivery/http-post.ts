@@ -1,7 +1,7 @@
 // One delivery attempt: POST over a per-subscription undici connection pool (keep-alive; ~1.5-2x
 // the throughput of node:http's client), with a per-attempt timeout, classified into what the
 // retry loop needs (status, Retry-After, a short body excerpt for the dead-letter reason).
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { parseRetryAfter } from './backoff.js';
 
 export type AttemptResult =
@@ -11,7 +11,6 @@ export type AttemptResult =
   | { kind: 'timeout'; timeoutMs: number };
 
 const EXCERPT_BYTES = 256;
-const TIMED_OUT = Symbol('attempt timed out');
 
 export type SubscriberPool = Pool;
 
@@ -19,14 +18,80 @@ export function poolFor(url: URL, connections: number): SubscriberPool {
   return new Pool(url.origin, { connections, keepAliveTimeout: 30_000 });
 }
 
-async function excerptOf(body: AsyncIterable<Buffer>): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of body) {
-    if (size < EXCERPT_BYTES) chunks.push(c);
-    size += c.length;
+class AttemptTimedOut extends Error {}
+
+/**
+ * One request as an undici dispatch handler. Cheaper than `pool.request()` on the hot path (~10% of
+ * the bridge's CPU at 5k deliveries/s): no response body stream, no AbortController and no listener
+ * on a shared signal per attempt — the timeout and a stopping worker abort through the dispatch
+ * controller instead.
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private abortReason: Error | undefined;
+  private status = 0;
+  private retryAfter: string | undefined;
+  private excerpt: Buffer[] = [];
+  private excerptBytes = 0;
+
+  constructor(private readonly settle: (r: AttemptResult | { failed: Error }) => void) {}
+
+  abort(reason: Error): void {
+    if (this.controller) this.controller.abort(reason);
+    else this.abortReason = reason; // not on a socket yet: abort as soon as it is
   }
-  return Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8');
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abortReason) controller.abort(this.abortReason);
+  }
+
+  onResponseStart(
+    _c: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.status = statusCode;
+    const ra = headers['retry-after'];
+    this.retryAfter = Array.isArray(ra) ? ra[0] : ra;
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    // A 2xx body is drained unread; others keep a short excerpt for the dead-letter reason.
+    if (this.status >= 300 && this.excerptBytes < EXCERPT_BYTES) {
+      this.excerpt.push(chunk);
+      this.excerptBytes += chunk.length;
+    }
+  }
+
+  onResponseEnd(): void {
+    this.settle({
+      kind: 'response',
+      status: this.status,
+      retryAfterMs: parseRetryAfter(this.retryAfter),
+      excerpt: Buffer.concat(this.excerpt).subarray(0, EXCERPT_BYTES).toString('utf8'),
+    });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+    this.settle({ failed: error });
+  }
+}
+
+/** Attempts in flight per stop signal, aborted together by one listener (not one listener each). */
+const inFlight = new WeakMap<AbortSignal, Set<Attempt>>();
+
+function trackedBy(signal: AbortSignal): Set<Attempt> {
+  let live = inFlight.get(signal);
+  if (!live) {
+    const set = new Set<Attempt>();
+    signal.addEventListener('abort', () => {
+      for (const a of set) a.abort(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    });
+    inFlight.set(signal, set);
+    live = set;
+  }
+  return live;
 }
 
 export async function postOnce(
@@ -37,34 +102,24 @@ export async function postOnce(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<AttemptResult> {
-  const attempt = new AbortController();
-  const timer = setTimeout(() => attempt.abort(TIMED_OUT), timeoutMs);
-  const onAbort = () => attempt.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const res = await pool.request({
-      method: 'POST',
-      path: url.pathname + url.search,
-      headers,
-      body,
-      signal: attempt.signal,
+  signal?.throwIfAborted();
+  const live = signal ? trackedBy(signal) : undefined;
+  const outcome = await new Promise<AttemptResult | { failed: Error }>((resolve) => {
+    const attempt: Attempt = new Attempt((r) => {
+      clearTimeout(timer);
+      live?.delete(attempt);
+      resolve(r);
     });
-    const ok = res.statusCode >= 200 && res.statusCode < 300;
-    const excerpt = ok ? (await res.body.dump(), '') : await excerptOf(res.body);
-    const retryAfter = res.headers['retry-after'];
-    return {
-      kind: 'response',
-      status: res.statusCode,
-      retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter),
-      excerpt,
-    };
-  } catch (e) {
-    if (attempt.signal.reason === TIMED_OUT) return { kind: 'timeout', timeoutMs };
-    if (signal?.aborted) throw signal.reason;
-    const err = e as NodeJS.ErrnoException;
-    return { kind: 'unreachable', error: err.code ? `${err.code} ${err.message}` : err.message };
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-  }
+    const timer = setTimeout(() => attempt.abort(new AttemptTimedOut()), timeoutMs);
+    live?.add(attempt);
+    pool.dispatch(
+      { origin: url.origin, method: 'POST', path: url.pathname + url.search, headers, body },
+      attempt,
+    );
+  });
+  if (!('failed' in outcome)) return outcome;
+  if (outcome.failed instanceof AttemptTimedOut) return { kind: 'timeout', timeoutMs };
+  if (signal?.aborted) throw signal.reason;
+  const err = outcome.failed as NodeJS.ErrnoException;
+  return { kind: 'unreachable', error: err.code ? `${err.code} ${err.message}` : err.message };
 }

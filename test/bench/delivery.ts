@@ -188,6 +188,8 @@ interface Result {
   eventsPerSec: number;
   p50: number;
   p99: number;
+  /** CPU time of the bridge process (this one) per event, both phases: steadier than events/s on a shared machine. */
+  bridgeCpuUs?: number;
 }
 
 function pct(xs: number[], p: number): number {
@@ -252,11 +254,16 @@ async function throughBridge(
   };
   await attachDelivery(bridge, { subscriptions: [spec] });
   try {
-    return await measure(path, producer, sub, {
+    const cpu = process.cpuUsage();
+    const r = await measure(path, producer, sub, {
       mode: 'ingest',
       port: bridge.ports.http,
       topic: `bench/${run}/x`,
     });
+    const used = process.cpuUsage(cpu);
+    r.bridgeCpuUs = (used.user + used.system) / (N + Math.round(RATE * PACED_SECONDS));
+    console.log(`  ${path}: bridge CPU ${r.bridgeCpuUs.toFixed(0)} µs per event`);
+    return r;
   } finally {
     await bridge.stop();
   }
@@ -309,10 +316,12 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   const base = results[0]!;
-  console.log(`\npath                      events/s   ×baseline   p50 ms   p99 ms (at ${RATE}/s)`);
+  console.log(
+    `\npath                      events/s   ×baseline   p50 ms   p99 ms (at ${RATE}/s)   bridge CPU µs/event`,
+  );
   for (const r of results) {
     console.log(
-      `${r.path.padEnd(24)} ${r.eventsPerSec.toFixed(0).padStart(9)} ${(r.eventsPerSec / base.eventsPerSec).toFixed(2).padStart(10)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}`,
+      `${r.path.padEnd(24)} ${r.eventsPerSec.toFixed(0).padStart(9)} ${(r.eventsPerSec / base.eventsPerSec).toFixed(2).padStart(10)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${(r.bridgeCpuUs?.toFixed(0) ?? '-').padStart(21)}`,
     );
   }
 }

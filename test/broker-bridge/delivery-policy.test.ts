@@ -8,7 +8,12 @@ import {
 } from '../../broker-bridge/delivery/cloudevent-http.js';
 import { KeyedSerializer, Semaphore } from '../../broker-bridge/delivery/limits.js';
 import { deliverWithRetry, type RetryContext } from '../../broker-bridge/delivery/retry-loop.js';
-import { poolFor, type AttemptResult, type SubscriberPool } from '../../broker-bridge/delivery/http-post.js';
+import {
+  poolFor,
+  postOnce,
+  type AttemptResult,
+  type SubscriberPool,
+} from '../../broker-bridge/delivery/http-post.js';
 import { HttpSubscriber, type Responder } from './http-subscriber.js';
 
 const subscribers: HttpSubscriber[] = [];
@@ -183,6 +188,16 @@ describe('retry policy', () => {
     });
     c.onRetry = () => ac.abort(new Error('stopped'));
     await expect(send(c)).rejects.toThrow('stopped');
+  });
+
+  test('aborting while a request is in flight ends that attempt with the abort reason', async () => {
+    // Without the abort the attempt would end as a 200 response after 3 s, not reject.
+    const s = await subscriber(() => ({ status: 200, delayMs: 3_000 }));
+    const ac = new AbortController();
+    const attempt = postOnce(pool(s.url), new URL(s.url), {}, Buffer.from('{}'), 120_000, ac.signal);
+    while (s.received.length === 0) await new Promise((r) => setTimeout(r, 5));
+    ac.abort(new Error('stopped mid-request'));
+    await expect(attempt).rejects.toThrow('stopped mid-request');
   });
 });
 
