@@ -10,16 +10,14 @@ import {
   fleet,
   route,
   startServer,
+  stopServers,
   TYPE,
   type GroupResources,
   type Running,
 } from './fixtures.js';
 
 let running: Running | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-});
+afterEach(stopServers);
 
 const sent = (r: DeltaResponseMsg): string[] => r.resources.map((x) => x.name);
 const ack = (r: DeltaResponseMsg) => ({ type_url: r.type_url, response_nonce: r.nonce });

@@ -96,6 +96,13 @@ export interface Running {
   close(): Promise<void>;
 }
 
+// Servers started by the current test; `stopServers` (an afterEach hook) closes them.
+const started: Running[] = [];
+
+export async function stopServers(): Promise<void> {
+  await Promise.all(started.splice(0).map((r) => r.close()));
+}
+
 export async function startServer(
   initial: Record<string, GroupResources>,
   options: Partial<XdsServerOptions> = {},
@@ -106,7 +113,7 @@ export async function startServer(
   const port = await server.listen('127.0.0.1:0');
   const address = `127.0.0.1:${port}`;
   const client = adsClient(address);
-  return {
+  const running: Running = {
     cache,
     server,
     address,
@@ -116,6 +123,8 @@ export async function startServer(
       await server.close();
     },
   };
+  started.push(running);
+  return running;
 }
 
 export const ENVOY_NODE = (id: string, cluster = 'g') => ({ id, cluster, user_agent_name: 'envoy' });

@@ -8,16 +8,14 @@ import {
   fleet,
   route,
   startServer,
+  stopServers,
   TYPE,
   type GroupResources,
   type Running,
 } from './fixtures.js';
 
 let running: Running | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-});
+afterEach(stopServers);
 
 const group = (port: number): { g: GroupResources } => ({
   g: {

@@ -11,16 +11,14 @@ import {
   GRPC_NODE,
   route,
   startServer,
+  stopServers,
   TYPE,
   type Running,
   type GroupResources,
 } from './fixtures.js';
 
 let running: Running | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-});
+afterEach(stopServers);
 
 // Each fixture's name is its field 1 (Cluster/CLA/Listener/RouteConfiguration): read it off the bytes.
 const nameOf = (bytes: Uint8Array): string => Buffer.from(bytes.subarray(2, 2 + bytes[1]!)).toString();
