@@ -39,7 +39,13 @@ export interface XdsServerConfig {
   pushConcurrency?: number;
   newStreamsPerSecond?: number;
   logger?: Logger;
+  /** Told of every load of the mesh config: published (with the version) or refused (with why). */
+  onMeshChange?: (change: MeshChange) => void;
 }
+
+export type MeshChange =
+  | { result: 'applied'; version: string; groupsChanged: number }
+  | { result: 'refused'; error: Error; serving: string | undefined };
 
 export interface RunningXdsServer {
   server: XdsServer;
@@ -100,6 +106,7 @@ export async function startXdsServer(cfg: XdsServerConfig): Promise<RunningXdsSe
       reloads.inc({ result: 'ok' });
       configError.set(0);
       log.info({ meshVersion: version, groupsChanged: changes.size }, 'mesh config published');
+      cfg.onMeshChange?.({ result: 'applied', version, groupsChanged: changes.size });
     },
     (err) => {
       reloads.inc({ result: 'error' });
@@ -110,6 +117,7 @@ export async function startXdsServer(cfg: XdsServerConfig): Promise<RunningXdsSe
           ? 'mesh config rejected; still serving the last good version'
           : 'mesh config rejected; nothing to serve yet',
       );
+      cfg.onMeshChange?.({ result: 'refused', error: err, serving: meshVersion });
     },
     { debounceMs: cfg.debounceMs },
   );
