@@ -1,5 +1,5 @@
 // The xds-server assembled: mesh config source → translation → snapshot cache → ADS servers,
-// plus the admin API. `startXdsServer` is what main.ts (the CLI) and the end-to-end tests run.
+// plus the admin API. `startXdsServer` is what `sidecast xds-server` (cli/) and the end-to-end tests run.
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
