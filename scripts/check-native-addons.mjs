@@ -37,5 +37,7 @@ for (const file of addons(join(root, 'node_modules'))) {
     console.log(`native addon FAILED on node ${process.version}: ${name}: ${e.message.split('\n')[0]}`);
   }
 }
-console.log(`native addons: ${loaded} loaded, ${failed} failed on node ${process.version} (ABI ${process.versions.modules})`);
+console.log(
+  `native addons: ${loaded} loaded, ${failed} failed on node ${process.version} (ABI ${process.versions.modules})`,
+);
 process.exit(failed > 0 ? 1 : 0);
