@@ -14,7 +14,8 @@ import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, headers as natsHeaders, type JetStreamClient } from 'nats';
+import { connect, headers as natsHeaders } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { SegmentLog } from '../../broker-bridge/spool/segment-log.js';
 import { encodeMessage } from '../../broker-bridge/spool/message-codec.js';
 
@@ -259,8 +260,8 @@ async function benchNats(): Promise<void> {
   const run = `b${Date.now().toString(36)}`;
   const stream = `SC_BENCH_${run}`;
   const prefix = `scbench${run}`;
-  const jsm = await nc.jetstreamManager();
-  const js: JetStreamClient = nc.jetstream();
+  const jsm = await jetstreamManager(nc);
+  const js: JetStreamClient = jetstream(nc);
   const bridge = await startBridgeProcess({
     broker: { url: 'nats://127.0.0.1:4222', options: { nats: { stream, subjectPrefix: prefix } } },
     auth: { allowUnauthenticated: true },

@@ -3,21 +3,21 @@
 // (pub-acks.ts).
 // Consume: one durable pull consumer per ConsumerSpec.name, shared by every replica (competing),
 // explicit ack, nak with delay on handler rejection, max_ack_pending = maxInFlight.
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
   AckPolicy,
-  connect,
   DeliverPolicy,
-  Events,
-  nanos,
-  NatsError,
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
   RetentionPolicy,
   StorageType,
   type ConsumerConfig,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
-  type NatsConnection,
-} from 'nats';
+} from '@nats-io/jetstream';
 import {
   BrokerUnavailableError,
   type BrokerAdapter,
@@ -36,11 +36,8 @@ import { JsMsgSettler } from './settler.js';
 import { MSG_ID_HEADER, PubAckPipeline } from './pub-acks.js';
 
 const KEY_HEADER = 'Sidecast-Key';
-const STREAM_NOT_FOUND = 10059;
-const CONSUMER_NOT_FOUND = 10014;
-
 function apiErrorCode(e: unknown): number | undefined {
-  return e instanceof NatsError ? e.api_error?.err_code : undefined;
+  return e instanceof JetStreamApiError ? e.code : undefined;
 }
 
 export class NatsAdapter implements BrokerAdapter {
@@ -89,8 +86,8 @@ export class NatsAdapter implements BrokerAdapter {
     this.connected = true;
     void this.watchStatus(nc);
     try {
-      this.jsm = await nc.jetstreamManager();
-      this.js = nc.jetstream();
+      this.jsm = await jetstreamManager(nc);
+      this.js = jetstream(nc);
       await this.ensureStream(this.jsm);
       this.pubAcks = new PubAckPipeline(nc, this.stream);
     } catch (e) {
@@ -103,8 +100,8 @@ export class NatsAdapter implements BrokerAdapter {
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === Events.Disconnect) this.connected = false;
-      if (s.type === Events.Reconnect) {
+      if (s.type === 'disconnect') this.connected = false;
+      if (s.type === 'reconnect') {
         this.connected = true;
         this.reconnectAttempt = 0;
       }
@@ -122,7 +119,7 @@ export class NatsAdapter implements BrokerAdapter {
         });
       }
     } catch (e) {
-      if (apiErrorCode(e) !== STREAM_NOT_FOUND) throw e;
+      if (apiErrorCode(e) !== JetStreamApiCodes.StreamNotFound) throw e;
       await jsm.streams.add({
         name: this.stream,
         subjects: [subject],
@@ -186,7 +183,7 @@ export class NatsAdapter implements BrokerAdapter {
           body: m.data,
           // Parsed from the reply subject only if asked for (the delivery path does not).
           get deliveryCount() {
-            return m.info.redeliveryCount;
+            return m.info.deliveryCount;
           },
         });
         settler.ack(m);
@@ -231,7 +228,7 @@ export class NatsAdapter implements BrokerAdapter {
         await jsm.consumers.update(this.stream, durable, wanted);
       }
     } catch (e) {
-      if (apiErrorCode(e) !== CONSUMER_NOT_FOUND)
+      if (apiErrorCode(e) !== JetStreamApiCodes.ConsumerNotFound)
         throw new BrokerUnavailableError(
           'nats',
           `cannot set up durable consumer ${durable} on stream ${this.stream}: ${reason(e)}`,
