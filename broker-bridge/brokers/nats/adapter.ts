@@ -28,10 +28,10 @@ import {
 } from '../types.js';
 import { checkSubjectPrefix, coveringFilter, natsSubject, topicOfSubject } from '../translate/nats.js';
 import { PatternSet } from '../translate/filter.js';
-import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
+import { backoffDelay, reason } from '../shared/backoff.js';
 import { brokerSafeName } from '../shared/names.js';
 import { LiveConsumers } from '../shared/live-consumers.js';
-import type { NatsAdapterOptions } from './options.js';
+import { NATS_DEFAULT_RECONNECT, type NatsAdapterOptions } from './options.js';
 import { JsMsgSettler } from './settler.js';
 import { MSG_ID_HEADER, PubAckPipeline } from './pub-acks.js';
 
@@ -50,6 +50,7 @@ export class NatsAdapter implements BrokerAdapter {
   private pubAcks?: PubAckPipeline;
   private connected = false;
   private reconnectAttempt = 0;
+  private readonly reconnectListeners: Array<() => void> = [];
   private readonly consumers = new LiveConsumers<{ close(): Promise<void> }>();
 
   constructor(private readonly opts: NatsAdapterOptions) {
@@ -59,7 +60,7 @@ export class NatsAdapter implements BrokerAdapter {
 
   async connect(): Promise<void> {
     if (this.nc && !this.nc.isClosed()) return;
-    const backoff = this.opts.reconnect ?? DEFAULT_RECONNECT;
+    const backoff = this.opts.reconnect ?? NATS_DEFAULT_RECONNECT;
     let nc: NatsConnection;
     try {
       nc = await connect({
@@ -100,12 +101,22 @@ export class NatsAdapter implements BrokerAdapter {
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect') this.connected = false;
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        // PubAcks of what was in flight cannot come over this connection any more; whatever the
+        // stream did store is deduplicated by Nats-Msg-Id when the spool replays it.
+        this.pubAcks?.failPending('connection to NATS lost before the stream acknowledged');
+      }
       if (s.type === 'reconnect') {
         this.connected = true;
         this.reconnectAttempt = 0;
+        for (const l of this.reconnectListeners) l();
       }
     }
+  }
+
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
   }
 
   private async ensureStream(jsm: JetStreamManager): Promise<void> {

@@ -82,11 +82,16 @@ export class PubAckPipeline {
     });
   }
 
+  /** Fails every batch still waiting, at once, with `reason` (the connection dropped). */
+  failPending(reason: string): void {
+    const batches = new Set([...this.waiting.values()].map((w) => w.batch));
+    for (const b of batches) this.fail(b, reason);
+  }
+
   /** Fails every batch still waiting (the connection is closing). */
   close(): void {
     this.sub.unsubscribe();
-    const batches = new Set([...this.waiting.values()].map((w) => w.batch));
-    for (const b of batches) this.fail(b, 'connection closed before the stream acknowledged');
+    this.failPending('connection closed before the stream acknowledged');
   }
 
   private onReply(msg: Msg): void {
