@@ -8,11 +8,14 @@ import { serializeMetadata } from '../host/index.js';
 import { acceptAll, config, emitOne, emitter, exchange, flush, healthy, stat } from './harness.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const ROUTES = parse(readFileSync(new URL('./fixtures/annotated-routes.yaml', import.meta.url), 'utf8')) as Json;
+const ROUTES = parse(
+  readFileSync(new URL('./fixtures/annotated-routes.yaml', import.meta.url), 'utf8'),
+) as Json;
 /** Plugin configuration without rules: the routes' annotations are all there is. */
-const annotationsOnly = () => {
-  const { rules: _rules, ...rest } = config();
-  return rest;
+const annotationsOnly = (): Json => {
+  const cfg: Json = config();
+  delete cfg.rules;
+  return cfg;
 };
 const withAnnotation = (route: string, annotation: Json | undefined): Json => {
   const copy = structuredClone(ROUTES);
@@ -26,7 +29,11 @@ describe('event-emitter: route annotations (xds.route_metadata)', () => {
   test('an annotated route emits its event: status filter, templates, partition key, redaction', async () => {
     const e = await emitter(annotationsOnly(), { routes: ROUTES });
     const body = JSON.stringify({ id: 'acc-1', owner: 'ada', ssn: '123-45-6789' });
-    const [ev, ...more] = emitOne(e, { method: 'POST', path: '/accounts' }, { status: 201, body, headers: { 'content-type': 'application/json' } });
+    const [ev, ...more] = emitOne(
+      e,
+      { method: 'POST', path: '/accounts' },
+      { status: 201, body, headers: { 'content-type': 'application/json' } },
+    );
     expect(more).toHaveLength(0);
     expect(ev).toMatchObject({
       type: 'acme.bank.account.opened.v1',
@@ -49,7 +56,11 @@ describe('event-emitter: route annotations (xds.route_metadata)', () => {
   test('an annotation "path" template gives {path.*} variables; status classes; the name tags metrics', async () => {
     const e = await emitter(annotationsOnly(), { routes: ROUTES });
     const [ev] = emitOne(e, { method: 'POST', path: '/accounts/a7/close' }, { status: 204 });
-    expect(ev).toMatchObject({ type: 'acme.bank.account.closed.v1', topic: 'acme/bank/account/a7/closed', subject: 'a7' });
+    expect(ev).toMatchObject({
+      type: 'acme.bank.account.closed.v1',
+      topic: 'acme/bank/account/a7/closed',
+      subject: 'a7',
+    });
     expect(emitOne(e, { method: 'POST', path: '/accounts/a7/close' }, { status: 409 })).toHaveLength(0);
     expect(stat(e.host, 'rule=account-closed.events_emitted')).toBe(1);
   });
@@ -57,7 +68,11 @@ describe('event-emitter: route annotations (xds.route_metadata)', () => {
   test('an invalid annotation never touches traffic: counted per request, logged once naming the field', async () => {
     const e = await emitter(annotationsOnly(), { routes: ROUTES });
     for (let i = 0; i < 3; i++) {
-      const s = exchange(e.plugin, { method: 'POST', path: '/broken', body: '{"a":1}' }, { status: 201, body: '{"id":"1"}' });
+      const s = exchange(
+        e.plugin,
+        { method: 'POST', path: '/broken', body: '{"a":1}' },
+        { status: 201, body: '{"id":"1"}' },
+      );
       expect(s.actions.every((a) => a.status === 'Continue')).toBe(true);
       expect(s.upstream.body.toString()).toBe('{"a":1}');
       expect(s.downstream.body.toString()).toBe('{"id":"1"}');
@@ -68,18 +83,30 @@ describe('event-emitter: route annotations (xds.route_metadata)', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('filter_metadata["sidecast.io/event"]: unknown field "partitionkey"');
     // Other routes are unaffected.
-    expect(emitOne(e, { method: 'POST', path: '/accounts' }, { status: 201, body: '{"id":"x"}' })).toHaveLength(1);
+    expect(
+      emitOne(e, { method: 'POST', path: '/accounts' }, { status: 201, body: '{"id":"x"}' }),
+    ).toHaveLength(1);
     healthy(e.plugin);
   });
 
   test.each([
     ['topic grammar', { type: 't', topic: 'a//b' }, '.topic: "a//b" is not a valid topic'],
     ['missing type', { topic: 'a/b' }, 'missing required field "type"'],
-    ['status', { type: 't', topic: 'a', status: [99] }, '.status[0]: status codes are integers from 100 to 599'],
-    ['deadline', { type: 't', topic: 'a', delivery: 'guaranteed', deadline: '2 s' }, '.deadline: must be a duration'],
+    [
+      'status',
+      { type: 't', topic: 'a', status: [99] },
+      '.status[0]: status codes are integers from 100 to 599',
+    ],
+    [
+      'deadline',
+      { type: 't', topic: 'a', delivery: 'guaranteed', deadline: '2 s' },
+      '.deadline: must be a duration',
+    ],
     ['unknown path parameter', { type: 't', topic: 'a/{path.id}' }, '.topic:'],
   ])('invalid annotation (%s) is reported with its field', async (_name, annotation, message) => {
-    const e = await emitter(annotationsOnly(), { routes: withAnnotation('accounts-open', annotation as Json) });
+    const e = await emitter(annotationsOnly(), {
+      routes: withAnnotation('accounts-open', annotation as Json),
+    });
     exchange(e.plugin, { method: 'POST', path: '/accounts' }, { status: 201 });
     expect(flush(e.host)).toHaveLength(0);
     expect(stat(e.host, 'bad_annotation')).toBe(1);
@@ -89,9 +116,15 @@ describe('event-emitter: route annotations (xds.route_metadata)', () => {
   test('a route configuration change (new metadata) takes effect for new streams; the old one is replaced', async () => {
     const e = await emitter(annotationsOnly(), { routes: ROUTES });
     const body = '{"id":"1"}';
-    expect(emitOne(e, { path: '/accounts' }, { status: 201, body })[0]).toMatchObject({ type: 'acme.bank.account.opened.v1' });
+    expect(emitOne(e, { path: '/accounts' }, { status: 201, body })[0]).toMatchObject({
+      type: 'acme.bank.account.opened.v1',
+    });
     e.plugin.setRoutes(
-      withAnnotation('accounts-open', { type: 'acme.bank.account.created.v2', topic: 'acme/bank/account/created/v2', status: [201, 202] }),
+      withAnnotation('accounts-open', {
+        type: 'acme.bank.account.created.v2',
+        topic: 'acme/bank/account/created/v2',
+        status: [201, 202],
+      }),
     );
     expect(emitOne(e, { path: '/accounts' }, { status: 202, body })[0]).toMatchObject({
       type: 'acme.bank.account.created.v2',
@@ -101,7 +134,9 @@ describe('event-emitter: route annotations (xds.route_metadata)', () => {
     e.plugin.setRoutes(withAnnotation('accounts-open', undefined));
     expect(emitOne(e, { path: '/accounts' }, { status: 201, body })).toHaveLength(0);
     // Fixed after being broken: the new version is decoded, not the cached failure.
-    e.plugin.setRoutes(withAnnotation('accounts-broken', { type: 'acme.bank.fixed.v1', topic: 'acme/bank/fixed' }));
+    e.plugin.setRoutes(
+      withAnnotation('accounts-broken', { type: 'acme.bank.fixed.v1', topic: 'acme/bank/fixed' }),
+    );
     expect(emitOne(e, { path: '/broken' }, { status: 200 })[0]).toMatchObject({ type: 'acme.bank.fixed.v1' });
     expect(stat(e.host, 'bad_annotation')).toBe(0);
     healthy(e.plugin);
@@ -118,7 +153,10 @@ describe('event-emitter: route annotations (xds.route_metadata)', () => {
     expect(events.map((x) => x.topic)).toEqual(['mesh/account/opened']);
     // The plugin rule did not match (status), so the annotation emits.
     const other = await emitter(
-      config({ match: { method: 'POST', path: '/accounts', status: [201] }, event: { type: 'acme.audit.v1', topic: 'audit' } }),
+      config({
+        match: { method: 'POST', path: '/accounts', status: [201] },
+        event: { type: 'acme.audit.v1', topic: 'audit' },
+      }),
       { routes: ROUTES },
     );
     const both = emitOne(other, { path: '/accounts' }, { status: 201, body: '{"id":"1"}' });
@@ -159,11 +197,17 @@ describe('event-emitter: route metadata decoding never traps', () => {
     const e = await emitter(annotationsOnly());
     const valid = serializeMetadata({
       filter_metadata: {
-        'sidecast.io/event': { type: 't', topic: 'a/b', status: [201], data: { from: 'none', field: null }, sampling: 1 },
+        'sidecast.io/event': {
+          type: 't',
+          topic: 'a/b',
+          status: [201],
+          data: { from: 'none', field: null },
+          sampling: 1,
+        },
       },
     });
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const inputs: Buffer[] = [];
     for (let n = 0; n <= valid.length; n++) inputs.push(valid.subarray(0, n));
     for (let i = 0; i < 200; i++) {
@@ -171,7 +215,10 @@ describe('event-emitter: route metadata decoding never traps', () => {
       b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
       inputs.push(b);
     }
-    for (let i = 0; i < 100; i++) inputs.push(Buffer.from(Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256))));
+    for (let i = 0; i < 100; i++)
+      inputs.push(
+        Buffer.from(Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256))),
+      );
     // Lengths far past the end, and nesting deeper than the reader allows.
     inputs.push(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
     // (built by hand: protobufjs itself refuses to encode this deep)
@@ -186,15 +233,26 @@ describe('event-emitter: route metadata decoding never traps', () => {
     };
     const field = (tag: number, b: Buffer) => Buffer.concat([Buffer.from([tag]), len(b), b]);
     let deep = Buffer.alloc(0); // Struct {}
-    for (let i = 0; i < 200; i++) deep = field(0x0a, Buffer.concat([field(0x0a, Buffer.from('d')), field(0x12, field(0x2a, deep))]));
-    inputs.push(field(0x0a, Buffer.concat([field(0x0a, Buffer.from('sidecast.io/event')), field(0x12, deep)])));
+    for (let i = 0; i < 200; i++)
+      deep = field(0x0a, Buffer.concat([field(0x0a, Buffer.from('d')), field(0x12, field(0x2a, deep))]));
+    inputs.push(
+      field(0x0a, Buffer.concat([field(0x0a, Buffer.from('sidecast.io/event')), field(0x12, deep)])),
+    );
     for (const [i, bytes] of inputs.entries()) {
-      const s = exchange(e.plugin, { path: '/x', properties: { 'xds.route_name': `r${i % 5}`, 'xds.route_metadata': bytes } }, { status: 201 });
+      const s = exchange(
+        e.plugin,
+        { path: '/x', properties: { 'xds.route_name': `r${i % 5}`, 'xds.route_metadata': bytes } },
+        { status: 201 },
+      );
       expect(s.actions.every((a) => a.status === 'Continue')).toBe(true);
     }
     healthy(e.plugin);
     // The complete valid one still works after all that.
-    const [ev] = emitOne(e, { path: '/x', properties: { 'xds.route_name': 'fresh', 'xds.route_metadata': valid } }, { status: 201 });
+    const [ev] = emitOne(
+      e,
+      { path: '/x', properties: { 'xds.route_name': 'fresh', 'xds.route_metadata': valid } },
+      { status: 201 },
+    );
     expect(ev).toMatchObject({ type: 't', topic: 'a/b' });
   });
 });

@@ -145,7 +145,11 @@ describe('event-emitter configuration', () => {
       { ...base, rules: [], route_annotations: false },
       'rules: must be an array of 1 to 64 rules (or turn "route_annotations" on)',
     ],
-    ['route_annotations not a boolean', { ...base, route_annotations: 'yes' }, 'route_annotations: must be true or false'],
+    [
+      'route_annotations not a boolean',
+      { ...base, route_annotations: 'yes' },
+      'route_annotations: must be true or false',
+    ],
     ['rule name', withRule({ name: 'Bad Name' }), 'rules[0].name: "Bad Name" must be 1-63 lowercase'],
     [
       'duplicate rule name',
@@ -343,7 +347,10 @@ describe('event-emitter configuration', () => {
     ['token control char', { ...base, bridge: { cluster: 'c', token: 'a\nb' } }],
     ['no rules, route annotations on (default)', { ...base, rules: [] }],
     ['rules absent, route annotations on', { source: base.source, bridge: base.bridge }],
-    ['rules absent, route annotations off', { source: base.source, bridge: base.bridge, route_annotations: false }],
+    [
+      'rules absent, route annotations off',
+      { source: base.source, bridge: base.bridge, route_annotations: false },
+    ],
     ['route_annotations string', { ...base, route_annotations: 'no' }],
     ['64 rules', { ...base, rules: Array.from({ length: 64 }, (_, i) => ({ ...rule, name: `r${i}` })) }],
     ['65 rules', { ...base, rules: Array.from({ length: 65 }, (_, i) => ({ ...rule, name: `r${i}` })) }],

@@ -67,19 +67,28 @@ describe('event-emitter memory with route annotations', () => {
               name: 'open',
               match: { path: '/accounts' },
               route: { cluster: 'app' },
-              metadata: { filter_metadata: { 'sidecast.io/event': { type: 't', topic: 'a/{response.status}', status: [201] } } },
+              metadata: {
+                filter_metadata: {
+                  'sidecast.io/event': { type: 't', topic: 'a/{response.status}', status: [201] },
+                },
+              },
             },
             {
               name: 'other',
               match: { prefix: '/' },
               route: { cluster: 'app' },
-              metadata: { filter_metadata: { istio: { config: '/apis/networking.istio.io/v1/namespaces/n/virtual-service/v' } } },
+              metadata: {
+                filter_metadata: {
+                  istio: { config: '/apis/networking.istio.io/v1/namespaces/n/virtual-service/v' },
+                },
+              },
             },
           ],
         },
       ],
     };
-    const { rules: _rules, ...cfg } = config();
+    const cfg = config();
+    delete cfg.rules;
     const e = await emitter(cfg, { routes });
     const round = (n: number) => {
       for (let i = 0; i < n; i++) {

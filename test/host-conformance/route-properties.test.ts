@@ -21,11 +21,27 @@ const ROUTES = {
       name: 'accounts',
       domains: ['accounts.bank', 'accounts.bank:8080'],
       routes: [
-        { name: 'open', match: { path: '/accounts' }, route: { cluster: 'app' }, metadata: { filter_metadata: { 'sidecast.io/event': ANNOTATION, other: { k: 'v' } } } },
+        {
+          name: 'open',
+          match: { path: '/accounts' },
+          route: { cluster: 'app' },
+          metadata: { filter_metadata: { 'sidecast.io/event': ANNOTATION, other: { k: 'v' } } },
+        },
         { name: 'plain', match: { prefix: '/accounts/' }, route: { cluster: 'app' } },
       ],
     },
-    { name: 'fallback', domains: ['*'], routes: [{ name: 'any', match: { prefix: '/' }, route: { cluster: 'app' }, metadata: { filter_metadata: { x: { n: 1 } } } }] },
+    {
+      name: 'fallback',
+      domains: ['*'],
+      routes: [
+        {
+          name: 'any',
+          match: { prefix: '/' },
+          route: { cluster: 'app' },
+          metadata: { filter_metadata: { x: { n: 1 } } },
+        },
+      ],
+    },
   ],
 };
 const OPS = ['get_property xds%00route_name', 'get_property xds%00route_metadata'];
@@ -37,20 +53,25 @@ async function routeProps(headers: Record<string, string>, routes: unknown = ROU
 }
 
 const Metadata = () => envoyRoot().lookupType('envoy.config.core.v3.Metadata');
-const valueOf = (hexBytes: string) => Metadata().toObject(Metadata().decode(Buffer.from(hexBytes, 'hex')), { defaults: false });
+const valueOf = (hexBytes: string) =>
+  Metadata().toObject(Metadata().decode(Buffer.from(hexBytes, 'hex')), { defaults: false });
 
 describe('route properties (xds.route_name, xds.route_metadata)', () => {
   test('the selected route serves its name and its Metadata as protobuf bytes (Struct values, other filters’ keys kept)', async () => {
     const [name, metadata] = await routeProps({ ':path': '/accounts', ':authority': 'accounts.bank' });
     expect(name).toBe(`0 ${Buffer.from('open').toString('hex')}`);
     expect(metadata!.startsWith('0 ')).toBe(true);
-    const decoded = valueOf(metadata!.slice(2)) as { filter_metadata: Record<string, { fields: Record<string, unknown> }> };
+    const decoded = valueOf(metadata!.slice(2)) as {
+      filter_metadata: Record<string, { fields: Record<string, unknown> }>;
+    };
     expect(Object.keys(decoded.filter_metadata).sort()).toEqual(['other', 'sidecast.io/event']);
     const fields = decoded.filter_metadata['sidecast.io/event']!.fields;
     expect(fields.type).toEqual({ stringValue: 'acme.bank.account.opened.v1' });
     expect(fields.sampling).toEqual({ numberValue: 0.5 });
     expect(fields.status).toEqual({ listValue: { values: [{ numberValue: 201 }, { stringValue: '2xx' }] } });
-    expect((fields.nested as { structValue: { fields: Record<string, unknown> } }).structValue.fields).toEqual({
+    expect(
+      (fields.nested as { structValue: { fields: Record<string, unknown> } }).structValue.fields,
+    ).toEqual({
       flag: { boolValue: true },
       none: { nullValue: 0 },
     });
@@ -66,7 +87,16 @@ describe('route properties (xds.route_name, xds.route_metadata)', () => {
   test('the wildcard virtual host takes other authorities; no matching route ⇒ NotFound for both', async () => {
     const [name] = await routeProps({ ':path': '/x', ':authority': 'elsewhere' });
     expect(name).toBe(`0 ${Buffer.from('any').toString('hex')}`);
-    const none = { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ name: 'only', match: { path: '/only' }, route: { cluster: 'app' } }] }] };
+    const none = {
+      name: 'r',
+      virtual_hosts: [
+        {
+          name: 'v',
+          domains: ['*'],
+          routes: [{ name: 'only', match: { path: '/only' }, route: { cluster: 'app' } }],
+        },
+      ],
+    };
     expect(await routeProps({ ':path': '/x', ':authority': 'a' }, none)).toEqual(['1', '1']);
   });
 
@@ -84,7 +114,11 @@ describe('route properties (xds.route_name, xds.route_metadata)', () => {
   });
 
   test('a route table Envoy would refuse (unknown field) is refused', async () => {
-    const bad = { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ name: 'r', match: { prefix: '/' }, metdata: {} }] }] };
+    const bad = {
+      virtual_hosts: [
+        { name: 'v', domains: ['*'], routes: [{ name: 'r', match: { prefix: '/' }, metdata: {} }] },
+      ],
+    };
     await expect(opsPlugin({ request_headers: OPS }, { routes: bad })).rejects.toThrow(/metdata/);
   });
 });

@@ -62,7 +62,8 @@ function stringMatch(m: Json, v: string): boolean {
   if (m.prefix !== undefined) return a.startsWith(t(m.prefix));
   if (m.suffix !== undefined) return a.endsWith(t(m.suffix));
   if (m.contains !== undefined) return a.includes(t(m.contains));
-  if (m.safe_regex !== undefined) return new RegExp(`^(?:${(m.safe_regex as Json).regex as string})$`).test(v);
+  if (m.safe_regex !== undefined)
+    return new RegExp(`^(?:${(m.safe_regex as Json).regex as string})$`).test(v);
   return false;
 }
 
@@ -91,7 +92,9 @@ export class RouteTable {
       domains: (vh.domains as string[]).map((d) => d.toLowerCase()),
       routes: ((vh.routes ?? []) as Json[]).map((r, i) => {
         const match = (r.match ?? {}) as Json;
-        const regex = match.safe_regex ? new RegExp(`^(?:${(match.safe_regex as Json).regex as string})$`) : undefined;
+        const regex = match.safe_regex
+          ? new RegExp(`^(?:${(match.safe_regex as Json).regex as string})$`)
+          : undefined;
         return {
           name: String(r.name ?? ''),
           virtualHost: String(vh.name),
@@ -108,8 +111,9 @@ export class RouteTable {
     const authority = (headers.get(':authority')?.toString('utf8') ?? '').toLowerCase();
     const bare = authority.replace(/:\d+$/, '');
     const host =
-      this.hosts.find((h) => h.domains.some((d) => d !== '*' && (d === authority || (!d.includes(':') && domainMatches(d, bare))))) ??
-      this.hosts.find((h) => h.domains.includes('*'));
+      this.hosts.find((h) =>
+        h.domains.some((d) => d !== '*' && (d === authority || (!d.includes(':') && domainMatches(d, bare)))),
+      ) ?? this.hosts.find((h) => h.domains.includes('*'));
     if (!host) return undefined;
     const fullPath = headers.get(':path')?.toString('utf8') ?? '';
     const path = fullPath.split('?')[0]!.split('#')[0]!;
