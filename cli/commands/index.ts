@@ -5,6 +5,7 @@ import { register as analyze } from './analyze.js';
 import { register as asyncapi } from './asyncapi.js';
 import { register as bridge } from './bridge.js';
 import { register as start } from './start.js';
+import { register as status } from './status.js';
 import { register as validate } from './validate.js';
 import { register as xdsServer } from './xds-server.js';
 
@@ -15,4 +16,5 @@ export const COMMANDS: Array<(program: Command) => void> = [
   validate,
   analyze,
   asyncapi,
+  status,
 ];
