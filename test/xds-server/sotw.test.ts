@@ -241,7 +241,8 @@ describe('SotW ADS', () => {
     for (let i = 0; i < 4; i++) pushed.push(await s.next());
     expect(pushed.map((r) => r.type_url)).toEqual([TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route]);
     expect(resNames(pushed[1]!)).toEqual(['a']); // a's cluster and CLA changed; b's did not
-    for (const r of pushed) s.send(sotwAck(r, r.type_url === TYPE.endpoint ? ['a', 'b'] : r.type_url === TYPE.route ? ['r1'] : []));
+    for (const r of pushed)
+      s.send(sotwAck(r, r.type_url === TYPE.endpoint ? ['a', 'b'] : r.type_url === TYPE.route ? ['r1'] : []));
 
     // Only cluster b changes: b's endpoints (unchanged) follow, at the same EDS version; a's do not.
     const again = structuredClone(next);

@@ -63,6 +63,20 @@ export function readDocuments(sources: MeshSource[], issues: MeshIssue[]): MeshD
       const raw: unknown = doc.toJS({ maxAliasCount: 100 });
       if (!checkEnvelope(raw)) {
         issues.push(...ajvIssues(checkEnvelope.errors, [], problem));
+        // Still check the spec of a known kind: every problem of the document is reported at once.
+        const { kind, metadata, spec } = (raw ?? {}) as {
+          kind?: unknown;
+          metadata?: { name?: unknown };
+          spec?: unknown;
+        };
+        const checkKind =
+          typeof kind === 'string' && Object.hasOwn(checkSpec, kind) ? checkSpec[kind as Kind] : undefined;
+        if (checkKind && spec && typeof spec === 'object' && !checkKind(spec)) {
+          const name = typeof metadata?.name === 'string' ? metadata.name : undefined;
+          const named = (path: (string | number)[], message: string) =>
+            problem(path, message, kind as string, name);
+          issues.push(...ajvIssues(checkKind.errors, ['spec'], named));
+        }
         return;
       }
       const { kind, metadata, spec } = raw as {

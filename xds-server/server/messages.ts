@@ -159,13 +159,20 @@ export interface DiscoveryService {
   definition: grpc.ServiceDefinition;
 }
 
+/** The unary REST/Fetch method of a per-type service (answered UNIMPLEMENTED). */
+function fetchMethod(path: string): grpc.MethodDefinition<SotwRequest | DeltaRequest, Buffer> {
+  return { ...method(path, 'sotw'), requestStream: false, responseStream: false };
+}
+
 function service(name: string, sotw: string, delta: string, onlyType: string | undefined): DiscoveryService {
+  const fetch = onlyType ? sotw.replace(/^Stream/, 'Fetch') : undefined;
   return {
     name,
     onlyType,
     definition: {
       [sotw]: method(`/${name}/${sotw}`, 'sotw'),
       [delta]: method(`/${name}/${delta}`, 'delta'),
+      ...(fetch ? { [fetch]: fetchMethod(`/${name}/${fetch}`) } : {}),
     } as grpc.ServiceDefinition,
   };
 }

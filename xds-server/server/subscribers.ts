@@ -14,7 +14,10 @@ interface TypeIndex<S> {
 export class SubscriberIndex<S> {
   private readonly groups = new Map<string, Map<string, TypeIndex<S>>>();
   /** What each stream is indexed under, to undo it: stream → type → (group, wildcard, names). */
-  private readonly indexed = new Map<S, Map<string, { group: string; wildcard: boolean; names: Set<string> }>>();
+  private readonly indexed = new Map<
+    S,
+    Map<string, { group: string; wildcard: boolean; names: Set<string> }>
+  >();
 
   /** Re-indexes one stream × type from its current subscription. */
   set(stream: S, group: string, typeUrl: string, sub: Subscription): void {

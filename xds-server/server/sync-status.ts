@@ -31,7 +31,7 @@ export interface StreamStatus {
   types: TypeStatus[];
 }
 
-function stateOf(ts: TypeState): SyncState {
+export function stateOf(ts: TypeState): SyncState {
   if (!ts.lastSent) return 'NOT_SENT';
   const nackedLast = ts.lastNack && (!ts.lastAck || ts.lastNack.at > ts.lastAck.at);
   if (nackedLast) return 'NACKED';

@@ -52,7 +52,9 @@ const RESOURCE_TYPE_URL = 'type.googleapis.com/envoy.service.discovery.v3.Resour
 
 /** google.protobuf.Duration{seconds=1, nanos=2}. */
 function duration(ms: number): Uint8Array {
-  const w = Writer.create().uint32(8).int64(Math.floor(ms / 1000));
+  const w = Writer.create()
+    .uint32(8)
+    .int64(Math.floor(ms / 1000));
   const nanos = (ms % 1000) * 1e6;
   if (nanos) w.uint32(16).int32(nanos);
   return w.finish();
@@ -123,7 +125,10 @@ export function encodeDeltaResponse(res: DeltaResponse, controlPlane: Uint8Array
     controlPlane,
     ...res.resources.map((r) =>
       res.wrap
-        ? Writer.create().uint32(tag(2)).bytes(wrappedResource(res.typeUrl, r, res.wrap)).finish()
+        ? Writer.create()
+            .uint32(tag(2))
+            .bytes(wrappedResource(res.typeUrl, r, res.wrap))
+            .finish()
         : deltaEntry(res.typeUrl, r),
     ),
   ]);

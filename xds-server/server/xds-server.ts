@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { TYPE } from '../../proto/envoy.js';
 import { SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
+import type { TypeSnapshot } from '../cache/types.js';
 import type { Protocol, XdsNode } from './messages.js';
 import { discoveryServices, SOTW_METHODS } from './messages.js';
 import { XdsMetrics } from './metrics.js';
@@ -157,6 +158,16 @@ export class XdsServer {
     for (const svc of discoveryServices(TYPE)) {
       const handlers: grpc.UntypedServiceImplementation = {};
       for (const methodName of Object.keys(svc.definition)) {
+        if (methodName.startsWith('Fetch')) {
+          handlers[methodName] = (_call: unknown, cb: grpc.sendUnaryData<Buffer>) =>
+            cb({
+              code: grpc.status.UNIMPLEMENTED,
+              details:
+                `${svc.name}/${methodName} (REST/unary Fetch) is not served: sidecast's xds-server ` +
+                'pushes over streams only; use ADS (StreamAggregatedResources or DeltaAggregatedResources)',
+            });
+          continue;
+        }
         const protocol: Protocol = SOTW_METHODS.has(methodName) ? 'sotw' : 'delta';
         handlers[methodName] = (call: DiscoveryCall) => this.accept(call, protocol, svc.onlyType);
       }
@@ -169,6 +180,8 @@ export class XdsServer {
     address: string,
     credentials = grpc.ServerCredentials.createInsecure(),
     options: grpc.ServerOptions = {},
+    /** Adds further services (CSDS) before binding. */
+    more?: (server: grpc.Server) => void,
   ): Promise<number> {
     const server = new grpc.Server({
       'grpc.keepalive_permit_without_calls': 1,
@@ -176,6 +189,7 @@ export class XdsServer {
       ...options,
     });
     this.register(server);
+    more?.(server);
     this.grpcServer = server;
     return new Promise((resolve, reject) =>
       server.bindAsync(address, credentials, (err, port) =>
@@ -281,7 +295,8 @@ export class XdsServer {
     else if (!node.id)
       problem = {
         code: grpc.status.INVALID_ARGUMENT,
-        message: 'node.id is empty: every xDS client needs a node id (Envoy: --service-node or node.id in the bootstrap)',
+        message:
+          'node.id is empty: every xDS client needs a node id (Envoy: --service-node or node.id in the bootstrap)',
       };
     else {
       const message = this.options.nodeProblem?.(node);
@@ -311,6 +326,13 @@ export class XdsServer {
   /** Per open stream × type: subscription, sent/ACKed version and nonce, last NACK (for /debug/syncz). */
   syncz(): StreamStatus[] {
     return [...this.streams].map((s) => syncStatus(s, this.cache));
+  }
+
+  /** The snapshot a stream's type is served from (undefined while its group is unknown). */
+  snapshotFor(stream: XdsStream, typeUrl: string): TypeSnapshot | undefined {
+    return stream.group !== undefined && this.cache.hasGroup(stream.group)
+      ? this.cache.get(stream.group, typeUrl)
+      : undefined;
   }
 
   /** Open streams, for status views (CSDS). */
