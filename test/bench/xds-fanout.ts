@@ -324,6 +324,8 @@ async function run(protocol: string, n: number, stuck: number, withNack: boolean
     writeFileSync(`${args.profile}.${protocol}-${n}.cpuprofile`, JSON.stringify(profile));
     profiler.disconnect();
   }
+  // Stuck streams become "slow" once a write to them passes the write deadline (2 s by default).
+  if (stuck) await sleep(2500);
   const slowStreams = (await server.metrics.slowStreams.get()).values[0]?.value ?? 0;
 
   let resendsAfterNack = 0;
