@@ -49,6 +49,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+interface ConfigDiscovery {
+  apply_default_config_without_warming?: boolean;
+  config_source: { initial_fetch_timeout?: string };
+  default_config?: unknown;
+}
+
 const ack = (r: DeltaResponseMsg) => s.send({ type_url: r.type_url, response_nonce: r.nonce });
 async function expectType(type: string): Promise<DeltaResponseMsg> {
   const r = await s.next();
@@ -83,9 +89,9 @@ describe('Envoy sidecar over delta ADS, from the mesh YAML', () => {
     const listener = envoyChecker().decode(TYPE.listener, inbound.resource.value, 'lds') as {
       filter_chains: Array<{
         filters: Array<{
-          typed_config: { http_filters: Array<{ name: string; config_discovery?: Record<string, any> }> };
+          typed_config: { http_filters: Array<{ name: string; config_discovery?: ConfigDiscovery }> };
         }>;
-      }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      }>;
     };
     const filter = listener.filter_chains[0]!.filters[0]!.typed_config.http_filters.find(
       (f) => f.config_discovery,
