@@ -1,7 +1,9 @@
 // `sidecast xds-server`: the control plane alone (docs/xds-server.md). Every flag has an
 // environment fallback, so containers need no arguments.
 import { type Command, Option } from 'commander';
-import { startXdsServer } from '../../xds-server/index.js';
+import { TYPE } from '../../proto/envoy.js';
+import { SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
+import { startXdsServer, type ResourceTtl } from '../../xds-server/index.js';
 import { action } from '../action.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { stopOnSignals } from '../lifecycle.js';
@@ -16,6 +18,38 @@ export function positiveInt(flag: string, raw: string | undefined): number | und
   return n;
 }
 
+function nonNegativeInt(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new CliError(`--${flag} must be an integer ≥ 0, got "${raw}"`, EXIT.usage);
+  return n;
+}
+
+const TTL_TYPES: Record<string, string> = {
+  eds: TYPE.endpoint,
+  rds: TYPE.route,
+  ecds: TYPE.extensionConfig,
+  lds: TYPE.listener,
+  cds: TYPE.cluster,
+  subscription: SUBSCRIPTION_TYPE_URL,
+};
+
+function ttlOption(ms: string | undefined, list: string): ResourceTtl | undefined {
+  const ttlMs = positiveInt('resource-ttl-ms', ms);
+  if (ttlMs === undefined) return undefined;
+  const types = list.split(',').map((t) => {
+    const url = TTL_TYPES[t.trim()];
+    if (!url)
+      throw new CliError(
+        `--resource-ttl-types: unknown type "${t}"; use ${Object.keys(TTL_TYPES).join(', ')}`,
+        EXIT.usage,
+      );
+    return url;
+  });
+  return { ttlMs, types };
+}
+
 interface XdsOptions {
   mesh: string;
   grpc: string;
@@ -27,6 +61,12 @@ interface XdsOptions {
   debounceMs?: string;
   pushConcurrency?: string;
   newStreamsPerSecond?: string;
+  writeTimeoutMs?: string;
+  maxNodeBytes?: string;
+  maxRequestBytes?: string;
+  maxConnectionAgeMs?: string;
+  resourceTtlMs?: string;
+  resourceTtlTypes: string;
   id?: string;
   logLevel: string;
 }
@@ -77,6 +117,49 @@ export function register(program: Command): void {
         'SIDECAST_XDS_NEW_STREAMS_PER_SECOND',
       ),
     )
+    .addOption(
+      opt(
+        '--write-timeout-ms <n>',
+        'write deadline; then the stream is slow and its push slot freed (default 2000)',
+        'SIDECAST_XDS_WRITE_TIMEOUT_MS',
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-node-bytes <n>',
+        'largest node, metadata included (default 65536)',
+        'SIDECAST_XDS_MAX_NODE_BYTES',
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-request-bytes <n>',
+        'largest request message (default 1048576)',
+        'SIDECAST_XDS_MAX_REQUEST_BYTES',
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-connection-age-ms <n>',
+        'GOAWAY after this age, 0 = never (default 1800000)',
+        'SIDECAST_XDS_MAX_CONNECTION_AGE_MS',
+      ),
+    )
+    .addOption(
+      opt(
+        '--resource-ttl-ms <n>',
+        'TTL on resources of --resource-ttl-types for clients that support it',
+        'SIDECAST_XDS_RESOURCE_TTL_MS',
+      ),
+    )
+    .addOption(
+      opt(
+        '--resource-ttl-types <list>',
+        'comma-separated: eds,rds,ecds,lds,cds,subscription',
+        'SIDECAST_XDS_RESOURCE_TTL_TYPES',
+        'ecds',
+      ),
+    )
     .addOption(opt('--id <string>', 'control_plane.identifier', 'SIDECAST_XDS_ID'))
     .addOption(opt('--log-level <level>', 'trace|debug|info|warn|error', 'LOG_LEVEL', 'info'))
     .addHelpText(
@@ -98,6 +181,11 @@ export function register(program: Command): void {
           debounceMs: positiveInt('debounce-ms', o.debounceMs),
           pushConcurrency: positiveInt('push-concurrency', o.pushConcurrency),
           newStreamsPerSecond: positiveInt('new-streams-per-second', o.newStreamsPerSecond),
+          writeTimeoutMs: positiveInt('write-timeout-ms', o.writeTimeoutMs),
+          maxNodeBytes: positiveInt('max-node-bytes', o.maxNodeBytes),
+          maxRequestBytes: positiveInt('max-request-bytes', o.maxRequestBytes),
+          maxConnectionAgeMs: nonNegativeInt('max-connection-age-ms', o.maxConnectionAgeMs),
+          ttl: ttlOption(o.resourceTtlMs, o.resourceTtlTypes),
           controlPlaneId: o.id,
           logger,
         });
