@@ -1,7 +1,7 @@
 // Prometheus metrics of one bridge, in a registry of its own (no global state: tests and embedders
 // may run several bridges in one process).
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -52,6 +52,14 @@ export class BridgeMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+
+  /** `openMetrics`: expose in the OpenMetrics format, which alone carries exemplars (tracing on). */
+  constructor(opts: { openMetrics?: boolean } = {}) {
+    if (opts.openMetrics)
+      (this.registry as unknown as Registry<OpenMetricsContentType>).setContentType(
+        Registry.OPENMETRICS_CONTENT_TYPE,
+      );
+  }
 
   /** Gauges read at scrape time from the live objects. */
   watch(spool: () => { depth: number; bytes: number }, brokerUp: () => boolean): void {

@@ -18,6 +18,8 @@ import {
 } from './metrics.js';
 import { deliverWithRetry } from './retry-loop.js';
 import { durableName, type SubscriptionSpec } from './spec.js';
+import { endWithError, failSpan, type BridgeTracing } from '../tracing/spans.js';
+import type { Span } from '@opentelemetry/api';
 
 type DeadLetterOutcome = { cause: DeadLetterCause; attempts: number; status: number; reason: string };
 
@@ -49,6 +51,8 @@ export class SubscriptionWorker {
     private readonly adapter: BrokerAdapter,
     metrics: DeliveryMetrics,
     private readonly log: WorkerLogger,
+    /** Tracing on: a process span per event, an HTTP client span per attempt. */
+    private readonly tracing?: BridgeTracing,
   ) {
     this.url = new URL(spec.url);
     this.pool = poolFor(this.url, spec.concurrency);
@@ -99,6 +103,8 @@ export class SubscriptionWorker {
   private async deliver(m: ReceivedMessage, ev: StructuredEvent, receivedAt: number): Promise<void> {
     // Built once: every retry carries the same ce-id and body.
     const { headers, body } = toBinaryRequest(ev);
+    const tracing = this.tracing;
+    const span = tracing?.process(ev, m.topic, this.spec.name, durableName(this.spec), m.deliveryCount);
     const outcome = await deliverWithRetry(
       {
         url: this.url,
@@ -115,13 +121,22 @@ export class SubscriptionWorker {
               'subscriber unreachable; holding event',
             );
         },
+        ...(span ? { traceAttempt: (n: number) => tracing!.attempt(span, this.url, n, headers) } : {}),
       },
       headers,
       body,
-    );
+    ).catch((e: unknown) => {
+      // Stopped mid-delivery: the broker redelivers it; the span says so.
+      if (span) endWithError(span, 'aborted', (e as Error).message);
+      throw e;
+    });
     if (outcome.kind === 'delivered') {
       this.series.delivered.inc();
-      this.series.duration.observe((performance.now() - receivedAt) / 1000);
+      const seconds = (performance.now() - receivedAt) / 1000;
+      if (span) {
+        span.end();
+        this.series.durationWithTrace(seconds, span.spanContext());
+      } else this.series.duration.observe(seconds);
       const t = typeof ev.time === 'string' ? Date.parse(ev.time) : NaN;
       if (!Number.isNaN(t)) {
         const age = Math.max(0, Date.now() - t) / 1000;
@@ -130,7 +145,13 @@ export class SubscriptionWorker {
       }
       return;
     }
-    await this.deadLetter(m, ev, outcome);
+    if (!span) return this.deadLetter(m, ev, outcome);
+    failSpan(span, outcome.cause, outcome.reason);
+    try {
+      await this.deadLetter(m, ev, outcome, span);
+    } finally {
+      span.end();
+    }
   }
 
   /** Publishes to the dead-letter topic; if that fails the handler rejects and the broker redelivers. */
@@ -138,6 +159,7 @@ export class SubscriptionWorker {
     m: ReceivedMessage,
     ev: StructuredEvent | undefined,
     o: DeadLetterOutcome,
+    process?: Span,
   ): Promise<void> {
     const msg = deadLetterMessage(m, ev, {
       subscription: this.spec.name,
@@ -146,9 +168,12 @@ export class SubscriptionWorker {
       reason: o.reason,
       attempts: o.attempts,
     });
+    const send = process && this.tracing?.send(process, msg.topic, msg.id, { 'error.type': o.cause });
     try {
       await this.adapter.publish([msg]);
+      send?.end();
     } catch (e) {
+      if (send) endWithError(send, 'unavailable', (e as Error).message);
       // Rejecting hands the event back to the broker: it is retried later, never dropped.
       this.log.error(
         {
