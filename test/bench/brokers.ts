@@ -12,9 +12,10 @@ import { connectAsync as mqttConnect } from 'mqtt';
 import type { BrokerAdapter, BrokerMessage } from '../../broker-bridge/brokers/types.js';
 import { tcpReachable } from '../broker-bridge/broker-env.js';
 import { mqttAdapter, natsAdapter, rabbitAdapter } from '../broker-bridge/targets.js';
+import { record, sized } from './harness.js';
 
 const IN_FLIGHT = 4;
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? sized(20_000, 1_000));
 const body = Buffer.from(
   JSON.stringify({
     specversion: '1.0',
@@ -172,6 +173,13 @@ for (const c of cases) {
     console.log(
       `${c.name.padEnd(17)} batch ${String(batch).padStart(2)}: bare ${Math.round(base).toString().padStart(6)} ev/s  adapter ${Math.round(viaAdapter).toString().padStart(6)} ev/s  ratio ${(viaAdapter / base).toFixed(2)}`,
     );
+    record('brokers', {
+      path: `${c.name} adapter publish, batch ${batch}`,
+      metric: 'ev/s',
+      value: viaAdapter,
+      better: 'higher',
+      baseline: { name: 'the official client alone', value: base },
+    });
   }
   await bare.close();
   await adapter.close();
