@@ -50,6 +50,8 @@ export interface SubscriptionJson {
     concurrency?: number;
   };
   dead_letter_topic?: string;
+  filter?: string;
+  routes?: Array<{ filter: string; url: string }>;
 }
 
 export const encodeSubscription = (s: SubscriptionJson): Uint8Array =>

@@ -16,6 +16,8 @@ export class DeliveryMetrics {
   /** Age of the most recently delivered event: how far this subscription trails its producers. */
   readonly lag: Gauge<'subscription'>;
   readonly inFlight: Gauge<'subscription'>;
+  /** Events the subscription's filter did not select (acknowledged, never delivered). */
+  readonly filtered: Counter<'subscription' | 'result'>;
 
   /** Whether histograms keep exemplars: only an OpenMetrics registry can expose them. */
   readonly exemplars: boolean;
@@ -62,6 +64,12 @@ export class DeliveryMetrics {
       labelNames: ['subscription'],
       registers,
     });
+    this.filtered = new Counter({
+      name: 'sidecast_delivery_filtered_total',
+      help: 'Events the subscription filter did not select, acknowledged without delivery (result: no_match, or error = the expression failed on the event)',
+      labelNames: ['subscription', 'result'],
+      registers,
+    });
     this.inFlight = new Gauge({
       name: 'sidecast_delivery_in_flight',
       help: 'Events taken from the broker and not yet settled',
@@ -91,6 +99,8 @@ export function subscriptionSeries(m: DeliveryMetrics, subscription: string) {
     eventAge: m.eventAge.labels(l),
     lag: m.lag.labels(l),
     inFlight: m.inFlight.labels(l),
+    filteredOut: m.filtered.labels({ subscription, result: 'no_match' }),
+    filterErrors: m.filtered.labels({ subscription, result: 'error' }),
   };
 }
 export type SubscriptionSeries = ReturnType<typeof subscriptionSeries>;
