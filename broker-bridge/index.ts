@@ -19,6 +19,7 @@ import { IngestService } from './ingest/service.js';
 import { Publisher } from './publisher/publisher.js';
 import { Spool } from './spool/spool.js';
 import { BridgeTracing } from './tracing/spans.js';
+import { ContractRegistry } from './contracts/registry.js';
 import type { TracerProvider } from '@opentelemetry/api';
 
 export type { BridgeConfig } from './config.js';
@@ -35,6 +36,8 @@ export interface Bridge {
   readonly broker: BrokerAdapter;
   readonly metrics: BridgeMetrics;
   readonly logger: Logger;
+  /** Data contracts ingest checks events against (broker-bridge/contracts/, filled from xDS). */
+  readonly contracts: ContractRegistry;
   /** Set when tracing is on (deps.tracerProvider); delivery adds its spans through it. */
   readonly tracing: BridgeTracing | undefined;
   /** Bound ports; filled in by start(). */
@@ -84,6 +87,7 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
   const logger = deps.logger ?? pino({ name: 'sidecast-bridge', level: process.env.LOG_LEVEL ?? 'info' });
   const broker = deps.broker ?? (await createBroker(config.broker.url, config.broker.options));
   const auth = new Authenticator(config.auth);
+  const contracts = new ContractRegistry();
   const tracing = deps.tracerProvider ? new BridgeTracing(deps.tracerProvider, broker.kind) : undefined;
   // Exemplars (trace ids on histogram buckets) exist only in the OpenMetrics exposition format.
   const metrics = new BridgeMetrics({ openMetrics: tracing !== undefined });
@@ -126,6 +130,7 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
     metrics,
     logger,
     tracing,
+    contracts,
     ports,
     onStop: (step) => void stopSteps.push(step),
     spoolDepth: () => spool?.depth ?? 0,
@@ -149,7 +154,11 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
       await Promise.race([connecting, new Promise((r) => (timer = setTimeout(r, 2000)))]);
       clearTimeout(timer);
       publisher.start();
-      const service = new IngestService(publisher, metrics, config.limits, tracing);
+      const service = new IngestService(publisher, metrics, config.limits, {
+        ...(tracing ? { tracing } : {}),
+        contracts,
+        log: logger,
+      });
       httpServer = createHttpIngest(service, auth, config.http.tls);
       ports.http = await listen(httpServer, config.http.host, config.http.port);
       if (config.grpc) {

@@ -40,6 +40,12 @@ export class BridgeMetrics {
     help: 'Spooled events the broker refused for good on replay (logged with their id)',
     registers: [this.registry],
   });
+  readonly schemaViolations = new Counter({
+    name: 'sidecast_bridge_schema_violations_total',
+    help: 'Events whose data broke their EventRoute data contract, by route and policy (reject | deadLetter | warn)',
+    labelNames: ['route', 'policy'] as const,
+    registers: [this.registry],
+  });
   readonly publishLatency = new Histogram({
     name: 'sidecast_bridge_publish_latency_seconds',
     help: 'Broker publish call duration per batch, until the broker acknowledged',

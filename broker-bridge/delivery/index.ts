@@ -10,6 +10,7 @@ import { DeliveryMetrics } from './metrics.js';
 import type { SubscriptionSpec } from './spec.js';
 import type { WorkerLogger } from './subscription-worker.js';
 import type { BridgeTracing } from '../tracing/spans.js';
+import { attachContracts } from '../contracts/index.js';
 
 export type { SubscriptionSpec } from './spec.js';
 
@@ -107,5 +108,7 @@ export async function attachDelivery(
     ...source,
   });
   bridge.onStop(() => delivery.close());
+  // The same control plane serves the data contracts ingest checks (broker-bridge/contracts/).
+  if (source.xds) attachContracts(bridge, source.xds);
   return delivery;
 }

@@ -10,6 +10,9 @@ import { tooLarge } from '../validate/request-errors.js';
 import type { BrokerMessage } from '../brokers/types.js';
 import { endWithError, failSpan, type BridgeTracing } from '../tracing/spans.js';
 import type { Span } from '@opentelemetry/api';
+import { violation } from '../contracts/contract.js';
+import { schemaDeadLetter } from '../contracts/dead-letter.js';
+import type { ContractRegistry } from '../contracts/registry.js';
 
 export type EventResult =
   { id: string; status: 'accepted' } | { id: string; status: 'rejected'; reason: string };
@@ -21,8 +24,13 @@ export class IngestService {
     private readonly publisher: Publisher,
     private readonly metrics: BridgeMetrics,
     readonly limits: IngestLimits,
-    /** Set when tracing is on: a receive span per event and a send span until the broker has it. */
-    private readonly tracing?: BridgeTracing,
+    private readonly extras: {
+      /** Set when tracing is on: a receive span per event and a send span until the broker has it. */
+      tracing?: BridgeTracing;
+      /** Data contracts by event type (from the xds-server); checked when not empty. */
+      contracts?: ContractRegistry;
+      log?: { warn(obj: object, msg: string): void };
+    } = {},
   ) {}
 
   /** `events` are JSON-parsed structured CloudEvents. Throws IngestRequestError for whole-request failures. */
@@ -37,7 +45,8 @@ export class IngestService {
     const results: EventResult[] = new Array(events.length);
     const toPublish: BrokerMessage[] = [];
     const slots: number[] = [];
-    const tracing = this.tracing;
+    const { tracing, contracts } = this.extras;
+    const checked = contracts !== undefined && contracts.size > 0;
     const sends: Span[] = [];
     events.forEach((raw, i) => {
       const where = events.length === 1 ? 'event' : `event #${i}`;
@@ -53,7 +62,25 @@ export class IngestService {
           span.end();
         }
       } else {
-        toPublish.push(v.message);
+        let message = v.message;
+        const contract = checked ? contracts.forType((raw as { type: string }).type) : undefined;
+        if (contract) {
+          const why = violation(contract, where, message.id, (raw as { data?: unknown }).data);
+          if (why !== null) {
+            this.metrics.schemaViolations.inc({ route: contract.name, policy: contract.policy });
+            if (contract.policy === 'reject') {
+              results[i] = this.reject(message.id, 'schema', why);
+              return;
+            }
+            if (contract.policy === 'deadLetter') message = schemaDeadLetter(raw, message, contract, why);
+            else
+              this.extras.log?.warn(
+                { id: message.id, contract: contract.name, reason: why },
+                'event breaks its data contract; delivered anyway (policy warn)',
+              );
+          }
+        }
+        toPublish.push(message);
         slots.push(i);
         if (tracing) {
           const span = tracing.receive(raw as Record<string, unknown>, v.message.topic, transport);
