@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { attachDelivery } from '../../broker-bridge/delivery/index.js';
 import { createBridge, loadBridgeConfig, type BridgeConfig } from '../../broker-bridge/index.js';
+import { tracingFromEnv } from '../../broker-bridge/tracing/setup.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { action, logFormatOf } from '../action.js';
 import { stopOnSignals } from '../lifecycle.js';
@@ -69,9 +70,22 @@ export function register(program: Command): void {
           logger.warn(
             'unauthenticated ingest is enabled (auth.allowUnauthenticated); use it for local development only',
           );
-        const bridge = await createBridge(config, { logger });
+        // Off unless OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT ask for it (docs/tracing.md).
+        const tracing = tracingFromEnv();
+        if (tracing) logger.info('tracing on: spans exported as the OTEL_* environment says');
+        const bridge = await createBridge(config, {
+          logger,
+          ...(tracing ? { tracerProvider: tracing.provider } : {}),
+        });
         await bridge.start();
-        stopOnSignals(() => bridge.stop(), { say: (line) => logger.info(line) });
+        // Spans of the last deliveries are flushed after delivery has stopped.
+        stopOnSignals(
+          async () => {
+            await bridge.stop();
+            await tracing?.shutdown();
+          },
+          { say: (line) => logger.info(line) },
+        );
         if (o.xds) {
           await attachDelivery(bridge, {
             xds: { server: o.xds, nodeId: o.nodeId ?? `sidecast-bridge-${hostname()}` },

@@ -33,10 +33,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sidecast-pack-'));
   const packed = await sh('npm', ['pack', '--json', '--pack-destination', dir], ROOT);
   if (packed.code !== 0) throw new Error(`npm pack failed:\n${packed.stderr}`);
-  const [{ filename, files }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{
-    filename: string;
-    files: Array<{ path: string }>;
-  }>;
+  const [{ filename, files }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [
+    { filename: string; files: Array<{ path: string }> },
+  ];
   const shipped = files.map((f) => f.path);
   expect(shipped).toEqual(
     expect.arrayContaining([
