@@ -76,7 +76,7 @@ describe('the command', () => {
     expect(j.code).toBe(0);
     const { findings } = JSON.parse(j.stdout) as { findings: Array<{ code: string; severity: string }> };
     expect(findings.every((f) => f.severity === 'info')).toBe(true);
-  }, 60_000);
+  }, 180_000);
 
   test('a broken mesh gets its validation errors (exit 1); a missing file one line (exit 1); a bad --broker exit 2', async () => {
     const broken = await sidecast(['analyze', fixture('broken-mesh.yaml')]);
@@ -92,5 +92,5 @@ describe('the command', () => {
     expect(bad.stderr.trim()).toBe(
       'sidecast analyze: --broker must be one of embedded, nats, rabbitmq, mqtt, kafka, got "zeromq"',
     );
-  }, 60_000);
+  }, 180_000);
 });

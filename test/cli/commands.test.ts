@@ -37,7 +37,7 @@ describe('help and usage', () => {
       expect(`${commands[i]}: ${h.code}`).toBe(`${commands[i]}: 0`);
       expect(h.stdout).toContain(`Usage: sidecast ${commands[i]}`);
     }
-  }, 90_000);
+  }, 300_000);
 
   test('an unknown command or flag is a usage error (exit 2) with one line saying what is wrong', async () => {
     const r = await sidecast(['frobnicate']);
@@ -46,7 +46,7 @@ describe('help and usage', () => {
     const f = await sidecast(['bridge', '--brokr', 'nats']);
     expect(f.code).toBe(2);
     expect(f.stderr).toContain("unknown option '--brokr'");
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('sidecast validate', () => {
@@ -132,7 +132,7 @@ describe('sidecast bridge and xds-server', () => {
       fs.readFile(new URL('../../.gitignore', import.meta.url), 'utf8'),
     );
     expect(ignore.split('\n')).toContain('.sidecast-data/');
-  }, 60_000);
+  }, 180_000);
 
   test('bad bridge input: a missing config file (exit 1), a broker that is no URL (exit 2), a busy port (exit 3)', async () => {
     const missing = await sidecast(['bridge', '--config', '/nonexistent/bridge.yaml']);
@@ -164,7 +164,7 @@ describe('sidecast bridge and xds-server', () => {
     } finally {
       busy.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   test('xds-server: serves the mesh, stops on SIGTERM with exit 0; a bad flag value is exit 2', async () => {
     const [grpc, admin] = [await freePort(), await freePort()];
@@ -193,5 +193,5 @@ describe('sidecast bridge and xds-server', () => {
     expect(bad.stderr.trim()).toBe(
       'sidecast xds-server: --debounce-ms must be a positive integer, got "soon"',
     );
-  }, 60_000);
+  }, 180_000);
 });

@@ -36,10 +36,10 @@ export function sidecast(
       child.kill('SIGKILL');
       reject(
         new Error(
-          `sidecast ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 30_000} ms:\n${stdout}\n${stderr}`,
+          `sidecast ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 120_000} ms:\n${stdout}\n${stderr}`,
         ),
       );
-    }, opts.timeoutMs ?? 30_000);
+    }, opts.timeoutMs ?? 120_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });

@@ -59,7 +59,7 @@ test('a table row per node and type: the bridge SYNCED on its Subscription resou
   expect(row[4]).toBe(row[5]); // sent version = ACKed version
   const json = await sidecast(['status', '--xds', admin, '--token', TOKEN, '--format', 'json']);
   expect(JSON.parse(json.stdout).streams[0].nodeId).toBe('status-test-bridge');
-}, 60_000);
+}, 180_000);
 
 test('no token, an unreachable server, a bad URL: one line each, exit 3 / 3 / 2', async () => {
   const noToken = await sidecast(['status', '--xds', `http://127.0.0.1:${xds.adminPort}`], {
@@ -82,4 +82,4 @@ test('no token, an unreachable server, a bad URL: one line each, exit 3 / 3 / 2'
   ]);
   const bad = await sidecast(['status', '--xds', 'not a url']);
   expect(bad.code).toBe(2);
-}, 60_000);
+}, 180_000);
