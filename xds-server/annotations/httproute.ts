@@ -2,8 +2,14 @@
 // them: each match (path, method, headers) becomes an emitter match, each Service backendRef a
 // service whose sidecar emits. What the emitter cannot match the same way — RegularExpression
 // paths or headers, query parameters — makes the rule unannotatable (reported), never approximated.
-import type { ObjectRef, RequestMatch, RouteRule } from './translate.js';
-import { translateRules, type AnnotationResult } from './translate.js';
+import {
+  refOf,
+  ruleOf,
+  translateRules,
+  type AnnotationResult,
+  type RequestMatch,
+  type RouteRule,
+} from './translate.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -39,30 +45,22 @@ function matchesOf(match: Json): RequestMatch[] | string {
 }
 
 export function httpRouteRules(route: Json): RouteRule[] {
-  return ((route.spec?.rules ?? []) as Json[]).map((r, index): RouteRule => {
-    const services = ((r.backendRefs ?? []) as Json[])
-      .filter((b) => (b.kind ?? 'Service') === 'Service' && (b.group ?? '') === '')
-      .map((b) => String(b.name));
-    const rule: RouteRule = { index, name: r.name, matches: [], services: [...new Set(services)] };
-    if (!rule.services.length)
-      return { ...rule, problem: 'has no Service backendRef, so no sidecar would emit' };
-    for (const m of (r.matches?.length ? r.matches : [{}]) as Json[]) {
-      const got = matchesOf(m);
-      if (typeof got === 'string') return { ...rule, matches: [], problem: got };
-      rule.matches.push(...got);
-    }
-    return rule;
-  });
+  return ((route.spec?.rules ?? []) as Json[]).map((r, index) =>
+    ruleOf(
+      index,
+      r.name,
+      ((r.backendRefs ?? []) as Json[])
+        .filter((b) => (b.kind ?? 'Service') === 'Service' && (b.group ?? '') === '')
+        .map((b) => String(b.name)),
+      r.matches as Json[] | undefined,
+      matchesOf,
+      'has no Service backendRef, so no sidecar would emit',
+    ),
+  );
 }
 
 /** An HTTPRoute's `events.sidecast.io/<rule>` annotations → EventRoutes for its backend Services. */
 export function httpRouteEventRoutes(route: Json): AnnotationResult {
-  const ref: ObjectRef = {
-    apiVersion: route.apiVersion ?? 'gateway.networking.k8s.io/v1',
-    kind: 'HTTPRoute',
-    name: route.metadata.name,
-    namespace: route.metadata.namespace,
-    uid: route.metadata.uid,
-  };
+  const ref = refOf(route as never, 'HTTPRoute', 'gateway.networking.k8s.io/v1');
   return translateRules(ref, route.metadata.annotations, httpRouteRules(route));
 }

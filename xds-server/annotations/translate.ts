@@ -57,6 +57,36 @@ export interface AnnotationResult {
   problems: AnnotationProblem[];
 }
 
+/** A rule from its backends and raw matches, read by `matchesOf` (a string = why it cannot be matched). */
+export function ruleOf<M>(
+  index: number,
+  name: string | undefined,
+  services: string[],
+  rawMatches: M[] | undefined,
+  matchesOf: (m: M | Record<string, never>) => RequestMatch[] | string,
+  noBackend: string,
+): RouteRule {
+  const rule: RouteRule = { index, name, matches: [], services: [...new Set(services)] };
+  if (!rule.services.length) return { ...rule, problem: noBackend };
+  // No matches = everything (Gateway API and Istio alike).
+  for (const m of rawMatches?.length ? rawMatches : [{}]) {
+    const got = matchesOf(m);
+    if (typeof got === 'string') return { ...rule, matches: [], problem: got };
+    rule.matches.push(...got);
+  }
+  return rule;
+}
+
+/** The reference an annotated object's problems and Events point at. */
+export function refOf(
+  obj: { apiVersion?: string; metadata: { name: string; namespace?: string; uid?: string } },
+  kind: RouteKind,
+  apiVersion: string,
+): ObjectRef {
+  const { name, namespace, uid } = obj.metadata;
+  return { apiVersion: obj.apiVersion ?? apiVersion, kind, name, namespace, uid };
+}
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** A DNS label from parts; too long ⇒ cut and suffixed with a short hash so names stay unique. */

@@ -3,8 +3,14 @@
 // host a service whose sidecar emits. Istio's uri prefix is a string prefix; it is taken at path
 // segments (prefix "/accounts" ⇒ /accounts and /accounts/…, not /accountsX). Regex matches,
 // query parameters, withoutHeaders and ignoreUriCase make the route unannotatable (reported).
-import type { ObjectRef, RequestMatch, RouteRule } from './translate.js';
-import { translateRules, type AnnotationResult } from './translate.js';
+import {
+  refOf,
+  ruleOf,
+  translateRules,
+  type AnnotationResult,
+  type RequestMatch,
+  type RouteRule,
+} from './translate.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -56,35 +62,20 @@ function matchesOf(m: Json): RequestMatch[] | string {
 const serviceOf = (host: string): string => host.split('.')[0]!;
 
 export function virtualServiceRules(vs: Json): RouteRule[] {
-  return ((vs.spec?.http ?? []) as Json[]).map((h, index): RouteRule => {
-    const services = [
-      ...new Set(
-        ((h.route ?? []) as Json[]).map((d) => serviceOf(String(d.destination?.host ?? ''))).filter(Boolean),
-      ),
-    ];
-    const rule: RouteRule = { index, name: h.name, matches: [], services };
-    if (!services.length)
-      return {
-        ...rule,
-        problem: 'routes to no destination (redirect or direct response), so no sidecar would emit',
-      };
-    for (const m of (h.match?.length ? h.match : [{}]) as Json[]) {
-      const got = matchesOf(m);
-      if (typeof got === 'string') return { ...rule, matches: [], problem: got };
-      rule.matches.push(...got);
-    }
-    return rule;
-  });
+  return ((vs.spec?.http ?? []) as Json[]).map((h, index) =>
+    ruleOf(
+      index,
+      h.name,
+      ((h.route ?? []) as Json[]).map((d) => serviceOf(String(d.destination?.host ?? ''))).filter(Boolean),
+      h.match as Json[] | undefined,
+      matchesOf,
+      'routes to no destination (redirect or direct response), so no sidecar would emit',
+    ),
+  );
 }
 
 /** A VirtualService's `events.sidecast.io/<route>` annotations → EventRoutes for its destinations. */
 export function virtualServiceEventRoutes(vs: Json): AnnotationResult {
-  const ref: ObjectRef = {
-    apiVersion: vs.apiVersion ?? 'networking.istio.io/v1',
-    kind: 'VirtualService',
-    name: vs.metadata.name,
-    namespace: vs.metadata.namespace,
-    uid: vs.metadata.uid,
-  };
+  const ref = refOf(vs as never, 'VirtualService', 'networking.istio.io/v1');
   return translateRules(ref, vs.metadata.annotations, virtualServiceRules(vs));
 }
