@@ -115,8 +115,9 @@ describe('sidecast import openapi', () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         '#/paths/~1accounts~1{id}/post/x-sidecast-event/sampling: must be <= 1',
-        '#/paths/~1accounts~1{id}/post/x-sidecast-event/extra: unknown field; allowed here: type, topic, subject, partitionKey, data, maxBodyBytes, sampling, delivery, deadline, onFailure' +
-          (DATA_SCHEMA ? ', dataSchema' : ''),
+        expect.stringMatching(
+          /^#\/paths\/~1accounts~1\{id\}\/post\/x-sidecast-event\/extra: unknown field; allowed here: type, topic, subject, partitionKey, data, maxBodyBytes, sampling, delivery, deadline, onFailure/,
+        ),
         '#/paths/~1files~1{name}.json: segment "{name}.json": a path parameter must be a whole segment ({id}) for the emitter to match it',
         '#/paths/~1x/post/x-sidecast-event: must be an object like {type: …, topic: …} (or a list of them)',
         '#/paths/~1y/post/x-sidecast-event/status/1: must be one of the allowed forms (see docs/mesh-config.md)',

@@ -111,6 +111,8 @@ export function annotationOf(rule: EmitterRule): Json {
     delivery: e.delivery,
     deadline: e.deadline_ms === undefined ? undefined : `${e.deadline_ms as number}ms`,
     onFailure: e.on_failure,
+    // The data contract's id (CloudEvents dataschema), stamped by the emitter as with plugin rules.
+    dataschema: e.dataschema,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }
