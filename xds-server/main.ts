@@ -2,6 +2,7 @@
 // Every flag has an environment fallback (SIDECAST_XDS_*), so containers need no arguments.
 import { parseArgs } from 'node:util';
 import { startXdsServer } from './index.js';
+import { kubernetesOptionsFromEnv } from './kubernetes/options.js';
 
 const HELP = `sidecast xds-server
   --mesh <file|dir>        mesh config (watched)              env SIDECAST_MESH            default examples/bank
@@ -13,7 +14,10 @@ const HELP = `sidecast xds-server
   --debounce-ms <n>        quiet time before publishing edits env SIDECAST_XDS_DEBOUNCE_MS   default 100
   --push-concurrency <n>   streams written at once            env SIDECAST_XDS_PUSH_CONCURRENCY default 256
   --new-streams-per-second <n>  admission rate of new streams env SIDECAST_XDS_NEW_STREAMS_PER_SECOND default 1000
-  --id <string>            control_plane.identifier           env SIDECAST_XDS_ID`;
+  --id <string>            control_plane.identifier           env SIDECAST_XDS_ID
+  Kubernetes (docs/kubernetes.md): SIDECAST_MESH_SOURCE=kubernetes reads the sidecast CRs beside --mesh
+  (which then holds the Mesh settings); SIDECAST_WATCH_NAMESPACES=a,b (default all), POD_NAME,
+  POD_NAMESPACE, SIDECAST_STATUS_LEASE; Istio mode: SIDECAST_ISTIO_WASM_URL=oci://…@sha256:…`;
 
 const env = process.env;
 
@@ -53,6 +57,7 @@ async function main(): Promise<void> {
 
   const running = await startXdsServer({
     mesh: values.mesh ?? env.SIDECAST_MESH ?? 'examples/bank',
+    kubernetes: kubernetesOptionsFromEnv(env),
     grpcAddress: values.grpc ?? env.SIDECAST_XDS_GRPC ?? '127.0.0.1:18000',
     adminAddress: admin === 'off' ? null : admin,
     adminToken: values['admin-token'] ?? env.SIDECAST_ADMIN_TOKEN,
