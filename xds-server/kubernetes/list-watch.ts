@@ -19,6 +19,7 @@ export class ListWatch {
   private abort: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff();
+  private watchStartedAt = 0;
   private readonly objects: KubernetesObjectApi;
   /** Resolves after the first successful list, so startup can wait for a complete picture. */
   readonly synced: Promise<void>;
@@ -70,6 +71,7 @@ export class ListWatch {
         if (this.store.replace(items, list.metadata?.resourceVersion ?? '')) this.options.onChange();
         this.markSynced();
       }
+      this.watchStartedAt = Date.now();
       const path = `${this.type.base}${this.namespace ? `/namespaces/${this.namespace}` : ''}/${this.type.plural}`;
       this.abort = await new Watch(this.kc).watch(
         path,
@@ -104,7 +106,11 @@ export class ListWatch {
     if (this.stopped) return;
     if (err && (err.statusCode === 410 || err.code === 410)) this.store.expire();
     else if (err && err.name !== 'AbortError') return this.retryLater(err);
-    void this.round(); // a watch that timed out normally resumes at once
+    // A watch that ran its course resumes at once; one closed right away waits, so a server that
+    // keeps closing watches cannot make this loop spin.
+    if (Date.now() - this.watchStartedAt < 1000)
+      this.timer = setTimeout(() => void this.round(), this.backoff.next());
+    else void this.round();
   }
 
   private retryLater(err: Error & { code?: number; statusCode?: number }): void {
