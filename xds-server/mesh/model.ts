@@ -102,6 +102,8 @@ export function buildModel(
         orderByKey: s.delivery.orderByKey,
         concurrency: s.delivery.concurrency,
       },
+      ...(s.filter ? { filter: s.filter as string } : {}),
+      ...(s.routes ? { routes: s.routes as Array<{ filter: string; path: string }> } : {}),
     };
   });
 

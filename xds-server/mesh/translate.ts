@@ -181,6 +181,11 @@ function bridgeGroup(config: MeshConfig): GroupBuilder {
           concurrency: d.concurrency,
         },
         dead_letter_topic: d.deadLetterTopic,
+        filter: sub.filter,
+        routes: sub.routes?.map((r) => ({
+          filter: r.filter,
+          url: deliveryUrl(services.get(sub.service)!, r.path),
+        })),
       }),
     );
   }

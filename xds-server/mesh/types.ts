@@ -66,6 +66,10 @@ export interface SubscriptionSpec {
     orderByKey?: boolean;
     concurrency?: number;
   };
+  /** CEL expression selecting the events delivered. */
+  filter?: string;
+  /** First matching filter picks the delivery path. */
+  routes?: Array<{ filter: string; path: string }>;
 }
 
 export interface MeshConfig {
