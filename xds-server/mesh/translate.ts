@@ -4,7 +4,12 @@
 // sidecast.v1.Subscription per Subscription (group "sidecast-bridge"). Every resource is encoded
 // by the strict checker, so an invalid one fails here with its name and field, not as a NACK.
 import { envoyChecker, TYPE } from '../../proto/envoy.js';
-import { encodeSubscription, SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
+import {
+  encodeEventContract,
+  encodeSubscription,
+  EVENT_CONTRACT_TYPE_URL,
+  SUBSCRIPTION_TYPE_URL,
+} from '../../proto/sidecast.js';
 import { BRIDGE_CLUSTER, emitterConfig } from './emitter.js';
 import {
   apiListener,
@@ -186,6 +191,23 @@ function bridgeGroup(config: MeshConfig): GroupBuilder {
           filter: r.filter,
           url: deliveryUrl(services.get(sub.service)!, r.path),
         })),
+      }),
+    );
+  }
+  for (const route of config.eventRoutes) {
+    const c = route.contract;
+    if (!c) continue;
+    const name = `${route.service}/${route.name}`;
+    g.put(
+      EVENT_CONTRACT_TYPE_URL,
+      name,
+      encodeEventContract({
+        name,
+        type: c.type,
+        schema_json: c.schemaJson,
+        schema_id: c.schemaId,
+        policy: c.policy === 'deadLetter' ? 'DEAD_LETTER' : c.policy === 'warn' ? 'WARN' : 'REJECT',
+        dead_letter_topic: c.deadLetterTopic,
       }),
     );
   }
