@@ -4,6 +4,7 @@ import { type Command, Option } from 'commander';
 import { TYPE } from '../../proto/envoy.js';
 import { SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
 import { startXdsServer, type ResourceTtl } from '../../xds-server/index.js';
+import { kubernetesOptionsFromEnv } from '../../xds-server/kubernetes/options.js';
 import { action } from '../action.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { stopOnSignals } from '../lifecycle.js';
@@ -187,6 +188,8 @@ export function register(program: Command): void {
           maxConnectionAgeMs: nonNegativeInt('max-connection-age-ms', o.maxConnectionAgeMs),
           ttl: ttlOption(o.resourceTtlMs, o.resourceTtlTypes),
           controlPlaneId: o.id,
+          // SIDECAST_MESH_SOURCE=kubernetes etc. (docs/kubernetes.md)
+          kubernetes: kubernetesOptionsFromEnv(process.env),
           logger,
         });
         stopOnSignals(() => running.close(), { say: (line) => logger.info(line) });
