@@ -13,6 +13,12 @@ export interface RetrySpec {
   retryAfterCapMs: number;
 }
 
+/** Opt-in batched delivery (delivery/batch.ts): one POST of up to maxEvents, after at most maxWaitMs. */
+export interface BatchSpec {
+  maxEvents: number;
+  maxWaitMs: number;
+}
+
 export interface SubscriptionSpec {
   /** `<service>/<subscription name>`, unique across the mesh. */
   name: string;
@@ -26,6 +32,8 @@ export interface SubscriptionSpec {
   /** Most HTTP deliveries in flight at once for this subscription. */
   concurrency: number;
   deadLetterTopic: string;
+  /** Absent: one event per request (binary mode). */
+  batch?: BatchSpec;
 }
 
 export const DEFAULTS = {

@@ -17,7 +17,8 @@ export class ResourceError extends Error {
   }
 }
 
-const LIMITS = { maxAttempts: 100, maxConcurrency: 1024, maxDurationMs: 3_600_000 };
+const LIMITS = { maxAttempts: 100, maxConcurrency: 1024, maxDurationMs: 3_600_000, maxBatchEvents: 1000 };
+const DEFAULT_BATCH_WAIT_MS = 10;
 
 /** Decodes the protobuf bytes of one resource; `resourceName` is the xDS Resource.name. */
 export function decodeSubscription(resourceName: string, bytes: Uint8Array): SubscriptionSpec {
@@ -109,6 +110,14 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
       `${JSON.stringify(deadLetterTopic)} matches the subscription's own pattern ${JSON.stringify(loop)}`,
     );
 
+  let batch: SubscriptionSpec['batch'];
+  if (d.batch) {
+    const maxEvents = d.batch.max_events ?? 0;
+    if (maxEvents < 1 || maxEvents > LIMITS.maxBatchEvents)
+      fail('delivery.batch.max_events', `${maxEvents} is outside 1..${LIMITS.maxBatchEvents}`);
+    batch = { maxEvents, maxWaitMs: ms('delivery.batch.max_wait', d.batch.max_wait, DEFAULT_BATCH_WAIT_MS) };
+  }
+
   return {
     name,
     service,
@@ -129,5 +138,6 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
     orderedByKey: d.ordered_by_key ?? false,
     concurrency,
     deadLetterTopic,
+    ...(batch ? { batch } : {}),
   };
 }

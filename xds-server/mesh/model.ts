@@ -71,6 +71,7 @@ export function buildModel(docs: MeshDocument[], files: string[], issues: MeshIs
         issues,
       );
     const r = s.delivery.retry as Spec | undefined;
+    const b = s.delivery.batch as Spec | undefined;
     return {
       name: d.name,
       service: s.service,
@@ -88,6 +89,7 @@ export function buildModel(docs: MeshDocument[], files: string[], issues: MeshIs
         deadLetterTopic: s.delivery.deadLetterTopic,
         orderByKey: s.delivery.orderByKey,
         concurrency: s.delivery.concurrency,
+        batch: b && { max_events: b.maxEvents as number, max_wait: protoDuration(b.maxWait) },
       },
     };
   });

@@ -179,6 +179,7 @@ function bridgeGroup(config: MeshConfig): GroupBuilder {
           retry: d.retry,
           ordered_by_key: d.orderByKey,
           concurrency: d.concurrency,
+          batch: d.batch,
         },
         dead_letter_topic: d.deadLetterTopic,
       }),

@@ -65,6 +65,8 @@ export interface SubscriptionSpec {
     deadLetterTopic?: string;
     orderByKey?: boolean;
     concurrency?: number;
+    /** Batched delivery; durations already in proto form. */
+    batch?: { max_events: number; max_wait?: string };
   };
 }
 
