@@ -53,7 +53,7 @@ export function buildModel(docs: MeshDocument[], files: string[], issues: MeshIs
       name: d.name,
       service: d.spec.service as string,
       origin: { file: d.file, document: d.index },
-      rule: emitterRule(d, issues),
+      rule: reusedRule(d, issues),
     };
   });
 
@@ -163,7 +163,19 @@ function durationLimits(d: MeshDocument, issues: MeshIssue[]): void {
   }
 }
 
+/** Model objects by spec object: the watcher's DocumentCache hands back the same spec for an unchanged document. */
+const serviceSpecs = new WeakMap<object, ServiceSpec>();
+const rules = new WeakMap<object, EmitterRule>();
+
 function service(d: MeshDocument): ServiceSpec {
+  const hit = serviceSpecs.get(d.spec);
+  if (hit?.name === d.name) return hit;
+  const built = buildService(d);
+  serviceSpecs.set(d.spec, built);
+  return built;
+}
+
+function buildService(d: MeshDocument): ServiceSpec {
   const s = d.spec as Spec;
   return {
     name: d.name,
@@ -175,6 +187,15 @@ function service(d: MeshDocument): ServiceSpec {
     },
     calls: [...((s.calls as string[] | undefined) ?? [])].sort(),
   };
+}
+
+function reusedRule(d: MeshDocument, issues: MeshIssue[]): EmitterRule {
+  const hit = rules.get(d.spec);
+  if (hit?.name === d.name) return hit;
+  const before = issues.length;
+  const rule = emitterRule(d, issues);
+  if (issues.length === before) rules.set(d.spec, rule);
+  return rule;
 }
 
 function emitterRule(d: MeshDocument, issues: MeshIssue[]): EmitterRule {
