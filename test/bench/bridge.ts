@@ -19,13 +19,8 @@ import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  connect,
-  createInbox,
-  headers as natsHeaders,
-  type JetStreamClient,
-  type NatsConnection,
-} from 'nats';
+import { connect, createInbox, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { SegmentLog } from '../../broker-bridge/spool/segment-log.js';
 import { encodeMessage } from '../../broker-bridge/spool/message-codec.js';
 import { percentile as pct, record, sized } from './harness.js';
@@ -388,8 +383,8 @@ async function benchNats(): Promise<void> {
   const run = `b${Date.now().toString(36)}`;
   const stream = `SC_BENCH_${run}`;
   const prefix = `scbench${run}`;
-  const jsm = await nc.jetstreamManager();
-  const js: JetStreamClient = nc.jetstream();
+  const jsm = await jetstreamManager(nc);
+  const js: JetStreamClient = jetstream(nc);
   const bridge = await startBridgeProcess({
     broker: { url: 'nats://127.0.0.1:4222', options: { nats: { stream, subjectPrefix: prefix } } },
     auth: { allowUnauthenticated: true },

@@ -6,7 +6,8 @@
 //              MQTT QoS 1, every PUBACK awaited),
 //   adapter  — BrokerAdapter.publish(batch) (translation, validation, the same acknowledgements),
 // then events/s for both (best of two alternating rounds) and the ratio adapter/baseline, same run.
-import { connect as natsConnect, headers } from 'nats';
+import { connect as natsConnect, headers } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as amqpConnect } from 'amqplib';
 import { connectAsync as mqttConnect } from 'mqtt';
 import type { BrokerAdapter, BrokerMessage } from '../../broker-bridge/brokers/types.js';
@@ -70,7 +71,7 @@ const cases: Case[] = [
     port: 4222,
     async bare(runId) {
       const nc = await natsConnect({ servers: 'nats://127.0.0.1:4222' });
-      const js = nc.jetstream();
+      const js = jetstream(nc);
       return {
         send: async (msgs) => {
           await Promise.all(
@@ -90,7 +91,7 @@ const cases: Case[] = [
     adapter: (runId) => natsAdapter({ id: runId, replica: 0 }),
     async cleanup(runId) {
       const nc = await natsConnect({ servers: 'nats://127.0.0.1:4222' });
-      await (await nc.jetstreamManager()).streams.delete(`SC_${runId}`);
+      await (await jetstreamManager(nc)).streams.delete(`SC_${runId}`);
       await nc.close();
     },
   },

@@ -2,7 +2,7 @@
 // line a field sits, so errors point at file, document, field and line.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { envelopeSchema, specSchemas, type Kind } from './schema.js';
+import { envelopeSchema, KIND_ALIASES, specSchemas, type Kind } from './schema.js';
 import type { MeshIssue } from './types.js';
 
 export interface MeshSource {
@@ -58,7 +58,10 @@ interface ParsedDocument {
   value: { kind: Kind; name: string; spec: Record<string, unknown> };
 }
 
-/** Parses and schema-checks every document; problems go to `issues`, valid documents are returned. */
+/**
+ * Parses and schema-checks every document; problems go to `issues`, valid documents are returned.
+ * With a `cache`, documents whose text it holds are not parsed again.
+ */
 export function readDocuments(
   sources: MeshSource[],
   issues: MeshIssue[],
@@ -104,7 +107,13 @@ function readCached(file: string, chunks: Chunk[], cache: DocumentCache, out: Me
       const line = lineOf(doc, lines, path);
       return line === undefined ? undefined : line + c.line;
     };
-    docs.push({ file, index: i + 1, ...value, issue: issueAt(file, i + 1, at, value.kind, value.name) });
+    const problem = problemAt(file, i + 1, at);
+    docs.push({
+      file,
+      index: i + 1,
+      ...value,
+      issue: (path, message) => problem(path, message, value.kind, value.name),
+    });
   }
   out.push(...docs);
   return true;
@@ -140,14 +149,12 @@ function splitDocuments(text: string): Chunk[] | undefined {
   return chunks;
 }
 
-function issueAt(
+function problemAt(
   file: string,
   index: number,
   at: (path: (string | number)[]) => number | undefined,
-  kind: string | undefined,
-  name: string | undefined,
-): (path: (string | number)[], message: string) => MeshIssue {
-  return (path, message) => ({
+): Problem {
+  return (path, message, kind, name) => ({
     file,
     document: index,
     kind,
@@ -175,17 +182,39 @@ function readDocument(
     });
   }
   if (doc.errors.length || doc.contents === null) return undefined;
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  return checkDocument(doc.toJS({ maxAliasCount: 100 }), file, index, problemAt(file, index, at), issues);
+}
+
+export type Problem = (path: (string | number)[], message: string, kind?: string, name?: string) => MeshIssue;
+
+/**
+ * Checks one object (a YAML document or a custom resource) against the envelope and its kind's
+ * spec schema. Problems go to `issues`; a valid object comes back with its kind made canonical
+ * (`MeshService` → `Service`).
+ */
+export function checkDocument(
+  raw: unknown,
+  file: string,
+  index: number,
+  problem: Problem,
+  issues: MeshIssue[],
+): MeshDocument | undefined {
   if (!checkEnvelope(raw)) {
-    issues.push(...ajvIssues(checkEnvelope.errors, [], issueAt(file, index, at, undefined, undefined)));
+    issues.push(...ajvIssues(checkEnvelope.errors, [], problem));
     return undefined;
   }
-  const { kind, metadata, spec } = raw as {
-    kind: Kind;
+  const {
+    kind: written,
+    metadata,
+    spec,
+  } = raw as {
+    kind: Kind | keyof typeof KIND_ALIASES;
     metadata: { name: string };
     spec: Record<string, unknown>;
   };
-  const named = issueAt(file, index, at, kind, metadata.name);
+  const kind: Kind =
+    written in KIND_ALIASES ? KIND_ALIASES[written as keyof typeof KIND_ALIASES] : (written as Kind);
+  const named = (path: (string | number)[], message: string) => problem(path, message, kind, metadata.name);
   const checkKind = checkSpec[kind];
   if (!checkKind(spec)) {
     issues.push(...ajvIssues(checkKind.errors, ['spec'], named));
