@@ -28,7 +28,10 @@ for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
 const label = (n: Node): string => {
   const f = n.callFrame;
-  const file = f.url.replace(/^file:\/\//, '').replace(/.*\/(node_modules\/)/, '$1').replace(/.*\/sidecast\//, '');
+  const file = f.url
+    .replace(/^file:\/\//, '')
+    .replace(/.*\/(node_modules\/)/, '$1')
+    .replace(/.*\/sidecast\//, '');
   const short = file.replace(/^.*\/(wt\/[^/]+|main)\//, '');
   return `${f.functionName || '(anonymous)'} ${short ? `${short}:${f.lineNumber + 1}` : ''}`.trim();
 };
