@@ -14,7 +14,7 @@
 // first failure sees every key in order.
 import { backoffDelay } from './backoff.js';
 import { postOnce, type AttemptResult, type SubscriberPool } from './http-post.js';
-import type { Outcome } from './retry-loop.js';
+import { describe, retryable, type Outcome } from './retry-loop.js';
 import type { BatchSpec, RetrySpec } from './spec.js';
 
 export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json';
@@ -75,16 +75,13 @@ export function batchStatuses(answer: string): Map<string, EventStatus> | undefi
   return out;
 }
 
-function describe(r: AttemptResult): string {
-  if (r.kind === 'timeout') return `no response within ${r.timeoutMs}ms`;
-  if (r.kind === 'unreachable') return `unreachable: ${r.error}`;
-  return `HTTP ${r.status}${r.excerpt ? `: ${r.excerpt.replace(/\s+/g, ' ').trim()}` : ''}`;
-}
-
-const retryable = (status: number) => status >= 500 || status === 408 || status === 429;
-
 /** What one event of a settled batch needs next. */
 type Verdict = { kind: 'done'; outcome: Outcome } | { kind: 'again'; delayMs: number };
+
+const rejected = (e: { attempts: number }, status: number, reason: string): Verdict => ({
+  kind: 'done',
+  outcome: { kind: 'dead-letter', cause: 'rejected', attempts: e.attempts + 1, status, reason },
+});
 
 export class Batcher {
   private ready: Entry[] = [];
@@ -259,16 +256,8 @@ export class Batcher {
     if (r.kind === 'timeout') return (e) => retryEvent(e, describe(r), 0);
     if (r.status < 200 || r.status >= 300) {
       if (retryable(r.status)) return (e) => retryEvent(e, describe(r), r.status, r.retryAfterMs);
-      return (e) => ({
-        kind: 'done',
-        outcome: {
-          kind: 'dead-letter',
-          cause: 'rejected',
-          attempts: e.attempts + 1,
-          status: r.status,
-          reason: `${url.href} answered ${describe(r)} to a batch of ${size} (not retryable)`,
-        },
-      });
+      return (e) =>
+        rejected(e, r.status, `${url.href} answered ${describe(r)} to a batch of ${size} (not retryable)`);
     }
     let statuses: Map<string, EventStatus> | undefined;
     try {
@@ -282,16 +271,11 @@ export class Batcher {
       if (s === 'SUCCESS')
         return { kind: 'done', outcome: { kind: 'delivered', attempts: e.attempts + 1, status: r.status } };
       if (s === 'DROP')
-        return {
-          kind: 'done',
-          outcome: {
-            kind: 'dead-letter',
-            cause: 'rejected',
-            attempts: e.attempts + 1,
-            status: r.status,
-            reason: `${url.href} answered DROP for this event in a batch (HTTP ${r.status})`,
-          },
-        };
+        return rejected(
+          e,
+          r.status,
+          `${url.href} answered DROP for this event in a batch (HTTP ${r.status})`,
+        );
       const why = statuses!.has(e.id)
         ? `RETRY in a batch answer (HTTP ${r.status})`
         : `left out of a batch answer (HTTP ${r.status})`;

@@ -28,9 +28,9 @@ export interface RetryContext {
   onRetry(result: AttemptResult, delayMs: number): void;
 }
 
-const retryable = (status: number) => status >= 500 || status === 408 || status === 429;
+export const retryable = (status: number): boolean => status >= 500 || status === 408 || status === 429;
 
-function describe(r: AttemptResult): string {
+export function describe(r: AttemptResult): string {
   if (r.kind === 'timeout') return `no response within ${r.timeoutMs}ms`;
   if (r.kind === 'unreachable') return `unreachable: ${r.error}`;
   return `HTTP ${r.status}${r.excerpt ? `: ${r.excerpt.replace(/\s+/g, ' ').trim()}` : ''}`;
