@@ -79,7 +79,8 @@ const add = (b: Batcher, e: Ev): Promise<Outcome> =>
 describe('batched delivery against a real subscriber', () => {
   test('up to maxEvents per POST as a cloudevents-batch+json array; a partial batch leaves after maxWait', async () => {
     const s = await subscriber(() => ({ status: 204 }));
-    const b = batcher(s);
+    // All 25 are added in one tick; a long maxWait keeps a stalled test process from flushing early.
+    const b = batcher(s, { batch: { maxEvents: 10, maxWaitMs: 500 } });
     const outcomes = await Promise.all(Array.from({ length: 25 }, (_, i) => add(b, event(i))));
     expect(outcomes.every((o) => o.kind === 'delivered' && o.attempts === 1)).toBe(true);
     expect(s.received.map((r) => r.headers['content-type'])).toEqual(Array(3).fill(BATCH_CONTENT_TYPE));
