@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { envoyChecker } from '../proto/envoy.js';
-import { SUBSCRIPTION_TYPE_URL, sidecastChecker } from '../proto/sidecast.js';
+import { sidecastChecker } from '../proto/sidecast.js';
 import { startAdmin, type AdminServer, type MeshStatus } from './admin/admin-server.js';
 import { SnapshotCache } from './cache/snapshot-cache.js';
 import { groupOf, nodeProblem, watchMesh, type MeshWatcher } from './mesh/index.js';
@@ -80,7 +80,7 @@ function credentials(tls: TlsFiles | undefined): grpc.ServerCredentials {
 
 /** Decodes a published resource to proto3 JSON for /debug/config_dump. */
 function describe(typeUrl: string, bytes: Uint8Array): unknown {
-  const checker = typeUrl === SUBSCRIPTION_TYPE_URL ? sidecastChecker() : envoyChecker();
+  const checker = typeUrl.startsWith('type.googleapis.com/sidecast.') ? sidecastChecker() : envoyChecker();
   return checker.decode(typeUrl, bytes, typeUrl);
 }
 

@@ -27,7 +27,9 @@ export type RejectCode =
   | 'bad_topic'
   | 'oversize'
   | 'forbidden'
-  | 'unrepresentable';
+  | 'unrepresentable'
+  /** `data` breaks the event route's data contract (policy reject). */
+  | 'schema';
 
 export interface Rejection {
   ok: false;

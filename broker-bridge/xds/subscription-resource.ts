@@ -3,6 +3,7 @@
 import { decodeSubscription as decodeProto, type SubscriptionJson } from '../../proto/sidecast.js';
 import { parsePattern, parseTopic, matches, TopicError } from '../../common/topic.js';
 import { DEFAULTS, defaultDeadLetterTopic, type SubscriptionSpec } from '../delivery/spec.js';
+import { compileFilter, type CompiledFilter } from '../filter/cel.js';
 
 export { SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
 
@@ -116,7 +117,33 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
     if (maxEvents < 1 || maxEvents > LIMITS.maxBatchEvents)
       fail('delivery.batch.max_events', `${maxEvents} is outside 1..${LIMITS.maxBatchEvents}`);
     batch = { maxEvents, maxWaitMs: ms('delivery.batch.max_wait', d.batch.max_wait, DEFAULT_BATCH_WAIT_MS) };
+    // A batch goes to one URL: per-event routes would split it.
+    if (raw.routes?.length) fail('delivery.batch', 'cannot be combined with routes; use one or the other');
   }
+  const compile = (field: string, source: string): CompiledFilter => {
+    try {
+      return compileFilter(source);
+    } catch (e) {
+      return fail(
+        field,
+        `CEL expression ${JSON.stringify(source)} does not compile: ${(e as Error).message}`,
+      );
+    }
+  };
+  const filter = raw.filter ? compile('filter', raw.filter) : undefined;
+  const routes = (raw.routes ?? []).map((r, i) => {
+    if (!r.filter) fail(`routes[${i}].filter`, 'is empty; give the CEL expression that selects this route');
+    let u: URL | undefined;
+    try {
+      u = new URL(r.url ?? '');
+    } catch {
+      fail(`routes[${i}].url`, `${JSON.stringify(r.url ?? '')} is not an absolute URL`);
+    }
+    // One connection pool per subscription: routes choose paths on the subscriber, not other hosts.
+    if (u!.origin !== parsed!.origin)
+      fail(`routes[${i}].url`, `${JSON.stringify(r.url)} is not on delivery.url's origin ${parsed!.origin}`);
+    return { filter: compile(`routes[${i}].filter`, r.filter), url: r.url };
+  });
 
   return {
     name,
@@ -139,5 +166,7 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
     concurrency,
     deadLetterTopic,
     ...(batch ? { batch } : {}),
+    ...(filter ? { filter } : {}),
+    ...(routes.length > 0 ? { routes } : {}),
   };
 }

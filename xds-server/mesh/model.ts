@@ -104,6 +104,8 @@ export function buildModel(
         concurrency: s.delivery.concurrency,
         batch: b && { max_events: b.maxEvents as number, max_wait: protoDuration(b.maxWait) },
       },
+      ...(s.filter ? { filter: s.filter as string } : {}),
+      ...(s.routes ? { routes: s.routes as Array<{ filter: string; path: string }> } : {}),
     };
   });
 

@@ -159,6 +159,13 @@ const subscriptionSpec = closed(
       },
       ['path'],
     ),
+    // CEL over CloudEvents attributes and `data`; compiled (and NACKed when it does not) by the bridge.
+    filter: { type: 'string', minLength: 1 },
+    routes: {
+      type: 'array',
+      minItems: 1,
+      items: closed({ filter: { type: 'string', minLength: 1 }, path: httpPath }, ['filter', 'path']),
+    },
   },
   ['service', 'topics', 'delivery'],
 );

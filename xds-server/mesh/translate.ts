@@ -240,6 +240,11 @@ function bridgeGroup(config: MeshConfig, memo?: TranslationMemo): GroupTypes {
         batch: d.batch,
       },
       dead_letter_topic: d.deadLetterTopic,
+      filter: sub.filter,
+      routes: sub.routes?.map((r) => ({
+        filter: r.filter,
+        url: deliveryUrl(services.get(sub.service)!, r.path),
+      })),
     };
     live.add(name);
     if (!memo) {

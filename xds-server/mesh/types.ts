@@ -68,6 +68,10 @@ export interface SubscriptionSpec {
     /** Batched delivery; durations already in proto form. */
     batch?: { max_events: number; max_wait?: string };
   };
+  /** CEL expression selecting the events delivered. */
+  filter?: string;
+  /** First matching filter picks the delivery path. */
+  routes?: Array<{ filter: string; path: string }>;
 }
 
 export interface MeshConfig {
