@@ -95,7 +95,12 @@ const SAME = [
   'maxLength',
   'minItems',
   'maxItems',
+  'minProperties',
+  'maxProperties',
+  'multipleOf',
   'pattern',
+  'format',
+  'description',
   'enum',
   'required',
 ];

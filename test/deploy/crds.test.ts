@@ -56,7 +56,19 @@ function disagreements(loader: Json, crd: Json, at: string): string[] {
   if ((loaderType ?? crd.type) !== crd.type) out.push(`${at}: type ${loaderType} vs ${crd.type}`);
   if (Array.isArray(loader.type) && loader.type.includes('null') !== !!crd.nullable)
     out.push(`${at}: nullability`);
-  for (const k of ['minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'pattern'])
+  for (const k of [
+    'minimum',
+    'maximum',
+    'minLength',
+    'maxLength',
+    'minItems',
+    'maxItems',
+    'minProperties',
+    'maxProperties',
+    'multipleOf',
+    'pattern',
+    'format',
+  ])
     if (loader[k] !== crd[k]) out.push(`${at}: ${k} ${loader[k]} vs ${crd[k]}`);
   const sorted = (a: unknown) => JSON.stringify([...((a as unknown[]) ?? [])].sort());
   if (sorted(loader.enum) !== sorted(crd.enum)) out.push(`${at}: enum differs`);

@@ -128,6 +128,10 @@ const eventRouteSpec = closed(
         delivery: { enum: ['async', 'guaranteed'] },
         deadline: duration,
         onFailure: { enum: ['release', 'reject'] },
+        // Data contract: a JSON Schema object inline, or the path of a JSON/YAML file next to the mesh file.
+        dataSchema: { type: 'object' },
+        dataSchemaFile: { type: 'string', minLength: 1 },
+        schemaPolicy: { enum: ['reject', 'deadLetter', 'warn'] },
       },
       ['type', 'topic'],
     ),

@@ -4,7 +4,12 @@
 // sidecast.v1.Subscription per Subscription (group "sidecast-bridge"). Every resource is encoded
 // by the strict checker, so an invalid one fails here with its name and field, not as a NACK.
 import { envoyChecker, TYPE } from '../../proto/envoy.js';
-import { encodeSubscription, SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
+import {
+  encodeEventContract,
+  encodeSubscription,
+  EVENT_CONTRACT_TYPE_URL,
+  SUBSCRIPTION_TYPE_URL,
+} from '../../proto/sidecast.js';
 import { BRIDGE_CLUSTER, emitterConfig } from './emitter.js';
 import {
   apiListener,
@@ -77,8 +82,6 @@ function jsonOf(o: object): string {
 export class TranslationMemo {
   readonly groups = new Map<string, { inputs: string; types: GroupTypes }>();
   readonly subscriptions = new Map<string, { inputs: string; bytes: Uint8Array }>();
-  /** The bridge group as last built: handed back when no Subscription changed. */
-  bridge: GroupTypes | undefined;
 
   group(name: string, key: string, build: () => GroupBuilder): GroupTypes {
     const hit = this.groups.get(name);
@@ -223,7 +226,6 @@ function bridgeGroup(config: MeshConfig, memo?: TranslationMemo): GroupTypes {
   const g = new GroupBuilder(BRIDGE_GROUP);
   const services = new Map(config.services.map((s) => [s.name, s]));
   const live = new Set<string>();
-  let changed = false;
   for (const sub of config.subscriptions) {
     const name = `${sub.service}/${sub.name}`;
     const d = sub.delivery;
@@ -253,20 +255,30 @@ function bridgeGroup(config: MeshConfig, memo?: TranslationMemo): GroupTypes {
     }
     const inputs = JSON.stringify(json);
     let hit = memo.subscriptions.get(name);
-    if (hit?.inputs !== inputs) {
+    if (hit?.inputs !== inputs)
       memo.subscriptions.set(name, (hit = { inputs, bytes: encodeSubscription(json) }));
-      changed = true;
-    }
     g.put(SUBSCRIPTION_TYPE_URL, name, hit.bytes);
   }
-  if (!memo) return g.types;
-  for (const name of memo.subscriptions.keys())
-    if (!live.has(name)) {
-      memo.subscriptions.delete(name);
-      changed = true;
-    }
-  if (changed || !memo.bridge) memo.bridge = g.types;
-  return memo.bridge;
+  for (const route of config.eventRoutes) {
+    const c = route.contract;
+    if (!c) continue;
+    const name = `${route.service}/${route.name}`;
+    g.put(
+      EVENT_CONTRACT_TYPE_URL,
+      name,
+      encodeEventContract({
+        name,
+        type: c.type,
+        schema_json: c.schemaJson,
+        schema_id: c.schemaId,
+        policy: c.policy === 'deadLetter' ? 'DEAD_LETTER' : c.policy === 'warn' ? 'WARN' : 'REJECT',
+        dead_letter_topic: c.deadLetterTopic,
+      }),
+    );
+  }
+  if (memo)
+    for (const name of memo.subscriptions.keys()) if (!live.has(name)) memo.subscriptions.delete(name);
+  return g.types;
 }
 
 /**

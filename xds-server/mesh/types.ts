@@ -46,6 +46,19 @@ export interface EventRouteSpec {
   /** Where it was defined, so later checks (the emitter schema) can point at it. */
   origin: { file: string; document: number };
   rule: EmitterRule;
+  /** `event.dataSchema`, resolved: served to bridges as a sidecast.v1.EventContract. */
+  contract?: DataContract;
+}
+
+export interface DataContract {
+  /** CloudEvents type of the route's events. */
+  type: string;
+  /** The JSON Schema, as compact JSON text. */
+  schemaJson: string;
+  /** `urn:sidecast:schema:<service>/<route>:<sha-256 prefix>`; the events' `dataschema`. */
+  schemaId: string;
+  policy: 'reject' | 'deadLetter' | 'warn';
+  deadLetterTopic: string;
 }
 
 export interface SubscriptionSpec {
