@@ -144,6 +144,20 @@ describe('CRDs generated from xds-server/mesh/schema.ts', () => {
     }
   });
 
+  it('keeps free-form objects (an inline dataSchema) instead of letting the API server prune them', () => {
+    const walk = (n: Json, at: string): string[] => [
+      ...(n.type === 'object' &&
+      !n.properties &&
+      !n.additionalProperties &&
+      !n['x-kubernetes-preserve-unknown-fields']
+        ? [at]
+        : []),
+      ...Object.entries((n.properties ?? {}) as Json).flatMap(([k, v]) => walk(v, `${at}.${k}`)),
+      ...(n.items ? walk(n.items, `${at}[]`) : []),
+    ];
+    for (const c of CRD_KINDS) expect(walk(openApiOf(c.kind).properties.spec, `${c.kind}.spec`)).toEqual([]);
+  });
+
   it('the walk notices a field the CRD lacks or checks differently', () => {
     const crdSpec = structuredClone(openApiOf('Subscription').properties.spec);
     delete crdSpec.properties.delivery.properties.orderByKey;

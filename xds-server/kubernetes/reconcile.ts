@@ -79,6 +79,19 @@ export class MeshReconciler {
       const issues: MeshIssue[] = [];
       const docs = [...baseDocs];
       for (const [key, obj] of chosen) {
+        // A CR must not make the controller read files of its own container (its token, say).
+        if (
+          (obj.spec as { event?: { dataSchemaFile?: unknown } } | undefined)?.event?.dataSchemaFile !==
+          undefined
+        ) {
+          issues.push(
+            problemAt(key)(
+              ['spec', 'event', 'dataSchemaFile'],
+              'not available in custom resources (the controller reads no files named by CRs); give the schema inline as dataSchema',
+            ),
+          );
+          continue;
+        }
         const d = checkDocument(envelope(kindOfKey(key), obj), key, 0, problemAt(key), issues);
         if (d) docs.push(d);
       }

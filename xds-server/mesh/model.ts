@@ -159,6 +159,7 @@ function meshSettings(d: MeshDocument | undefined): MeshSettings {
     source: s.source ?? `//${d?.name ?? 'sidecast'}`,
     emitter: {
       wasmFile: e.wasmFile ?? DEFAULT_WASM_FILE,
+      annotateRoutes: e.annotateRoutes,
       batch: e.batch && {
         max_events: e.batch.maxEvents,
         max_bytes: e.batch.maxBytes,

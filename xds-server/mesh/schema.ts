@@ -50,6 +50,7 @@ const meshSpec = closed({
   source: { type: 'string', minLength: 1 },
   emitter: closed({
     wasmFile: { type: 'string', pattern: '^/' },
+    annotateRoutes: { type: 'boolean' },
     batch: closed({
       maxEvents: { type: 'integer', minimum: 1, maximum: 1000 },
       maxBytes: { type: 'integer', minimum: 1024, maximum: 4194304 },

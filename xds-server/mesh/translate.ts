@@ -22,6 +22,7 @@ import {
   type ClusterPair,
 } from './envoy-resources.js';
 import { BRIDGE_GROUP } from './model.js';
+import { splitEventRoutes } from './route-annotations.js';
 import type { FleetResources, HostPort, MeshConfig, ServiceSpec } from './types.js';
 
 export const INBOUND = 'sidecast_inbound';
@@ -145,6 +146,11 @@ function sidecarGroup(config: MeshConfig, service: ServiceSpec, called: ServiceS
       configuration,
     });
 
+  // Mesh emitter.annotateRoutes: EventRoutes that can be Envoy routes carry their rule as route metadata.
+  const split = mesh.emitter.annotateRoutes
+    ? splitEventRoutes(config.eventRoutes.filter((r) => r.service === service.name))
+    : undefined;
+
   g.addCluster(cluster(BRIDGE_CLUSTER, [{ host: mesh.bridge.host, port: mesh.bridge.port }]));
   g.addCluster(cluster(inboundCluster(service.name), localApp(service)));
   for (const c of called) g.addCluster(cluster(outboundCluster(c.name), viaSidecar(c)));
@@ -168,12 +174,18 @@ function sidecarGroup(config: MeshConfig, service: ServiceSpec, called: ServiceS
     TYPE.route,
     INBOUND,
     routeConfiguration(INBOUND, [
-      { name: service.name, domains: ['*'], routeName: 'default', cluster: inboundCluster(service.name) },
+      {
+        name: service.name,
+        domains: ['*'],
+        routeName: 'default',
+        cluster: inboundCluster(service.name),
+        routes: split?.routes,
+      },
     ]),
   );
   g.add(TYPE.extensionConfig, emitterResourceName(service.name), {
     name: emitterResourceName(service.name),
-    typed_config: wasm(emitterConfig(config, service)),
+    typed_config: wasm(emitterConfig(split ? { ...config, eventRoutes: split.rules } : config, service)),
   });
 
   if (called.length) {

@@ -23,6 +23,8 @@ export interface MeshSettings {
       max_buffered_events?: number;
     };
     retry?: { max_attempts?: number; base_delay_ms?: number; max_delay_ms?: number };
+    /** EventRoutes as route metadata on the generated routes (route-annotations.ts). */
+    annotateRoutes?: boolean;
   };
 }
 
