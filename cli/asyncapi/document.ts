@@ -73,8 +73,8 @@ function headers(route: MeshConfig['eventRoutes'][number], source: string): Json
 
 function payload(route: MeshConfig['eventRoutes'][number]): Json {
   const e = route.rule.event as Json;
-  const schema = (e.dataschema_json ?? e.data_schema ?? e.dataSchema) as Json | undefined;
-  if (schema && typeof schema === 'object') return schema;
+  // The same contract the bridges enforce at ingest (EventRoute.event.dataSchema / dataSchemaFile).
+  if (route.contract) return JSON.parse(route.contract.schemaJson) as Json;
   const from = (e.data as Json | undefined)?.from ?? 'response_body';
   if (from === 'none') return { type: 'null', description: 'no data: the event carries attributes only' };
   return {

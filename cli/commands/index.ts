@@ -4,6 +4,9 @@ import type { Command } from 'commander';
 import { register as analyze } from './analyze.js';
 import { register as asyncapi } from './asyncapi.js';
 import { register as bridge } from './bridge.js';
+import { register as image } from './image.js';
+import { register as importOpenApi } from './import-openapi.js';
+import { register as install } from './install.js';
 import { register as start } from './start.js';
 import { register as status } from './status.js';
 import { register as validate } from './validate.js';
@@ -17,4 +20,7 @@ export const COMMANDS: Array<(program: Command) => void> = [
   analyze,
   asyncapi,
   status,
+  install,
+  image,
+  importOpenApi,
 ];

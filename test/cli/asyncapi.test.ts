@@ -1,7 +1,7 @@
 // `sidecast asyncapi`: the generated AsyncAPI 3.0 document parses with @asyncapi/parser (the
 // reference parser with its Spectral rule set) without errors or warnings, on the bank mesh and on
 // a mesh with template placeholders; and the command writes it, or fails in one line.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
@@ -77,4 +77,30 @@ describe('the command', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 180_000);
+});
+
+describe('data contracts', () => {
+  test('an EventRoute with dataSchema: the message payload is that schema, still no errors or warnings', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sidecast-asyncapi-contract-'));
+    try {
+      const schema = {
+        type: 'object',
+        required: ['id', 'owner'],
+        properties: { id: { type: 'string' }, owner: { type: 'string' } },
+        additionalProperties: false,
+      };
+      const text = (await readFile(fixture('bank-mesh.yaml'), 'utf8')).replace(
+        /(\n {4}topic: acme\/bank\/account\/opened\/v1\n)/,
+        `$1    dataSchema: ${JSON.stringify(schema)}\n`,
+      );
+      expect(text).toContain('dataSchema:');
+      const file = join(dir, 'mesh.yaml');
+      await writeFile(file, text);
+      const doc = asyncApiDocument(loadMesh(file)) as Record<string, Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      expect(await problems(doc)).toEqual([]);
+      expect(doc.components!.messages['account-opened'].payload).toEqual(schema);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
