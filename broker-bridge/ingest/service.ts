@@ -10,7 +10,7 @@ import { tooLarge } from '../validate/request-errors.js';
 import type { BrokerMessage } from '../brokers/types.js';
 
 export type EventResult =
-  { id: string; status: 'accepted' } | { id: string; status: 'rejected'; reason: string };
+  { id: string; status: 'accepted' } | { id: string; status: 'rejected'; reason: string; code: RejectCode };
 
 export type Transport = 'http' | 'grpc';
 
@@ -33,16 +33,16 @@ export class IngestService {
     const results: EventResult[] = new Array(events.length);
     const toPublish: BrokerMessage[] = [];
     const slots: number[] = [];
+    const where = (i: number): string => (events.length === 1 ? 'event' : `event #${i}`);
     events.forEach((raw, i) => {
-      const where = events.length === 1 ? 'event' : `event #${i}`;
-      const v = validateEvent(raw, where, this.limits);
+      const v = validateEvent(raw, where(i), this.limits);
       if (!v.ok) {
         results[i] = this.reject(v.id, v.code, v.reason);
       } else if (!producer.canPublish(v.message.topic)) {
         results[i] = this.reject(
           v.message.id,
           'forbidden',
-          `${where}: producer "${producer.name}" may not publish to topic "${v.message.topic}" (allowed: ${producer.topics.join(', ')})`,
+          `${where(i)}: producer "${producer.name}" may not publish to topic "${v.message.topic}" (allowed: ${producer.topics.join(', ')})`,
         );
       } else {
         toPublish.push(v.message);
@@ -53,8 +53,11 @@ export class IngestService {
     outcomes.forEach((reason, k) => {
       const i = slots[k]!;
       const id = toPublish[k]!.id;
-      // Reasons from the publisher were already counted there.
-      results[i] = reason === null ? { id, status: 'accepted' } : { id, status: 'rejected', reason };
+      // Reasons from the publisher (the broker cannot carry the topic) were already counted there.
+      results[i] =
+        reason === null
+          ? { id, status: 'accepted' }
+          : { id, status: 'rejected', reason: `${where(i)}: ${reason}`, code: 'unrepresentable' };
     });
     this.metrics.accepted.inc(outcomes.filter((o) => o === null).length);
     stop();
@@ -63,6 +66,6 @@ export class IngestService {
 
   private reject(id: string, code: RejectCode, reason: string): EventResult {
     this.metrics.rejected.inc({ reason: code });
-    return { id, status: 'rejected', reason };
+    return { id, status: 'rejected', reason, code };
   }
 }
