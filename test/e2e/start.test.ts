@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { eventually } from './stack.js';
+import { BANK_FILE } from '../xds-mesh/bank.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -27,7 +28,7 @@ const ports: Record<string, number> = {};
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sidecast-start-'));
-  let mesh = await readFile(join(root, 'examples/bank/mesh.yaml'), 'utf8');
+  let mesh = await readFile(BANK_FILE, 'utf8');
   for (const p of [8081, 8082, 8083, 8084, 8090, 15006, 15001]) {
     ports[p] = await freePort();
     mesh = mesh.replaceAll(String(p), String(ports[p]));
