@@ -45,6 +45,12 @@ export interface BrokerAdapter {
   publish(batch: BrokerMessage[]): Promise<void>;
   subscribe(spec: ConsumerSpec, handler: MessageHandler): Promise<Consumer>;
   isConnected(): boolean;
+  /**
+   * Calls `listener` each time the adapter has its broker connection back after losing it (not on
+   * the first connect). The publisher starts replaying its spool on it instead of on its next
+   * backoff timer. Optional: adapters whose client does not report reconnects leave it out.
+   */
+  onReconnect?(listener: () => void): void;
   close(): Promise<void>;
 }
 

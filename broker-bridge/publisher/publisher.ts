@@ -7,7 +7,9 @@
 // together hold only requests that were in flight together, which have no order between them, so a
 // failed one may be replayed after a later one that succeeded. While the spool holds anything, new
 // events go behind it (into the spool too); a replay loop feeds the spool to the broker with
-// backoff, and direct publishing resumes once the spool is empty.
+// backoff, and direct publishing resumes once the spool is empty. An adapter that reports its
+// reconnects (BrokerAdapter.onReconnect) wakes the loop at once: the drain starts when the broker is
+// back, not when the backoff timer (up to backoffMaxMs) next fires.
 //
 // Acknowledgement: a submission resolves only after the broker acknowledged its events or the spool
 // fsync'd them. Events the broker cannot carry (UnrepresentableTopicError) are rejected one by one.
@@ -54,8 +56,12 @@ interface Job {
 }
 
 export interface PublisherLog {
+  info?(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
+
+/** What ended a replay backoff wait: its timer, or a nudge (the broker reconnected, or a stop). */
+type Wake = 'timer' | 'kick';
 
 export class Publisher {
   private readonly queue: Job[] = [];
@@ -64,6 +70,8 @@ export class Publisher {
   private replaying: Promise<void> | null = null;
   private closing = false;
   private wakeReplay: (() => void) | null = null;
+  /** A kick() that came while the replay loop was not waiting: its next wait returns at once. */
+  private kicked = false;
   private readonly opts: PublisherOptions;
 
   constructor(
@@ -74,6 +82,7 @@ export class Publisher {
     opts: Partial<PublisherOptions> = {},
   ) {
     this.opts = { ...DEFAULT_PUBLISHER_OPTIONS, ...opts };
+    broker.onReconnect?.(() => this.kick());
   }
 
   /** Starts replaying whatever a previous run left in the spool. */
@@ -205,11 +214,15 @@ export class Publisher {
 
   private async replay(): Promise<void> {
     let delay = this.opts.backoffInitialMs;
+    let failedSince: number | null = null; // when the current run of failed attempts began
+    let wake: Wake = 'timer';
+    this.kicked = false;
     while (!this.closing && this.spool.depth > 0) {
+      const attemptStart = performance.now();
       try {
         const batch = await this.spool.peek(this.opts.replayBatch);
         if (batch.messages.length === 0) {
-          await this.sleep(1); // the newest appends are still being synced
+          await new Promise((r) => setTimeout(r, 1)); // the newest appends are still being synced
           continue;
         }
         const dropped = await this.publishAll(batch.messages, 'replay');
@@ -222,32 +235,55 @@ export class Publisher {
           );
         }
         await this.spool.commit(batch);
+        if (failedSince !== null) {
+          // `trigger` says what started this drain: 'reconnect' (the adapter reported the broker
+          // back) or 'timer' (the backoff ran out, e.g. an adapter without onReconnect);
+          // `firstBatchMs` is how long the first replayed batch took (read, publish, commit).
+          this.log.info?.(
+            {
+              trigger: wake === 'kick' ? 'reconnect' : 'timer',
+              firstBatchMs: Math.round(performance.now() - attemptStart),
+              failingForMs: Date.now() - failedSince,
+              spoolDepth: this.spool.depth,
+            },
+            'spool replay resumed',
+          );
+          failedSince = null;
+        }
         delay = this.opts.backoffInitialMs;
       } catch (e) {
+        failedSince ??= Date.now();
         this.log.warn(
           { err: (e as Error).message, spoolDepth: this.spool.depth, retryInMs: delay },
           'spool replay failed',
         );
-        await this.sleep(delay);
+        wake = await this.sleep(delay);
         delay = Math.min(delay * 2, this.opts.backoffMaxMs);
       }
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  private sleep(ms: number): Promise<Wake> {
+    if (this.kicked) {
+      this.kicked = false;
+      return Promise.resolve('kick');
+    }
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
+      const t = setTimeout(() => done('timer'), ms);
+      const done = (how: Wake): void => {
         clearTimeout(t);
-        resolve();
-      }
-      this.wakeReplay = done;
+        if (this.wakeReplay === kick) this.wakeReplay = null;
+        resolve(how);
+      };
+      const kick = (): void => done('kick');
+      this.wakeReplay = kick;
     });
   }
 
   /** Nudges a backing-off replay loop (e.g. after the broker reconnected). */
   kick(): void {
-    this.wakeReplay?.();
+    if (this.wakeReplay) this.wakeReplay();
+    else if (this.replaying) this.kicked = true;
   }
 
   /**

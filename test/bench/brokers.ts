@@ -6,15 +6,17 @@
 //              MQTT QoS 1, every PUBACK awaited),
 //   adapter  — BrokerAdapter.publish(batch) (translation, validation, the same acknowledgements),
 // then events/s for both (best of two alternating rounds) and the ratio adapter/baseline, same run.
-import { connect as natsConnect, headers } from 'nats';
+import { connect as natsConnect, headers } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as amqpConnect } from 'amqplib';
 import { connectAsync as mqttConnect } from 'mqtt';
 import type { BrokerAdapter, BrokerMessage } from '../../broker-bridge/brokers/types.js';
 import { tcpReachable } from '../broker-bridge/broker-env.js';
 import { mqttAdapter, natsAdapter, rabbitAdapter } from '../broker-bridge/targets.js';
+import { record, sized } from './harness.js';
 
 const IN_FLIGHT = 4;
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? sized(20_000, 1_000));
 const body = Buffer.from(
   JSON.stringify({
     specversion: '1.0',
@@ -69,7 +71,7 @@ const cases: Case[] = [
     port: 4222,
     async bare(runId) {
       const nc = await natsConnect({ servers: 'nats://127.0.0.1:4222' });
-      const js = nc.jetstream();
+      const js = jetstream(nc);
       return {
         send: async (msgs) => {
           await Promise.all(
@@ -89,7 +91,7 @@ const cases: Case[] = [
     adapter: (runId) => natsAdapter({ id: runId, replica: 0 }),
     async cleanup(runId) {
       const nc = await natsConnect({ servers: 'nats://127.0.0.1:4222' });
-      await (await nc.jetstreamManager()).streams.delete(`SC_${runId}`);
+      await (await jetstreamManager(nc)).streams.delete(`SC_${runId}`);
       await nc.close();
     },
   },
@@ -172,6 +174,13 @@ for (const c of cases) {
     console.log(
       `${c.name.padEnd(17)} batch ${String(batch).padStart(2)}: bare ${Math.round(base).toString().padStart(6)} ev/s  adapter ${Math.round(viaAdapter).toString().padStart(6)} ev/s  ratio ${(viaAdapter / base).toFixed(2)}`,
     );
+    record('brokers', {
+      path: `${c.name} adapter publish, batch ${batch}`,
+      metric: 'ev/s',
+      value: viaAdapter,
+      better: 'higher',
+      baseline: { name: 'the official client alone', value: base },
+    });
   }
   await bare.close();
   await adapter.close();

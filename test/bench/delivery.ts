@@ -23,10 +23,11 @@ import { attachDelivery } from '../../broker-bridge/delivery/index.js';
 import { DEFAULTS, type SubscriptionSpec } from '../../broker-bridge/delivery/spec.js';
 import { createBridge, defaultConfig } from '../../broker-bridge/index.js';
 import { scratchStream } from '../broker-bridge/nats-scratch.js';
+import { percentile as pct, record, sized } from './harness.js';
 
-const N = Number(process.env.BENCH_EVENTS ?? 20_000);
+const N = Number(process.env.BENCH_EVENTS ?? sized(20_000, 1_000));
 const RATE = Number(process.env.BENCH_RATE ?? 5_000);
-const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 4);
+const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? sized(4, 0.5));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const BATCH = Number(process.env.BENCH_BATCH ?? 64);
 /** Comma-separated subset of embedded,nats (the direct baseline always runs). */
@@ -192,11 +193,6 @@ interface Result {
   bridgeCpuUs?: number;
 }
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
-
 async function measure(
   path: string,
   producer: Child,
@@ -323,6 +319,26 @@ async function main(): Promise<void> {
     console.log(
       `${r.path.padEnd(24)} ${r.eventsPerSec.toFixed(0).padStart(9)} ${(r.eventsPerSec / base.eventsPerSec).toFixed(2).padStart(10)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${(r.bridgeCpuUs?.toFixed(0) ?? '-').padStart(21)}`,
     );
+    const ratio = r.eventsPerSec / base.eventsPerSec;
+    record('delivery', {
+      path: r === base ? 'direct HTTP posts (baseline)' : `publish → delivered, ${r.path}`,
+      metric: 'ev/s',
+      value: r.eventsPerSec,
+      better: 'higher',
+      ...(r === base ? {} : { baseline: { name: 'direct HTTP posts', value: base.eventsPerSec } }),
+      latency: { p50Ms: r.p50, p99Ms: r.p99, at: `${RATE} ev/s` },
+      ...(r.bridgeCpuUs === undefined
+        ? {}
+        : {
+            extra: { 'bridge CPU µs/event': r.bridgeCpuUs },
+            goal: r.path.includes('batched')
+              ? { text: '≥ 50k ev/s', met: r.eventsPerSec >= 50_000 }
+              : {
+                  text: '≥ 0.8× direct, ≥ 10k ev/s, p99 ≤ 20 ms, ≤ 80 µs CPU/event',
+                  met: ratio >= 0.8 && r.eventsPerSec >= 10_000 && r.p99 <= 20 && r.bridgeCpuUs <= 80,
+                },
+          }),
+    });
   }
 }
 

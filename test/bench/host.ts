@@ -10,10 +10,11 @@ import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import binaryen from 'assemblyscript/binaryen';
 import { ProxyWasmHost, type Plugin } from '../host/index.js';
+import { record, sized } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const REQUESTS = Number(process.env.REQUESTS ?? 20_000);
-const CALLS = Number(process.env.CALLS ?? 2_000);
+const REQUESTS = Number(process.env.REQUESTS ?? sized(20_000, 2_000));
+const CALLS = Number(process.env.CALLS ?? sized(2_000, 200));
 const ROUNDS = 7;
 const REQ = { ':method': 'GET', ':path': '/health/live', ':authority': 'svc', 'user-agent': 'bench' };
 const RESP = { ':status': '200', 'content-type': 'text/plain' };
@@ -102,6 +103,13 @@ row('no filter (fail-open bypass)', none);
 row('no-op filter (hand-written module, 6 VM calls)', noopNs);
 row('hello-headers (SDK example filter)', helloNs);
 console.log(`  host overhead of a no-op filter: ${(noopNs - none).toFixed(0)} ns/request`);
+record('host', {
+  path: 'test host: no-op filter per request',
+  metric: 'ns/request',
+  value: noopNs,
+  better: 'lower',
+  baseline: { name: 'no filter (fail-open bypass)', value: none },
+});
 
 const benchHost = await ProxyWasmHost.load(files.bench, { logLevel: 'info' });
 const ops = [

@@ -5,6 +5,7 @@
 import { parseAllDocuments } from 'yaml';
 import { envoyRoot } from '../../proto/envoy.js';
 import { parseMesh, resourcesVersion, translate } from '../../xds-server/mesh/index.js';
+import { QUICK, record } from './harness.js';
 
 function meshText(n: number): string {
   const docs = [
@@ -36,7 +37,7 @@ const sizes = process.argv
   .slice(2)
   .map(Number)
   .filter((n) => n > 0);
-for (const n of sizes.length ? sizes : [10, 100, 1000]) {
+for (const n of sizes.length ? sizes : QUICK ? [10, 100] : [10, 100, 1000]) {
   const text = meshText(n);
   const reps = n >= 1000 ? 3 : n >= 100 ? 10 : 50;
   parseMesh([{ file: 'bench.yaml', text }]); // warm-up
@@ -54,6 +55,22 @@ for (const n of sizes.length ? sizes : [10, 100, 1000]) {
         bytes += b.length;
       }
   const version = time(() => resourcesVersion(fleet), reps);
+  const baselineOf = { name: 'YAML parse of the same text', value: baseline };
+  record('mesh-translate', {
+    path: `full parse+validate, ${n} services`,
+    metric: 'ms',
+    value: validate,
+    better: 'lower',
+    baseline: baselineOf,
+  });
+  record('mesh-translate', {
+    path: `full translate+check, ${n} services`,
+    metric: 'ms',
+    value: tr,
+    better: 'lower',
+    baseline: baselineOf,
+    extra: { resources, KiB: Math.round(bytes / 1024), 'version hash ms': version },
+  });
   console.log(
     `N=${n} services: ${resources} resources, ${(bytes / 1024).toFixed(0)} KiB | yaml parse (baseline) ${baseline.toFixed(1)} ms | ` +
       `parse+validate ${validate.toFixed(1)} ms (${(validate / baseline).toFixed(2)}x) | translate+check ${tr.toFixed(1)} ms (${(tr / baseline).toFixed(2)}x) | ` +

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModuleInfo } from '../host/wasm-module.js';
+import { record, sized } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const REQUESTS = Number(process.env.SDK_BENCH_REQUESTS ?? 100_000);
+const REQUESTS = Number(process.env.SDK_BENCH_REQUESTS ?? sized(100_000, 5_000));
 const ROUNDS = 5;
 
 type Exports = Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory };
@@ -173,6 +174,14 @@ try {
         `  ${String(statSync(r.file).size).padStart(7)} B` +
         `  ${pages} pages`,
     );
+    if (r !== rows[0])
+      record('sdk', {
+        path: r.name,
+        metric: 'ns/request',
+        value: ns,
+        better: 'lower',
+        baseline: { name: 'raw no-op module', value: base },
+      });
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

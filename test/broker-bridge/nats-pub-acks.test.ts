@@ -1,7 +1,8 @@
 // PubAckPipeline (the NATS adapter's publish path) against a real JetStream: a batch reports exactly
 // the messages the stream did not store, and why.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { PubAckPipeline } from '../../broker-bridge/brokers/nats/pub-acks.js';
 import { brokerReachable } from './broker-env.js';
 import { NATS_PORT } from './targets.js';
@@ -16,10 +17,10 @@ const up = await brokerReachable('NATS JetStream', NATS_PORT);
 
   beforeAll(async () => {
     nc = await connect({ servers: `nats://127.0.0.1:${NATS_PORT}` });
-    await (await nc.jetstreamManager()).streams.add({ name: stream, subjects: [`${tag}.>`] });
+    await (await jetstreamManager(nc)).streams.add({ name: stream, subjects: [`${tag}.>`] });
   });
   afterAll(async () => {
-    await (await nc.jetstreamManager()).streams.delete(stream);
+    await (await jetstreamManager(nc)).streams.delete(stream);
     await nc.close();
   });
 
@@ -33,11 +34,11 @@ const up = await brokerReachable('NATS JetStream', NATS_PORT);
     }));
     expect(await pipe.publish(batch, 2_000)).toEqual([]);
     expect(await pipe.publish(batch.slice(0, 1), 2_000)).toEqual([]); // a duplicate is acknowledged too
-    const info = await (await nc.jetstreamManager()).streams.info(stream);
+    const info = await (await jetstreamManager(nc)).streams.info(stream);
     expect(info.state.messages).toBe(3);
-    const m = await (await nc.jetstreamManager()).streams.getMessage(stream, { seq: 2 });
-    expect(m.header.get('Nats-Msg-Id')).toBe('b');
-    expect(m.header.get('Sidecast-Key')).toBe('k-b');
+    const m = await (await jetstreamManager(nc)).streams.getMessage(stream, { seq: 2 });
+    expect(m?.header.get('Nats-Msg-Id')).toBe('b');
+    expect(m?.header.get('Sidecast-Key')).toBe('k-b');
     pipe.close();
   });
 

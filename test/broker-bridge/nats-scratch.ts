@@ -1,7 +1,8 @@
 // A JetStream stream of its own for one test run or bench: durable consumers and events of earlier
 // runs never pile up on the shared SIDECAST stream (each durable consumer costs the server work per
 // message), and `remove()` deletes it all afterwards.
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsAdapterOptions } from '../../broker-bridge/brokers/nats/options.js';
 
 export interface ScratchStream {
@@ -17,7 +18,7 @@ export function scratchStream(run: string, servers = 'nats://127.0.0.1:4222'): S
     async remove() {
       const nc = await connect({ servers });
       try {
-        await (await nc.jetstreamManager()).streams.delete(stream);
+        await (await jetstreamManager(nc)).streams.delete(stream);
       } catch {
         // never created (the run failed before publishing): nothing to remove
       } finally {

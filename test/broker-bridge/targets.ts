@@ -1,7 +1,8 @@
 // How the test suites build each real-broker adapter (conformance and fault tests share these).
 // Short redelivery and publish timeouts keep the suites quick; names are unique per run.
 import { NatsAdapter } from '../../broker-bridge/brokers/nats/adapter.js';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect as amqpConnect } from 'amqplib';
 import { RabbitMqAdapter } from '../../broker-bridge/brokers/rabbitmq/adapter.js';
 import { connectAsync as mqttConnect } from 'mqtt';
@@ -30,7 +31,7 @@ export const natsTarget: ConformanceTarget = {
   async cleanup(run) {
     const nc = await connect({ servers: `nats://127.0.0.1:${NATS_PORT}` });
     try {
-      await (await nc.jetstreamManager()).streams.delete(`SC_${run.id}`).catch((e: Error) => {
+      await (await jetstreamManager(nc)).streams.delete(`SC_${run.id}`).catch((e: Error) => {
         if (!/stream not found/.test(e.message)) throw e; // a test that never connected created none
       });
     } finally {

@@ -90,8 +90,8 @@ describe('mesh config loading', () => {
     );
     expect(got).toEqual(
       expect.arrayContaining([
-        'apiVersion: must be "sidecast.io/v1"',
-        'kind: must be one of "Mesh", "Service", "EventRoute", "Subscription"',
+        'apiVersion: must be one of "sidecast.io/v1alpha1", "sidecast.io/v1"',
+        'kind: must be one of "Mesh", "Service", "MeshService", "EventRoute", "Subscription"',
         'metadata.name: must be a lowercase DNS label (a-z, 0-9, "-", at most 63 characters)',
       ]),
     );

@@ -2,7 +2,7 @@
 // line a field sits, so errors point at file, document, field and line.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { envelopeSchema, specSchemas, type Kind } from './schema.js';
+import { envelopeSchema, KIND_ALIASES, specSchemas, type Kind } from './schema.js';
 import type { MeshIssue } from './types.js';
 
 export interface MeshSource {
@@ -37,12 +37,7 @@ export function readDocuments(sources: MeshSource[], issues: MeshIssue[]): MeshD
     docs.forEach((doc, i) => {
       const index = i + 1;
       const at = (path: (string | number)[]) => lineOf(doc, lines, path);
-      const problem = (
-        path: (string | number)[],
-        message: string,
-        kind?: string,
-        name?: string,
-      ): MeshIssue => ({
+      const problem: Problem = (path, message, kind, name) => ({
         file,
         document: index,
         kind,
@@ -60,27 +55,49 @@ export function readDocuments(sources: MeshSource[], issues: MeshIssue[]): MeshD
         });
       }
       if (doc.errors.length || doc.contents === null) return;
-      const raw: unknown = doc.toJS({ maxAliasCount: 100 });
-      if (!checkEnvelope(raw)) {
-        issues.push(...ajvIssues(checkEnvelope.errors, [], problem));
-        return;
-      }
-      const { kind, metadata, spec } = raw as {
-        kind: Kind;
-        metadata: { name: string };
-        spec: Record<string, unknown>;
-      };
-      const named = (path: (string | number)[], message: string) =>
-        problem(path, message, kind, metadata.name);
-      const checkKind = checkSpec[kind];
-      if (!checkKind(spec)) {
-        issues.push(...ajvIssues(checkKind.errors, ['spec'], named));
-        return;
-      }
-      out.push({ file, index, kind, name: metadata.name, spec, issue: named });
+      const checked = checkDocument(doc.toJS({ maxAliasCount: 100 }), file, index, problem, issues);
+      if (checked) out.push(checked);
     });
   }
   return out;
+}
+
+export type Problem = (path: (string | number)[], message: string, kind?: string, name?: string) => MeshIssue;
+
+/**
+ * Checks one object (a YAML document or a custom resource) against the envelope and its kind's
+ * spec schema. Problems go to `issues`; a valid object comes back with its kind made canonical
+ * (`MeshService` → `Service`).
+ */
+export function checkDocument(
+  raw: unknown,
+  file: string,
+  index: number,
+  problem: Problem,
+  issues: MeshIssue[],
+): MeshDocument | undefined {
+  if (!checkEnvelope(raw)) {
+    issues.push(...ajvIssues(checkEnvelope.errors, [], problem));
+    return undefined;
+  }
+  const {
+    kind: written,
+    metadata,
+    spec,
+  } = raw as {
+    kind: Kind | keyof typeof KIND_ALIASES;
+    metadata: { name: string };
+    spec: Record<string, unknown>;
+  };
+  const kind: Kind =
+    written in KIND_ALIASES ? KIND_ALIASES[written as keyof typeof KIND_ALIASES] : (written as Kind);
+  const named = (path: (string | number)[], message: string) => problem(path, message, kind, metadata.name);
+  const checkKind = checkSpec[kind];
+  if (!checkKind(spec)) {
+    issues.push(...ajvIssues(checkKind.errors, ['spec'], named));
+    return undefined;
+  }
+  return { file, index, kind, name: metadata.name, spec, issue: named };
 }
 
 function ajvIssues(

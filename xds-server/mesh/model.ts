@@ -24,7 +24,20 @@ type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 const TEMPLATE_SOURCE =
   /^(path\.[A-Za-z0-9_]+|request\.header\.[a-z0-9-]+|(request|response)\.body\.[A-Za-z0-9_.-]+|request\.method|request\.path|response\.status|route\.name)$/;
 
-export function buildModel(docs: MeshDocument[], files: string[], issues: MeshIssue[]): MeshConfig {
+export interface ModelOptions {
+  /**
+   * Endpoints of a Service document that lists none (on Kubernetes: its EndpointSlices). Without
+   * it, `spec.endpoints` is required.
+   */
+  endpointsOf?: (doc: MeshDocument) => HostPort[];
+}
+
+export function buildModel(
+  docs: MeshDocument[],
+  files: string[],
+  issues: MeshIssue[],
+  options: ModelOptions = {},
+): MeshConfig {
   const byKind = (kind: MeshDocument['kind']) =>
     docs.filter((d) => d.kind === kind).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   uniqueNames(docs, issues);
@@ -35,7 +48,7 @@ export function buildModel(docs: MeshDocument[], files: string[], issues: MeshIs
   const mesh = meshSettings(meshDocs[0]);
   if (meshDocs[0]) durationLimits(meshDocs[0], issues);
 
-  const services = byKind('Service').map(service);
+  const services = byKind('Service').map((d) => service(d, issues, options));
   const known = new Set(services.map((s) => s.name));
   const mustExist = (d: MeshDocument, path: (string | number)[], ref: string) => {
     if (!known.has(ref))
@@ -161,11 +174,15 @@ function durationLimits(d: MeshDocument, issues: MeshIssue[]): void {
   }
 }
 
-function service(d: MeshDocument): ServiceSpec {
+function service(d: MeshDocument, issues: MeshIssue[], options: ModelOptions): ServiceSpec {
   const s = d.spec as Spec;
+  let endpoints: HostPort[] = [];
+  if (s.endpoints) endpoints = (s.endpoints as string[]).map(hostPort);
+  else if (options.endpointsOf) endpoints = options.endpointsOf(d);
+  else issues.push(d.issue(['spec', 'endpoints'], 'is required'));
   return {
     name: d.name,
-    endpoints: (s.endpoints as string[]).map(hostPort),
+    endpoints,
     sidecar: {
       inboundPort: s.sidecar?.inboundPort ?? DEFAULT_INBOUND_PORT,
       outboundPort: s.sidecar?.outboundPort ?? DEFAULT_OUTBOUND_PORT,

@@ -12,10 +12,15 @@ const closed = (properties: Record<string, unknown>, required: string[] = []) =>
   required,
 });
 
+/** v1alpha1 is the CRD version; v1 is what mesh files said before the CRDs existed. */
+export const API_VERSIONS = ['sidecast.io/v1alpha1', 'sidecast.io/v1'] as const;
+/** Kinds that name another kind's spec: `MeshService` is the CRD kind (a `Service` kind would clash with core Services in kubectl). */
+export const KIND_ALIASES = { MeshService: 'Service' } as const;
+
 export const envelopeSchema = closed(
   {
-    apiVersion: { const: 'sidecast.io/v1' },
-    kind: { enum: ['Mesh', 'Service', 'EventRoute', 'Subscription'] },
+    apiVersion: { enum: [...API_VERSIONS] },
+    kind: { enum: ['Mesh', 'Service', 'MeshService', 'EventRoute', 'Subscription'] },
     metadata: closed(
       {
         name,
@@ -65,7 +70,8 @@ const serviceSpec = closed(
     sidecar: closed({ inboundPort: port, outboundPort: port }),
     calls: { type: 'array', items: name, uniqueItems: true },
   },
-  ['endpoints'],
+  // Required in files; on Kubernetes, EndpointSlices stand in when it is left out (model.ts).
+  [],
 );
 
 const statusItem = {

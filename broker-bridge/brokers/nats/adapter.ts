@@ -3,21 +3,21 @@
 // (pub-acks.ts).
 // Consume: one durable pull consumer per ConsumerSpec.name, shared by every replica (competing),
 // explicit ack, nak with delay on handler rejection, max_ack_pending = maxInFlight.
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
   AckPolicy,
-  connect,
   DeliverPolicy,
-  Events,
-  nanos,
-  NatsError,
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
   RetentionPolicy,
   StorageType,
   type ConsumerConfig,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
-  type NatsConnection,
-} from 'nats';
+} from '@nats-io/jetstream';
 import {
   BrokerUnavailableError,
   type BrokerAdapter,
@@ -28,19 +28,16 @@ import {
 } from '../types.js';
 import { checkSubjectPrefix, coveringFilter, natsSubject, topicOfSubject } from '../translate/nats.js';
 import { PatternSet } from '../translate/filter.js';
-import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
+import { backoffDelay, reason } from '../shared/backoff.js';
 import { brokerSafeName } from '../shared/names.js';
 import { LiveConsumers } from '../shared/live-consumers.js';
-import type { NatsAdapterOptions } from './options.js';
+import { NATS_DEFAULT_RECONNECT, type NatsAdapterOptions } from './options.js';
 import { JsMsgSettler } from './settler.js';
 import { MSG_ID_HEADER, PubAckPipeline } from './pub-acks.js';
 
 const KEY_HEADER = 'Sidecast-Key';
-const STREAM_NOT_FOUND = 10059;
-const CONSUMER_NOT_FOUND = 10014;
-
 function apiErrorCode(e: unknown): number | undefined {
-  return e instanceof NatsError ? e.api_error?.err_code : undefined;
+  return e instanceof JetStreamApiError ? e.code : undefined;
 }
 
 export class NatsAdapter implements BrokerAdapter {
@@ -53,6 +50,7 @@ export class NatsAdapter implements BrokerAdapter {
   private pubAcks?: PubAckPipeline;
   private connected = false;
   private reconnectAttempt = 0;
+  private readonly reconnectListeners: Array<() => void> = [];
   private readonly consumers = new LiveConsumers<{ close(): Promise<void> }>();
 
   constructor(private readonly opts: NatsAdapterOptions) {
@@ -62,7 +60,7 @@ export class NatsAdapter implements BrokerAdapter {
 
   async connect(): Promise<void> {
     if (this.nc && !this.nc.isClosed()) return;
-    const backoff = this.opts.reconnect ?? DEFAULT_RECONNECT;
+    const backoff = this.opts.reconnect ?? NATS_DEFAULT_RECONNECT;
     let nc: NatsConnection;
     try {
       nc = await connect({
@@ -89,8 +87,8 @@ export class NatsAdapter implements BrokerAdapter {
     this.connected = true;
     void this.watchStatus(nc);
     try {
-      this.jsm = await nc.jetstreamManager();
-      this.js = nc.jetstream();
+      this.jsm = await jetstreamManager(nc);
+      this.js = jetstream(nc);
       await this.ensureStream(this.jsm);
       this.pubAcks = new PubAckPipeline(nc, this.stream);
     } catch (e) {
@@ -103,12 +101,22 @@ export class NatsAdapter implements BrokerAdapter {
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === Events.Disconnect) this.connected = false;
-      if (s.type === Events.Reconnect) {
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        // PubAcks of what was in flight cannot come over this connection any more; whatever the
+        // stream did store is deduplicated by Nats-Msg-Id when the spool replays it.
+        this.pubAcks?.failPending('connection to NATS lost before the stream acknowledged');
+      }
+      if (s.type === 'reconnect') {
         this.connected = true;
         this.reconnectAttempt = 0;
+        for (const l of this.reconnectListeners) l();
       }
     }
+  }
+
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
   }
 
   private async ensureStream(jsm: JetStreamManager): Promise<void> {
@@ -122,7 +130,7 @@ export class NatsAdapter implements BrokerAdapter {
         });
       }
     } catch (e) {
-      if (apiErrorCode(e) !== STREAM_NOT_FOUND) throw e;
+      if (apiErrorCode(e) !== JetStreamApiCodes.StreamNotFound) throw e;
       await jsm.streams.add({
         name: this.stream,
         subjects: [subject],
@@ -186,7 +194,7 @@ export class NatsAdapter implements BrokerAdapter {
           body: m.data,
           // Parsed from the reply subject only if asked for (the delivery path does not).
           get deliveryCount() {
-            return m.info.redeliveryCount;
+            return m.info.deliveryCount;
           },
         });
         settler.ack(m);
@@ -231,7 +239,7 @@ export class NatsAdapter implements BrokerAdapter {
         await jsm.consumers.update(this.stream, durable, wanted);
       }
     } catch (e) {
-      if (apiErrorCode(e) !== CONSUMER_NOT_FOUND)
+      if (apiErrorCode(e) !== JetStreamApiCodes.ConsumerNotFound)
         throw new BrokerUnavailableError(
           'nats',
           `cannot set up durable consumer ${durable} on stream ${this.stream}: ${reason(e)}`,

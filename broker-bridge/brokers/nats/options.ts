@@ -1,5 +1,12 @@
 import type { BackoffOptions } from '../shared/backoff.js';
 
+/**
+ * NATS reconnects at most 800 ms apart (jittered between 400 and 800 ms once capped), so the bridge
+ * is publishing again within about a second of the server being back. A refused attempt costs a
+ * TCP SYN/RST on loopback or LAN, and nats-server is built for fleets reconnecting at once.
+ */
+export const NATS_DEFAULT_RECONNECT: BackoffOptions = { initialMs: 100, maxMs: 800 };
+
 export interface NatsAdapterOptions {
   /** Server URL(s), e.g. `nats://127.0.0.1:4222` (credentials may be in the URL). */
   servers: string | string[];
@@ -19,6 +26,7 @@ export interface NatsAdapterOptions {
   redeliveryDelayMs?: number;
   /** Where a durable consumer created now starts: only new events (default) or the whole stream. */
   startAt?: 'new' | 'all';
+  /** Delay between reconnect attempts. Default NATS_DEFAULT_RECONNECT (100 ms doubling, capped at 800 ms). */
   reconnect?: BackoffOptions;
   /** Client-side ping interval; bounds how long a silently dead connection looks alive. Default 10 s. */
   pingIntervalMs?: number;

@@ -2,10 +2,16 @@
 // wildcard inbox subscription, and the batch settles when every PubAck arrived or its one timer fired.
 //
 // Why not js.publish(): it is one request per message — a reply-mux entry, a timer, a promise chain
-// and an Error built on every success (nats.js rejects its settled deferred with a fresh "Cancelled"
-// NatsError) — ~10% of the bridge's CPU at 4k events/s. The guarantee is unchanged: a batch resolves
+// and an Error built on every success (nats.js 2.x rejected its settled deferred with a fresh
+// "Cancelled" NatsError) — ~10% of the bridge's CPU at 4k events/s, measured on 2.x. The guarantee is unchanged: a batch resolves
 // only when the stream acknowledged (stored or recognised as a duplicate of) every message.
-import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from 'nats';
+import {
+  createInbox,
+  headers,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
 const EXPECTED_STREAM_HEADER = 'Nats-Expected-Stream';
@@ -76,11 +82,16 @@ export class PubAckPipeline {
     });
   }
 
+  /** Fails every batch still waiting, at once, with `reason` (the connection dropped). */
+  failPending(reason: string): void {
+    const batches = new Set([...this.waiting.values()].map((w) => w.batch));
+    for (const b of batches) this.fail(b, reason);
+  }
+
   /** Fails every batch still waiting (the connection is closing). */
   close(): void {
     this.sub.unsubscribe();
-    const batches = new Set([...this.waiting.values()].map((w) => w.batch));
-    for (const b of batches) this.fail(b, 'connection closed before the stream acknowledged');
+    this.failPending('connection closed before the stream acknowledged');
   }
 
   private onReply(msg: Msg): void {

@@ -10,7 +10,7 @@
 // Why one timer: a handler may take longer than the consumer's ack_wait (a slow subscriber being
 // retried); working() every ack_wait/2 tells JetStream the message is not abandoned. One interval
 // per consumer over the unsettled set replaces one interval per message.
-import type { JsMsg } from 'nats';
+import type { JsMsg } from '@nats-io/jetstream';
 
 export class JsMsgSettler {
   private readonly unsettled = new Set<JsMsg>();
