@@ -85,18 +85,6 @@ export const CRD_KINDS: CrdKind[] = [
       age,
     ],
   },
-  {
-    kind: 'Mesh',
-    meshKind: 'Mesh',
-    plural: 'meshes',
-    singular: 'mesh',
-    shortNames: [],
-    columns: [
-      { name: 'Bridge', type: 'string', jsonPath: '.spec.bridge.address', description: 'Bridge address' },
-      ...statusColumns,
-      age,
-    ],
-  },
 ];
 
 /** Keys whose meaning is the same in JSON Schema and in OpenAPI v3 structural schemas. */

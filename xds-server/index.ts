@@ -8,12 +8,13 @@ import { envoyChecker } from '../proto/envoy.js';
 import { SUBSCRIPTION_TYPE_URL, sidecastChecker } from '../proto/sidecast.js';
 import { startAdmin, type AdminServer, type MeshStatus } from './admin/admin-server.js';
 import { SnapshotCache } from './cache/snapshot-cache.js';
-import { groupOf, watchMesh, type MeshWatcher } from './mesh/index.js';
-import { XdsServer } from './server/xds-server.js';
+import { groupOf, nodeProblem, watchMesh, type MeshWatcher } from './mesh/index.js';
+import { XdsServer, type ResourceTtl } from './server/xds-server.js';
+import { registerCsds } from './server/csds.js';
 
 export { SnapshotCache } from './cache/snapshot-cache.js';
 export type { CachedResource, FleetResources, TypeSnapshot } from './cache/types.js';
-export { XdsServer, type XdsServerOptions } from './server/xds-server.js';
+export { XdsServer, type XdsServerOptions, type ResourceTtl } from './server/xds-server.js';
 export type { XdsNode } from './server/messages.js';
 export { startAdmin } from './admin/admin-server.js';
 
@@ -38,6 +39,15 @@ export interface XdsServerConfig {
   controlPlaneId?: string;
   pushConcurrency?: number;
   newStreamsPerSecond?: number;
+  /** See XdsServerOptions. */
+  writeTimeoutMs?: number;
+  maxNodeBytes?: number;
+  maxRequestBytes?: number;
+  ttl?: ResourceTtl;
+  /** Connections older than this get a GOAWAY so clients reconnect (rebalancing replicas); default 30 min, 0 = never. */
+  maxConnectionAgeMs?: number;
+  /** How long streams of a GOAWAY'd connection may go on before it is closed (default 10 s). */
+  maxConnectionAgeGraceMs?: number;
   logger?: Logger;
 }
 
@@ -121,11 +131,30 @@ export async function startXdsServer(cfg: XdsServerConfig): Promise<RunningXdsSe
     controlPlaneId: cfg.controlPlaneId,
     pushConcurrency: cfg.pushConcurrency,
     newStreamsPerSecond: cfg.newStreamsPerSecond,
+    writeTimeoutMs: cfg.writeTimeoutMs,
+    maxNodeBytes: cfg.maxNodeBytes,
+    maxRequestBytes: cfg.maxRequestBytes,
+    ttl: cfg.ttl,
+    nodeProblem,
+    logger: log,
   });
   let admin: AdminServer | undefined;
   let grpcPort: number;
   try {
-    grpcPort = await server.listen(cfg.grpcAddress, credentials(cfg.tls));
+    const age = cfg.maxConnectionAgeMs ?? 30 * 60_000;
+    grpcPort = await server.listen(
+      cfg.grpcAddress,
+      credentials(cfg.tls),
+      {
+        ...(age > 0
+          ? {
+              'grpc.max_connection_age_ms': age,
+              'grpc.max_connection_age_grace_ms': cfg.maxConnectionAgeGraceMs ?? 10_000,
+            }
+          : {}),
+      },
+      (grpcServer) => registerCsds(grpcServer, server, cfg.adminToken),
+    );
     const mesh = (): MeshStatus => {
       const s = watcher.current();
       return {

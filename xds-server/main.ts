@@ -1,7 +1,9 @@
 // CLI: `tsx xds-server/main.ts --mesh examples/bank --grpc 127.0.0.1:18000 --admin 127.0.0.1:18001`.
 // Every flag has an environment fallback (SIDECAST_XDS_*), so containers need no arguments.
 import { parseArgs } from 'node:util';
-import { startXdsServer } from './index.js';
+import { TYPE } from '../proto/envoy.js';
+import { SUBSCRIPTION_TYPE_URL } from '../proto/sidecast.js';
+import { startXdsServer, type ResourceTtl } from './index.js';
 
 const HELP = `sidecast xds-server
   --mesh <file|dir>        mesh config (watched)              env SIDECAST_MESH            default examples/bank
@@ -13,6 +15,12 @@ const HELP = `sidecast xds-server
   --debounce-ms <n>        quiet time before publishing edits env SIDECAST_XDS_DEBOUNCE_MS   default 100
   --push-concurrency <n>   streams written at once            env SIDECAST_XDS_PUSH_CONCURRENCY default 256
   --new-streams-per-second <n>  admission rate of new streams env SIDECAST_XDS_NEW_STREAMS_PER_SECOND default 1000
+  --write-timeout-ms <n>   write deadline; then the stream is slow and its push slot freed  env SIDECAST_XDS_WRITE_TIMEOUT_MS default 2000
+  --max-node-bytes <n>     largest node (metadata included)   env SIDECAST_XDS_MAX_NODE_BYTES default 65536
+  --max-request-bytes <n>  largest request message            env SIDECAST_XDS_MAX_REQUEST_BYTES default 1048576
+  --max-connection-age-ms <n>  GOAWAY after this age (0 = never) env SIDECAST_XDS_MAX_CONNECTION_AGE_MS default 1800000
+  --resource-ttl-ms <n>    TTL on resources of --resource-ttl-types for clients that support it  env SIDECAST_XDS_RESOURCE_TTL_MS
+  --resource-ttl-types <l> comma-separated: eds,rds,ecds,lds,cds,subscription  env SIDECAST_XDS_RESOURCE_TTL_TYPES default ecds
   --id <string>            control_plane.identifier           env SIDECAST_XDS_ID`;
 
 const env = process.env;
@@ -22,6 +30,34 @@ function positive(flag: string, raw: string | undefined): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag} must be a positive integer, got "${raw}"`);
   return n;
+}
+
+function nonNegative(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag} must be an integer ≥ 0, got "${raw}"`);
+  return n;
+}
+
+const TTL_TYPES: Record<string, string> = {
+  eds: TYPE.endpoint,
+  rds: TYPE.route,
+  ecds: TYPE.extensionConfig,
+  lds: TYPE.listener,
+  cds: TYPE.cluster,
+  subscription: SUBSCRIPTION_TYPE_URL,
+};
+
+function ttlOption(ms: string | undefined, list: string | undefined): ResourceTtl | undefined {
+  const ttlMs = positive('resource-ttl-ms', ms);
+  if (ttlMs === undefined) return undefined;
+  const types = (list ?? 'ecds').split(',').map((t) => {
+    const url = TTL_TYPES[t.trim()];
+    if (!url)
+      throw new Error(`--resource-ttl-types: unknown type "${t}"; use ${Object.keys(TTL_TYPES).join(', ')}`);
+    return url;
+  });
+  return { ttlMs, types };
 }
 
 async function main(): Promise<void> {
@@ -37,6 +73,12 @@ async function main(): Promise<void> {
       'debounce-ms': { type: 'string' },
       'push-concurrency': { type: 'string' },
       'new-streams-per-second': { type: 'string' },
+      'write-timeout-ms': { type: 'string' },
+      'max-node-bytes': { type: 'string' },
+      'max-request-bytes': { type: 'string' },
+      'max-connection-age-ms': { type: 'string' },
+      'resource-ttl-ms': { type: 'string' },
+      'resource-ttl-types': { type: 'string' },
       id: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -68,6 +110,23 @@ async function main(): Promise<void> {
     newStreamsPerSecond: positive(
       'new-streams-per-second',
       values['new-streams-per-second'] ?? env.SIDECAST_XDS_NEW_STREAMS_PER_SECOND,
+    ),
+    writeTimeoutMs: positive(
+      'write-timeout-ms',
+      values['write-timeout-ms'] ?? env.SIDECAST_XDS_WRITE_TIMEOUT_MS,
+    ),
+    maxNodeBytes: positive('max-node-bytes', values['max-node-bytes'] ?? env.SIDECAST_XDS_MAX_NODE_BYTES),
+    maxRequestBytes: positive(
+      'max-request-bytes',
+      values['max-request-bytes'] ?? env.SIDECAST_XDS_MAX_REQUEST_BYTES,
+    ),
+    maxConnectionAgeMs: nonNegative(
+      'max-connection-age-ms',
+      values['max-connection-age-ms'] ?? env.SIDECAST_XDS_MAX_CONNECTION_AGE_MS,
+    ),
+    ttl: ttlOption(
+      values['resource-ttl-ms'] ?? env.SIDECAST_XDS_RESOURCE_TTL_MS,
+      values['resource-ttl-types'] ?? env.SIDECAST_XDS_RESOURCE_TTL_TYPES,
     ),
     controlPlaneId: values.id ?? env.SIDECAST_XDS_ID,
   });

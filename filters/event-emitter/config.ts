@@ -110,6 +110,8 @@ export class EmitterConfig {
   firstSegments: Array<ArrayBuffer> = [];
   /** Some rule matches on or renders the route name (read once per candidate request). */
   needRouteName: bool = false;
+  /** Read each route's `sidecast.io/event` annotation (xds.route_metadata; see annotations.ts). */
+  routeAnnotations: bool = true;
 }
 
 /** Collects the first error with the field it is about. */
@@ -385,7 +387,9 @@ function checkData(c: Checker, node: JNode | null, where: string, rule: Rule): v
     return;
   }
   rule.dataFrom = from == "request_body" ? DataFrom.RequestBody : from == "response_body" ? DataFrom.ResponseBody : DataFrom.None;
-  const field = c.str(node, "field", where);
+  const fieldNode = node.get("field");
+  // The mesh schema allows "field": null for "the whole body".
+  const field: string | null = fieldNode !== null && fieldNode.kind == JKind.Null ? null : c.str(node, "field", where);
   const redact = node.get("redact");
   if (rule.dataFrom == DataFrom.None && (field !== null || redact !== null)) {
     c.fail(where, '"field" and "redact" need "from": "request_body" or "response_body"');
@@ -417,13 +421,52 @@ function checkData(c: Checker, node: JNode | null, where: string, rule: Rule): v
   }
 }
 
-function checkEvent(c: Checker, node: JNode | null, where: string, rule: Rule): void {
+/**
+ * The names an event rule's fields go by: the plugin configuration's snake_case, or the mesh
+ * EventRoute's camelCase that route annotations use (where the deadline is a duration string).
+ */
+class EventKeys {
+  constructor(
+    public partitionkey: string,
+    public maxBodyBytes: string,
+    public deadline: string,
+    public onFailure: string,
+    /** Further fields the object may have (handled by the caller). */
+    public extra: Array<string>,
+  ) {}
+  get annotation(): bool {
+    return this.deadline == "deadline";
+  }
+}
+const CONFIG_KEYS = new EventKeys("partitionkey", "max_body_bytes", "deadline_ms", "on_failure", []);
+const ANNOTATION_KEYS = new EventKeys("partitionKey", "maxBodyBytes", "deadline", "onFailure", ["name", "path", "status"]);
+
+/** A mesh duration ("500ms", "2s", "1.5m", "1h") in milliseconds; -1 when it is not one. */
+function durationMs(s: string): f64 {
+  let unit = 1.0;
+  let digits = s;
+  if (s.endsWith("ms")) digits = s.slice(0, s.length - 2);
+  else if (s.endsWith("s")) (unit = 1000), (digits = s.slice(0, s.length - 1));
+  else if (s.endsWith("m")) (unit = 60000), (digits = s.slice(0, s.length - 1));
+  else if (s.endsWith("h")) (unit = 3600000), (digits = s.slice(0, s.length - 1));
+  else return -1;
+  let dots = 0;
+  for (let i = 0; i < digits.length; i++) {
+    const ch = digits.charCodeAt(i);
+    if (ch == 46) dots++;
+    else if (ch < 48 || ch > 57) return -1;
+  }
+  if (digits.length == 0 || dots > 1 || digits.startsWith(".") || digits.endsWith(".")) return -1;
+  return parseFloat(digits) * unit;
+}
+
+function checkEvent(c: Checker, node: JNode | null, where: string, rule: Rule, keys: EventKeys = CONFIG_KEYS): void {
   if (node === null) {
     c.fail(where, 'missing required field "event"');
     return;
   }
-  where += ".event";
-  const fields = ["type", "topic", "subject", "partitionkey", "data", "max_body_bytes", "sampling", "delivery", "deadline_ms", "on_failure"];
+  if (!keys.annotation) where += ".event";
+  const fields = ["type", "topic", "subject", keys.partitionkey, "data", keys.maxBodyBytes, "sampling", "delivery", keys.deadline, keys.onFailure].concat(keys.extra);
   if (!c.object(node, where, fields)) return;
   const type = c.str(node, "type", where, true);
   if (type !== null) rule.typeJson = jsonString(type);
@@ -437,21 +480,29 @@ function checkEvent(c: Checker, node: JNode | null, where: string, rule: Rule): 
     else if (topic.uses == 0 && String.UTF8.byteLength(topic.text) <= 1024) rule.topicJson = jsonString(topic.text);
   }
   rule.subject = template(c, node, "subject", where, rule, false);
-  rule.partitionkey = template(c, node, "partitionkey", where, rule, false);
+  rule.partitionkey = template(c, node, keys.partitionkey, where, rule, false);
   checkData(c, node.get("data"), where, rule);
-  rule.maxBodyBytes = <i32>c.int(node, "max_body_bytes", where, 65536, 0, MAX_BODY_LIMIT);
+  rule.maxBodyBytes = <i32>c.int(node, keys.maxBodyBytes, where, 65536, 0, MAX_BODY_LIMIT);
   const s = node.get("sampling");
   if (s !== null) {
     if (s.kind != JKind.Number || !(s.num >= 0 && s.num <= 1)) c.fail(where + ".sampling", "must be a number from 0 to 1");
     else rule.sampling = s.num;
   }
   rule.guaranteed = c.oneOf(node, "delivery", where, ["async", "guaranteed"], "async") == "guaranteed";
-  if (!rule.guaranteed && (node.get("deadline_ms") !== null || node.get("on_failure") !== null)) {
-    c.fail(where, '"deadline_ms" and "on_failure" only apply to "delivery": "guaranteed"');
+  if (!rule.guaranteed && (node.get(keys.deadline) !== null || node.get(keys.onFailure) !== null)) {
+    c.fail(where, '"' + keys.deadline + '" and "' + keys.onFailure + '" only apply to "delivery": "guaranteed"');
     return;
   }
-  rule.deadlineMs = <u32>c.int(node, "deadline_ms", where, 500, 1, 60000);
-  rule.rejectOnFailure = c.oneOf(node, "on_failure", where, ["release", "reject"], "release") == "reject";
+  if (!keys.annotation) rule.deadlineMs = <u32>c.int(node, "deadline_ms", where, 500, 1, 60000);
+  else {
+    const d = c.str(node, "deadline", where);
+    if (d !== null) {
+      const ms = durationMs(d);
+      if (ms < 1 || ms > 60000 || ms != Math.floor(ms)) c.fail(where + ".deadline", 'must be a duration from "1ms" to "60s" in whole milliseconds (got "' + d + '")');
+      else rule.deadlineMs = <u32>ms;
+    }
+  }
+  rule.rejectOnFailure = c.oneOf(node, keys.onFailure, where, ["release", "reject"], "release") == "reject";
 }
 
 function checkRule(c: Checker, node: JNode, index: i32, cfg: EmitterConfig): Rule {
@@ -509,7 +560,7 @@ export function parseConfig(src: ArrayBuffer): EmitterConfig | null {
   }
   const c = new Checker();
   const cfg = new EmitterConfig();
-  if (c.object(root, "configuration", ["source", "bridge", "batch", "retry", "rules"])) {
+  if (c.object(root, "configuration", ["source", "bridge", "batch", "retry", "rules", "route_annotations"])) {
     const source = c.str(root, "source", "configuration", true);
     if (source !== null) {
       cfg.source = String.UTF8.encode(source);
@@ -517,10 +568,19 @@ export function parseConfig(src: ArrayBuffer): EmitterConfig | null {
     }
     if (c.ok) checkBridge(c, root.get("bridge"), cfg);
     if (c.ok) checkBatch(c, root, cfg);
+    const annotations = root.get("route_annotations");
+    if (c.ok && annotations !== null) {
+      if (annotations.kind != JKind.Bool) c.fail("route_annotations", "must be true or false");
+      else cfg.routeAnnotations = annotations.bool;
+    }
     const rules = root.get("rules");
     if (c.ok) {
-      if (rules === null || rules.kind != JKind.Array || rules.items.length == 0 || rules.items.length > MAX_RULES) {
-        c.fail("rules", "must be an array of 1 to " + MAX_RULES.toString() + " rules");
+      // Without route annotations the rules are all there is: at least one is needed.
+      const min = cfg.routeAnnotations ? 0 : 1;
+      if (rules === null && min == 0) {
+        // only route annotations
+      } else if (rules === null || rules.kind != JKind.Array || rules.items.length < min || rules.items.length > MAX_RULES) {
+        c.fail("rules", "must be an array of " + min.toString() + " to " + MAX_RULES.toString() + " rules" + (min == 1 ? ' (or turn "route_annotations" on)' : ""));
       } else {
         for (let i = 0; i < rules.items.length && c.ok; i++) cfg.rules.push(checkRule(c, unchecked(rules.items[i]), i, cfg));
       }
@@ -532,4 +592,48 @@ export function parseConfig(src: ArrayBuffer): EmitterConfig | null {
   }
   buildPrefilter(cfg);
   return cfg;
+}
+
+/** Set when parseAnnotation returns null: "<field>: <problem>". */
+export let annotationError: string = "";
+
+/** A route name as a rule name (metrics tag): lowercase, other characters as "_", at most 63. */
+function ruleNameOf(route: string): string {
+  let out = "";
+  for (let i = 0; i < route.length && out.length < 63; i++) {
+    const c = route.charCodeAt(i);
+    const l = c >= 65 && c <= 90 ? c + 32 : c;
+    const ok = (l >= 97 && l <= 122) || (l >= 48 && l <= 57) || (out.length > 0 && (l == 45 || l == 95));
+    out += ok ? String.fromCharCode(l) : out.length > 0 ? "_" : "r";
+  }
+  return out.length == 0 ? "route" : out;
+}
+
+/**
+ * The rule a route's `sidecast.io/event` annotation describes: an EventRoute's `event` (same
+ * fields, same validation) plus `status`, an optional `path` template (for {path.*} and as an extra
+ * condition) and an optional `name` (metrics tag; default: the route name). The route is the match.
+ */
+export function parseAnnotation(node: JNode, routeName: string): Rule | null {
+  const c = new Checker();
+  const rule = new Rule();
+  const where = 'filter_metadata["sidecast.io/event"]';
+  const name = c.str(node, "name", where);
+  if (name !== null && !isRuleName(name)) c.fail(where + ".name", '"' + name + '" must be 1-63 lowercase letters, digits, - or _ (starting with a letter or digit); it tags metrics');
+  rule.name = name !== null ? name : ruleNameOf(routeName);
+  rule.nameBytes = String.UTF8.encode(rule.name);
+  const path = c.str(node, "path", where);
+  if (path !== null) {
+    const t = parsePathTemplate(path);
+    if (t === null) c.fail(where + ".path", '"' + path + '" ' + pathTemplateError);
+    rule.path = t;
+  }
+  const st = node.get("status");
+  if (st !== null && c.ok) checkStatus(c, st, where + ".status", rule);
+  if (c.ok) checkEvent(c, node, where, rule, ANNOTATION_KEYS);
+  if (!c.ok) {
+    annotationError = c.error;
+    return null;
+  }
+  return rule;
 }

@@ -194,7 +194,9 @@ export class Delivery {
 
   /** Events of the batch per rule (entries set to -1 are skipped). */
   private tallyAccepted(rules: Array<i32>): StaticArray<i32> {
-    const per = this.perRule;
+    let per = this.perRule;
+    // Route-annotation rules add metrics slots after configure.
+    if (per.length < this.metrics.rules.length) this.perRule = per = new StaticArray<i32>(this.metrics.rules.length);
     for (let i = 0; i < per.length; i++) unchecked((per[i] = 0));
     for (let i = 0; i < rules.length; i++) {
       const r = unchecked(rules[i]);

@@ -8,7 +8,8 @@ import {
   RootContext, getCurrentTimeNanoseconds, log, pluginConfiguration,
 } from "../sdk";
 import { ByteBuf } from "./bytes";
-import { configError, EmitterConfig, parseConfig, Rule } from "./config";
+import { RouteAnnotation, RouteAnnotations } from "./annotations";
+import { configError, EmitterConfig, MAX_RULES, parseConfig, Rule } from "./config";
 import { bridgeHeaders, Delivery } from "./delivery";
 import { EventWriter } from "./event";
 import { BodyCopy, BodyState, Exchange, foundLen, foundPtr } from "./exchange";
@@ -32,6 +33,7 @@ export class EmitterRoot extends RootContext {
   /** Reused to match every request against the rules without allocating. */
   probe: Exchange = new Exchange();
   guaranteedHeaders: Array<HeaderPair> = [];
+  annotations: RouteAnnotations = new RouteAnnotations(this.metrics.rules);
 
   onConfigure(configurationSize: u32): bool {
     const src = pluginConfiguration.bytes();
@@ -42,6 +44,11 @@ export class EmitterRoot extends RootContext {
     }
     const m = this.metrics;
     for (let i = 0; i < cfg.rules.length; i++) m.rules.push(new RuleMetrics(unchecked(cfg.rules[i]).name));
+    if (cfg.routeAnnotations && cfg.rules.length >= MAX_RULES) {
+      // A stream tracks rules in a 64-bit set; the route's annotation needs one of the bits.
+      cfg.routeAnnotations = false;
+      log.warn("sidecast event-emitter: route annotations are off: " + MAX_RULES.toString() + " rules leave no room for them (use at most " + (MAX_RULES - 1).toString() + ")");
+    }
     this.writer.ids.seed(getCurrentTimeNanoseconds() ^ (<u64>this.id << 32));
     this.delivery = new Delivery(this, cfg, m, this.writer.ids);
     this.guaranteedHeaders = bridgeHeaders(cfg);
@@ -55,6 +62,7 @@ export class EmitterRoot extends RootContext {
     const d = this.delivery;
     if (d !== null) d.tick();
     this.metrics.publish();
+    this.annotations.publish(this.metrics.badAnnotation);
   }
 
   onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
@@ -66,6 +74,7 @@ export class EmitterRoot extends RootContext {
 
   onDone(): bool {
     this.metrics.publish();
+    this.annotations.publish(this.metrics.badAnnotation);
     const d = this.delivery;
     return d === null ? true : d.drain();
   }
@@ -76,7 +85,7 @@ export class EmitterRoot extends RootContext {
     return cfg === null ? null : new EmitterStream(contextId, this, cfg);
   }
 
-  /** Builds the event of `rule`; null when its topic came out invalid or unreadable (counted). */
+  /** Builds the event of `rule` (plugin or annotation); null when its topic came out invalid or unreadable (counted). */
   build(rule: Rule, ex: Exchange): ArrayBuffer | null {
     const cfg = this.cfg;
     const m = unchecked(this.metrics.rules[rule.index]);
@@ -97,7 +106,7 @@ export class EmitterRoot extends RootContext {
 class Wait {
   token: u32 = 0;
   events: Array<ArrayBuffer> = [];
-  rules: Array<i32> = [];
+  rules: Array<Rule> = [];
   reject: bool = false;
 }
 
@@ -107,6 +116,12 @@ class Wait {
 
 export class EmitterStream extends HttpContext {
   private ex: Exchange | null = null;
+  /**
+   * The route's annotation rule when it is a candidate; it takes bit `cfg.rules.length` in the
+   * sets below (after the plugin rules), and `shadow` holds the plugin rules that override it.
+   */
+  private annot: Rule | null = null;
+  private shadow: u64 = 0;
   /** Rules whose request-side conditions held (bit per rule index). */
   private candidates: u64 = 0;
   /** Candidates whose status matched too. */
@@ -125,19 +140,25 @@ export class EmitterStream extends HttpContext {
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     const cfg = this.cfg;
-    if (!mayMatch(cfg)) return FilterHeadersStatus.Continue;
+    const route: RouteAnnotation | null = cfg.routeAnnotations ? this.emitter.annotations.current() : null;
+    const annot: Rule | null = route === null ? null : route.rule;
+    const byConfig = cfg.rules.length > 0 && mayMatch(cfg);
+    if (!byConfig && annot === null) return FilterHeadersStatus.Continue;
     // Matching reads the host's header block in place; it is copied only when a rule matches.
     const probe = this.emitter.probe;
     probe.routeName = cfg.needRouteName && peekProperty(ROUTE_NAME_PROPERTY) ? keepPeek() : null;
     if (!peekPairs(MapType.HttpRequestHeaders)) return FilterHeadersStatus.Continue;
     probe.view(peekPtr, peekLen);
-    if (!pathMayMatch(cfg, probe)) return FilterHeadersStatus.Continue;
+    const rules = cfg.rules;
+    const count = byConfig && pathMayMatch(cfg, probe) ? rules.length : 0;
+    if (count == 0 && annot === null) return FilterHeadersStatus.Continue;
     let cand: u64 = 0;
     let sampledOut: u64 = 0;
     let bodyCap = -1;
-    const rules = cfg.rules;
-    for (let i = 0; i < rules.length; i++) {
-      const r = unchecked(rules[i]);
+    const last = annot === null ? count : rules.length + 1;
+    for (let i = 0; i < last; i++) {
+      if (i >= count && i < rules.length) continue;
+      const r = i < rules.length ? unchecked(rules[i]) : <Rule>annot;
       if (!requestMatches(r, probe)) continue;
       if (r.sampling < 1.0 && this.sample(probe) >= r.sampling) {
         sampledOut |= bit(i);
@@ -148,6 +169,10 @@ export class EmitterStream extends HttpContext {
     }
     // The probe reads host memory that the next host call releases: copy it before counting.
     const ex: Exchange | null = cand == 0 ? null : probe.keep();
+    if (annot !== null) {
+      this.annot = annot;
+      this.shadow = (<RouteAnnotation>route).shadowIn(cfg);
+    }
     if (sampledOut != 0) this.countSampledOut(sampledOut);
     if (ex === null) return FilterHeadersStatus.Continue;
     this.ex = ex;
@@ -159,9 +184,21 @@ export class EmitterStream extends HttpContext {
     return FilterHeadersStatus.Continue;
   }
 
+  /** Slots in the rule sets: the plugin rules, plus the route's annotation rule when there is one. */
+  private get slots(): i32 {
+    return this.cfg.rules.length + (this.annot === null ? 0 : 1);
+  }
+
+  /** The rule of slot `i` (see `slots`). */
+  private ruleAt(i: i32): Rule {
+    const rules = this.cfg.rules;
+    return i < rules.length ? unchecked(rules[i]) : <Rule>this.annot;
+  }
+
   private countSampledOut(rules: u64): void {
     const m = this.emitter.metrics.rules;
-    for (let i = 0; i < m.length; i++) if ((rules & bit(i)) != 0) unchecked(m[i]).sampledOut.increment();
+    const n = this.slots;
+    for (let i = 0; i < n; i++) if ((rules & bit(i)) != 0) unchecked(m[this.ruleAt(i).index]).sampledOut.increment();
   }
 
   /** Sampling draw: by Idempotency-Key when present, so a retried call is sampled the same way. */
@@ -194,17 +231,19 @@ export class EmitterStream extends HttpContext {
       if (status < 0) status = 0;
     }
     ex.status = status;
-    const rules = this.cfg.rules;
+    const n = this.slots;
     let matched: u64 = 0;
     let bodyCap = -1;
     let guaranteedNeedsBody = false;
     let bodyRules: u64 = 0;
-    for (let i = 0; i < rules.length; i++) {
+    for (let i = 0; i < n; i++) {
       if ((this.candidates & bit(i)) == 0) continue;
-      const r = unchecked(rules[i]);
+      const r = this.ruleAt(i);
       if (!r.statusMatches(status)) continue;
+      // Precedence: a plugin rule with the same event type that matched overrides the annotation.
+      if (i == this.cfg.rules.length && (matched & this.shadow) != 0) continue;
       matched |= bit(i);
-      unchecked(this.emitter.metrics.rules[i]).countMatched();
+      unchecked(this.emitter.metrics.rules[r.index]).countMatched();
       if (r.needsResponseBody()) {
         bodyRules |= bit(i);
         if (r.maxBodyBytes > bodyCap) bodyCap = r.maxBodyBytes;
@@ -299,21 +338,21 @@ export class EmitterStream extends HttpContext {
     if (ex === null) return false;
     rules &= this.pending;
     this.pending &= ~rules;
-    const all = this.cfg.rules;
+    const n = this.slots;
     const hold = !this.headersSent || this.holdingBody;
-    for (let i = 0; i < all.length; i++) {
+    for (let i = 0; i < n; i++) {
       if ((rules & bit(i)) == 0) continue;
-      const r = unchecked(all[i]);
+      const r = this.ruleAt(i);
       const ev = this.emitter.build(r, ex);
       if (ev === null) continue;
       if (r.guaranteed && hold) {
         let w = this.wait;
         if (w === null) this.wait = w = new Wait();
         w.events.push(ev);
-        w.rules.push(i);
+        w.rules.push(r);
         if (r.rejectOnFailure) w.reject = true;
       } else {
-        this.emitter.enqueue(ev, i);
+        this.emitter.enqueue(ev, r.index);
       }
     }
     if (this.pending == 0) this.ex = null;
@@ -329,7 +368,7 @@ export class EmitterStream extends HttpContext {
     for (let k = 0; k < w.events.length; k++) {
       if (k > 0) body.byte(0x2c);
       body.bytes(unchecked(w.events[k]));
-      const rule = unchecked(this.cfg.rules[unchecked(w.rules[k])]);
+      const rule = unchecked(w.rules[k]);
       if (rule.deadlineMs < deadline) deadline = rule.deadlineMs;
       unchecked(this.emitter.metrics.rules[rule.index]).guaranteedWaits.increment();
     }
@@ -356,7 +395,7 @@ export class EmitterStream extends HttpContext {
       }
     }
     if (ok) {
-      for (let k = 0; k < w.rules.length; k++) unchecked(this.emitter.metrics.rules[unchecked(w.rules[k])]).emitted.increment();
+      for (let k = 0; k < w.rules.length; k++) unchecked(this.emitter.metrics.rules[unchecked(w.rules[k]).index]).emitted.increment();
       w.events.length = 0;
       w.token = 0;
       this.headersSent = true;
@@ -370,12 +409,13 @@ export class EmitterStream extends HttpContext {
   private countGuaranteedFailure(): void {
     const w = this.wait;
     if (w !== null) {
-      for (let k = 0; k < w.rules.length; k++) unchecked(this.emitter.metrics.rules[unchecked(w.rules[k])]).guaranteedFailures.increment();
+      for (let k = 0; k < w.rules.length; k++) unchecked(this.emitter.metrics.rules[unchecked(w.rules[k]).index]).guaranteedFailures.increment();
     } else {
       // Gave up holding before the call (body too large): count every guaranteed matched rule.
-      const rules = this.cfg.rules;
-      for (let i = 0; i < rules.length; i++) {
-        if ((this.matched & bit(i)) != 0 && unchecked(rules[i]).guaranteed) unchecked(this.emitter.metrics.rules[i]).guaranteedFailures.increment();
+      const n = this.slots;
+      for (let i = 0; i < n; i++) {
+        const r = this.ruleAt(i);
+        if ((this.matched & bit(i)) != 0 && r.guaranteed) unchecked(this.emitter.metrics.rules[r.index]).guaranteedFailures.increment();
       }
     }
   }
@@ -389,7 +429,7 @@ export class EmitterStream extends HttpContext {
     const w = this.wait;
     if (w === null) return;
     const wasWaiting = w.token != 0;
-    for (let k = 0; k < w.events.length; k++) this.emitter.enqueue(unchecked(w.events[k]), unchecked(w.rules[k]));
+    for (let k = 0; k < w.events.length; k++) this.emitter.enqueue(unchecked(w.events[k]), unchecked(w.rules[k]).index);
     w.events.length = 0;
     w.token = 0;
     if (!wasWaiting) return;

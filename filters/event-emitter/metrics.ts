@@ -88,6 +88,9 @@ export class EmitterMetrics {
   bridgeErrors: Counter = new Counter(PREFIX + "bridge_errors");
   retries: Counter = new Counter(PREFIX + "retries");
   buffered: Gauge = new Gauge(PREFIX + "buffered_events");
+  /** Requests on routes whose sidecast.io/event annotation is invalid (annotations.ts). */
+  badAnnotation: Counter = new Counter(PREFIX + "bad_annotation");
+  /** Plugin-config rules first (index = rule index), then route-annotation rules as routes appear. */
   rules: Array<RuleMetrics> = [];
 
   publish(): void {

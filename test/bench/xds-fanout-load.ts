@@ -1,6 +1,8 @@
 // Load process for xds-fanout.ts: opens many ADS streams (SotW or delta) over a few grpc-js
 // channels, subscribes each like a sidecar (CDS wildcard + named EDS), and ACKs every response —
-// or NACKs them while told to. Run by the benchmark with `node --import tsx`; talks over IPC.
+// or NACKs them while told to. `stuck` more streams (node ids "stuck-…") run over raw HTTP/2
+// sessions of their own: they sync like the others, then on "stick" stop reading (window 0).
+// Run by the benchmark with `node --import tsx`; talks over IPC.
 import type * as grpc from '@grpc/grpc-js';
 import { TYPE } from '../../proto/envoy.js';
 import {
@@ -10,9 +12,11 @@ import {
   type DeltaResponseMsg,
   type SotwResponseMsg,
 } from '../xds-server/ads-client.js';
+import { H2DiscoveryStream } from '../xds-server/h2-client.js';
 
-const [address, protocol, streamsArg, channelsArg, edsNamesArg, idPrefix] = process.argv.slice(2);
-const streams = Number(streamsArg);
+const [address, protocol, streamsArg, channelsArg, edsNamesArg, idPrefix, stuckArg] = process.argv.slice(2);
+const stuckCount = Number(stuckArg ?? 0);
+const streams = Number(streamsArg) + stuckCount;
 const channels = Number(channelsArg);
 const edsNames = edsNamesArg!.split(',');
 let nack = false;
@@ -22,8 +26,10 @@ let ready = 0;
 process.on('message', (m: { cmd: string; on?: boolean }) => {
   if (m.cmd === 'nack') nack = !!m.on;
   if (m.cmd === 'count') process.send!({ responses });
+  if (m.cmd === 'stick') for (const s of stuck) s.stick();
   if (m.cmd === 'exit') {
     for (const c of clients) c.close();
+    for (const s of stuck) s.close();
     process.exit(0);
   }
 });
@@ -39,7 +45,34 @@ function markReady(seen: Set<string>, type: string): void {
   if (seen.size === 2 && ++ready === streams) process.send!({ ready: true });
 }
 
-for (let i = 0; i < streams; i++) {
+const stuck: H2DiscoveryStream[] = [];
+for (let i = 0; i < stuckCount; i++) {
+  const s = new H2DiscoveryStream(address!, { delta: protocol !== 'sotw' });
+  stuck.push(s);
+  const node = { id: `stuck-${idPrefix}-${i}`, cluster: 'bench', user_agent_name: 'envoy' };
+  const seen = new Set<string>();
+  s.onResponse = (r) => {
+    const type = r.type_url as string;
+    if (protocol === 'sotw')
+      s.send({
+        type_url: type,
+        response_nonce: r.nonce,
+        version_info: r.version_info,
+        resource_names: type === TYPE.endpoint ? edsNames : [],
+      });
+    else s.send({ type_url: type, response_nonce: r.nonce });
+    markReady(seen, type);
+  };
+  if (protocol === 'sotw') {
+    s.send({ node, type_url: TYPE.cluster, resource_names: [] });
+    s.send({ type_url: TYPE.endpoint, resource_names: edsNames });
+  } else {
+    s.send({ node, type_url: TYPE.cluster, resource_names_subscribe: ['*'] });
+    s.send({ type_url: TYPE.endpoint, resource_names_subscribe: edsNames });
+  }
+}
+
+for (let i = 0; i < streams - stuckCount; i++) {
   const client = clients[i % channels]!;
   const node = { id: `${idPrefix}-${i}`, cluster: 'bench', user_agent_name: 'envoy' };
   const seen = new Set<string>();

@@ -1,13 +1,19 @@
 // xDS fan-out benchmark: N concurrent ADS streams (delta or SotW) from load child processes on
-// loopback, one endpoint change → time until every stream has ACKed it, heap per idle stream,
-// server CPU per push, and re-sends after a NACK. Baselines measured in the same run: a bare
-// grpc-js fan-out on the same method and load (bareFanout), and the 1k row of the same protocol.
+// loopback, served by startXdsServer from a mesh YAML file; one endpoint edit written to the file
+// → time until every stream has ACKed it (debounce, translation and push included), heap per idle
+// stream, server CPU per push, and re-sends after a NACK. Baselines measured in the same run: a
+// bare grpc-js fan-out on the same method and load (bareFanout), the 1k row of the same protocol,
+// and — with --stuck-percent — the same row with that share of clients stuck (HTTP/2 window 0):
+// p99 of the healthy ones against the all-healthy run.
 //   npx tsx test/bench/xds-fanout.ts [--sizes 1000,5000,10000] [--protocols delta,sotw]
-//                                    [--children 2] [--channels 4] [--changes 3] [--push-concurrency 256] [--write-docs]
+//        [--children 2] [--channels 4] [--changes 3] [--push-concurrency 256] [--stuck-percent 1]
+//        [--write-docs]
 import { fork, type ChildProcess } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
@@ -19,7 +25,8 @@ import { discoveryServices, type DeltaRequest, type SotwRequest } from '../../xd
 import { controlPlaneField, encodeDeltaResponse, encodeSotwResponse } from '../../xds-server/server/wire.js';
 import { SnapshotCache } from '../../xds-server/cache/snapshot-cache.js';
 import type { AckEvent } from '../../xds-server/server/stream.js';
-import { XdsServer } from '../../xds-server/server/xds-server.js';
+import type { XdsServer } from '../../xds-server/server/xds-server.js';
+import { startXdsServer } from '../../xds-server/index.js';
 import { cluster, endpoints } from '../xds-server/fixtures.js';
 import { QUICK, record } from './harness.js';
 
@@ -34,25 +41,48 @@ const { values: args } = parseArgs({
     channels: { type: 'string', default: '4' },
     changes: { type: 'string', default: '3' },
     'push-concurrency': { type: 'string', default: '256' },
+    /** Also run each row with this % of clients that stop reading (0 = skip). */
+    'stuck-percent': { type: 'string', default: '1' },
+    'debounce-ms': { type: 'string', default: '100' },
     /** Writes a V8 CPU profile of the server process during the measured changes to this file. */
     profile: { type: 'string' },
     'write-docs': { type: 'boolean', default: false },
   },
 });
-const CLUSTERS = 20;
+const SERVICES = 20;
 const CHANGE_TIMEOUT_MS = 120_000;
 const NACK_GRACE_MS = 1000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-const names = Array.from({ length: CLUSTERS }, (_, i) => `svc-${i}`);
+const names = Array.from({ length: SERVICES }, (_, i) => `svc-${i}`);
 
+/** For the bare baseline: the same shape of cache content, set directly. */
 function groupResources(endpointPort: number) {
   return new Map([
     [TYPE.cluster, new Map(names.map((n) => [n, cluster(n)]))],
     [TYPE.endpoint, new Map(names.map((n, i) => [n, endpoints(n, [i === 0 ? endpointPort : 10_000 + i])]))],
   ]);
+}
+
+/** The bench mesh: sidecar service "bench" calling SERVICES services; svc-0's endpoint port changes. */
+function meshYaml(port: number): string {
+  const doc = (kind: string, name: string, spec: string) =>
+    `apiVersion: sidecast.io/v1\nkind: ${kind}\nmetadata: { name: ${name} }\nspec:\n${spec}`;
+  return [
+    doc(
+      'Mesh',
+      'bench',
+      "  bridge: { address: 127.0.0.1, port: 8090 }\n  source: '//bench'\n  emitter: { wasmFile: /etc/sidecast/event-emitter.wasm }\n",
+    ),
+    doc(
+      'Service',
+      'bench',
+      `  endpoints: ['127.0.0.1:9000']\n  sidecar: { inboundPort: 15006, outboundPort: 15001 }\n  calls: [${names.join(', ')}]\n`,
+    ),
+    ...names.map((n, i) => doc('Service', n, `  endpoints: ['127.0.0.1:${i === 0 ? port : 10_000 + i}']\n`)),
+  ].join('---\n');
 }
 
 function heapAfterGc(): number {
@@ -63,6 +93,8 @@ function heapAfterGc(): number {
 interface Result {
   protocol: string;
   streams: number;
+  /** Load average (1 min) when the row started and ended. */
+  load: [number, number];
   connectS: number;
   heapKbPerStream: number;
   p50Ms: number;
@@ -75,16 +107,22 @@ interface Result {
   /** Same load against a bare grpc-js handler on the same method (one canned message to every stream). */
   bareP99Ms: number;
   bareCpuUsPerPush: number;
+  /** Same row with --stuck-percent of the streams not reading: p99 of the healthy ones. */
+  stuck?: { count: number; healthyP99Ms: number; slowStreams: number; incomplete: number };
 }
 
 async function pushesTotal(server: XdsServer): Promise<number> {
   return (await server.metrics.pushes.get()).values.reduce((a, v) => a + v.value, 0);
 }
 
-/** Publishes a change and waits until `n` streams replied to it (ack or nack); returns per-stream latencies. */
+/**
+ * Writes an edit to the mesh file and waits until `n` healthy streams replied (ack or nack) to the
+ * new EDS version; returns per-stream latencies from the file write.
+ */
 async function change(
   server: XdsServer,
   cache: SnapshotCache,
+  file: string,
   port: number,
   n: number,
   event: 'ack' | 'nack',
@@ -92,17 +130,19 @@ async function change(
   const latencies: number[] = [];
   let done!: () => void;
   const all = new Promise<void>((r) => (done = r));
-  let version = '';
+  const before = cache.get('bench', TYPE.endpoint).version;
+  const replied = new Set<number>();
   const onReply = (e: AckEvent) => {
-    if (e.typeUrl !== TYPE.endpoint || e.version !== version) return;
+    if (e.typeUrl !== TYPE.endpoint || e.version === before || e.nodeId.startsWith('stuck-')) return;
+    if (replied.has(e.streamId)) return;
+    replied.add(e.streamId);
     latencies.push(performance.now() - t0);
     if (latencies.length === n) done();
   };
   server.events.on(event, onReply);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  cache.setGroup('bench', groupResources(port));
-  version = cache.get('bench', TYPE.endpoint).version;
+  writeFileSync(file, meshYaml(port));
   await Promise.race([all, sleep(CHANGE_TIMEOUT_MS)]);
   const cpu = process.cpuUsage(cpu0);
   server.events.off(event, onReply);
@@ -114,6 +154,8 @@ async function startLoad(
   address: string,
   protocol: string,
   n: number,
+  edsNames: string[] = names,
+  stuck = 0,
 ): Promise<{ children: ChildProcess[]; connectS: number }> {
   const childCount = Number(args.children);
   const t0 = performance.now();
@@ -121,9 +163,18 @@ async function startLoad(
   const ready: Promise<void>[] = [];
   for (let c = 0; c < childCount; c++) {
     const share = Math.floor(n / childCount) + (c < n % childCount ? 1 : 0);
+    const stuckShare = Math.floor(stuck / childCount) + (c < stuck % childCount ? 1 : 0);
     const child = fork(
       new URL('./xds-fanout-load.ts', import.meta.url).pathname,
-      [address, protocol, String(share), args.channels!, names.join(','), `load${c}`],
+      [
+        address,
+        protocol,
+        String(share - stuckShare),
+        args.channels!,
+        edsNames.join(','),
+        `load${c}`,
+        String(stuckShare),
+      ],
       { execArgv: ['--import', 'tsx'], stdio: 'inherit' },
     );
     children.push(child);
@@ -216,24 +267,43 @@ async function bareFanout(protocol: string, n: number): Promise<{ p99Ms: number;
   return { p99Ms: quantile(all, 0.99), cpuUsPerPush: cpuUs / (n * Number(args.changes)) };
 }
 
-async function scenario(protocol: string, n: number): Promise<Result> {
-  const cache = new SnapshotCache();
+interface Run {
+  connectS: number;
+  heapKbPerStream: number;
+  latencies: number[];
+  cpuUs: number;
+  allAckedMs: number;
+  incomplete: number;
+  resendsAfterNack: number;
+  slowStreams: number;
+}
+
+/** One run against startXdsServer fed by a mesh file; `stuck` of the n streams stop reading after syncing. */
+async function run(protocol: string, n: number, stuck: number, withNack: boolean): Promise<Run> {
+  const dir = mkdtempSync(join(tmpdir(), 'sidecast-fanout-'));
+  const file = join(dir, 'mesh.yaml');
   let port = 20_000;
-  cache.setGroup('bench', groupResources(port));
-  const server = new XdsServer({
-    cache,
-    groupOf: (node) => node.cluster,
+  writeFileSync(file, meshYaml(port));
+  const running = await startXdsServer({
+    mesh: file,
+    grpcAddress: '127.0.0.1:0',
+    adminAddress: null,
+    debounceMs: Number(args['debounce-ms']),
     newStreamsPerSecond: 5000,
-    newStreamBurst: 5000,
     pushConcurrency: Number(args['push-concurrency']),
+    maxConnectionAgeMs: 0,
+    logger: pino({ level: 'silent' }),
   });
-  const address = `127.0.0.1:${await server.listen('127.0.0.1:0')}`;
+  const { server, cache } = running;
+  const edsNames = [...cache.get('bench', TYPE.endpoint).resources.keys()];
+  const address = `127.0.0.1:${running.grpcPort}`;
   const heap0 = heapAfterGc();
-
-  const load = await startLoad(address, protocol, n);
+  const load = await startLoad(address, protocol, n, edsNames, stuck);
   const heapKbPerStream = (heapAfterGc() - heap0) / n / 1024;
+  if (stuck) for (const c of load.children) c.send({ cmd: 'stick' });
+  const healthy = n - stuck;
 
-  const profiler = args.profile ? new Session() : undefined;
+  const profiler = args.profile && !stuck ? new Session() : undefined;
   if (profiler) {
     profiler.connect();
     await profiler.post('Profiler.enable');
@@ -244,51 +314,84 @@ async function scenario(protocol: string, n: number): Promise<Result> {
   let allAckedMs = 0;
   let incomplete = 0;
   for (let i = 0; i < Number(args.changes); i++) {
-    const r = await change(server, cache, ++port, n, 'ack');
+    const r = await change(server, cache, file, ++port, healthy, 'ack');
     latencies.push(...r.latencies);
     cpuUs += r.cpuUs;
-    allAckedMs = Math.max(allAckedMs, r.latencies.length === n ? Math.max(...r.latencies) : Infinity);
-    incomplete += n - r.latencies.length;
+    allAckedMs = Math.max(allAckedMs, r.latencies.length === healthy ? Math.max(...r.latencies) : Infinity);
+    incomplete += healthy - r.latencies.length;
   }
-
   if (profiler) {
     const { profile } = await profiler.post('Profiler.stop');
     writeFileSync(`${args.profile}.${protocol}-${n}.cpuprofile`, JSON.stringify(profile));
     profiler.disconnect();
   }
+  // Stuck streams become "slow" once a write to them passes the write deadline (2 s by default).
+  if (stuck) await sleep(2500);
+  const slowStreams = (await server.metrics.slowStreams.get()).values[0]?.value ?? 0;
 
-  // NACK: every stream rejects the next change; nothing may be re-sent until a newer one exists.
-  for (const c of load.children) c.send({ cmd: 'nack', on: true });
-  await sleep(100);
-  const nacked = await change(server, cache, ++port, n, 'nack');
-  incomplete += n - nacked.latencies.length;
-  const before = await pushesTotal(server);
-  await sleep(NACK_GRACE_MS);
-  const resendsAfterNack = (await pushesTotal(server)) - before;
-  for (const c of load.children) c.send({ cmd: 'nack', on: false });
-  await sleep(100);
-  const recovered = await change(server, cache, ++port, n, 'ack'); // a newer version does go out
-  incomplete += n - recovered.latencies.length;
-
+  let resendsAfterNack = 0;
+  if (withNack) {
+    // NACK: every stream rejects the next change; nothing may be re-sent until a newer one exists.
+    for (const c of load.children) c.send({ cmd: 'nack', on: true });
+    await sleep(100);
+    const nacked = await change(server, cache, file, ++port, healthy, 'nack');
+    incomplete += healthy - nacked.latencies.length;
+    const before = await pushesTotal(server);
+    await sleep(NACK_GRACE_MS);
+    resendsAfterNack = (await pushesTotal(server)) - before;
+    for (const c of load.children) c.send({ cmd: 'nack', on: false });
+    await sleep(100);
+    const recovered = await change(server, cache, file, ++port, healthy, 'ack'); // a newer version does go out
+    incomplete += healthy - recovered.latencies.length;
+  }
   await stopLoad(load.children);
-  await server.close();
-  const bare = await bareFanout(protocol, n);
+  await running.close();
+  rmSync(dir, { recursive: true, force: true });
   latencies.sort((a, b) => a - b);
+  return {
+    connectS: load.connectS,
+    heapKbPerStream,
+    latencies,
+    cpuUs,
+    allAckedMs,
+    incomplete,
+    resendsAfterNack,
+    slowStreams,
+  };
+}
+
+async function scenario(protocol: string, n: number): Promise<Result> {
+  const load0 = loadavg()[0]!;
+  const healthy = await run(protocol, n, 0, true);
+  const stuckCount = Math.round((n * Number(args['stuck-percent'])) / 100);
+  const stuck = stuckCount ? await run(protocol, n, stuckCount, false) : undefined;
+  const bare = await bareFanout(protocol, n);
   const changes = Number(args.changes);
   return {
     protocol,
     streams: n,
-    connectS: load.connectS,
-    heapKbPerStream,
-    p50Ms: quantile(latencies, 0.5),
-    p99Ms: quantile(latencies, 0.99),
-    allAckedMs,
-    cpuUsPerPush: cpuUs / (n * changes),
-    cpuMsPerChange: cpuUs / changes / 1000,
-    resendsAfterNack,
-    incomplete,
+    load: [load0, loadavg()[0]!],
+    connectS: healthy.connectS,
+    heapKbPerStream: healthy.heapKbPerStream,
+    p50Ms: quantile(healthy.latencies, 0.5),
+    p99Ms: quantile(healthy.latencies, 0.99),
+    allAckedMs: healthy.allAckedMs,
+    cpuUsPerPush: healthy.cpuUs / (n * changes),
+    cpuMsPerChange: healthy.cpuUs / changes / 1000,
+    resendsAfterNack: healthy.resendsAfterNack,
+    incomplete: healthy.incomplete,
     bareP99Ms: bare.p99Ms,
     bareCpuUsPerPush: bare.cpuUsPerPush,
+    ...(stuck
+      ? {
+          stuck: {
+            count: stuckCount,
+            healthyP99Ms: quantile(stuck.latencies, 0.99),
+            slowStreams: stuck.slowStreams,
+            incomplete: stuck.incomplete,
+          },
+        }
+      : {}),
   };
 }
 
@@ -299,13 +402,23 @@ for (const protocol of args.protocols!.split(',')) {
     results.push(r);
     console.log(JSON.stringify(r));
     record('xds-fanout', {
-      path: `${protocol} ADS, ${n} streams, one change → last ACK`,
+      path: `${protocol} ADS, ${n} streams, mesh file write → last ACK`,
       metric: 'ms p99',
       value: r.p99Ms,
       better: 'lower',
       baseline: { name: 'bare grpc-js fan-out p99', value: r.bareP99Ms },
       latency: { p50Ms: r.p50Ms, p99Ms: r.p99Ms },
-      extra: { 'server CPU µs/push': r.cpuUsPerPush, 'bare CPU µs/push': r.bareCpuUsPerPush },
+      extra: {
+        'server CPU µs/push': r.cpuUsPerPush,
+        'bare CPU µs/push': r.bareCpuUsPerPush,
+        'load 1m at start': r.load[0],
+        ...(r.stuck
+          ? {
+              [`healthy p99 ms with ${r.stuck.count} stuck`]: r.stuck.healthyP99Ms,
+              '× vs all-healthy': r.stuck.healthyP99Ms / r.p99Ms,
+            }
+          : {}),
+      },
       ...(n === 10_000 ? { goal: { text: 'p99 ≤ 1 s at load ≤ 2', met: r.p99Ms <= 1000 } } : {}),
     });
   }
@@ -313,20 +426,26 @@ for (const protocol of args.protocols!.split(',')) {
 
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const header =
-  '| protocol | streams | connect+sync s | heap/idle stream KB | p50 ms | p99 ms | all ACKed ms | bare grpc-js p99 ms | p99 × vs bare | server CPU µs/push | bare CPU µs/push | CPU × vs bare | CPU/push × vs 1k | re-sends after NACK | missing replies |\n' +
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+  '| protocol | streams | load 1m start→end | connect+sync s | heap/idle stream KB | p50 ms | p99 ms | all ACKed ms | bare grpc-js p99 ms | p99 × vs bare | server CPU µs/push | bare CPU µs/push | CPU × vs bare | CPU/push × vs 1k | re-sends after NACK | missing replies | stuck clients | healthy p99 with stuck ms | × vs all-healthy | slow streams |\n' +
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|';
 const rows = results.map((r) => {
   const base = results.find((b) => b.protocol === r.protocol && b.streams === 1000);
   const ratio = (a: number, b: number | undefined) => (b ? f(a / b, 2) : '—');
-  return `| ${r.protocol} | ${r.streams} | ${f(r.connectS)} | ${f(r.heapKbPerStream)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${f(r.allAckedMs)} | ${f(r.bareP99Ms)} | ${ratio(r.p99Ms, r.bareP99Ms)} | ${f(r.cpuUsPerPush)} | ${f(r.bareCpuUsPerPush)} | ${ratio(r.cpuUsPerPush, r.bareCpuUsPerPush)} | ${ratio(r.cpuUsPerPush, base?.cpuUsPerPush)} | ${r.resendsAfterNack} | ${r.incomplete} |`;
+  const st = r.stuck;
+  const stuckCols = st
+    ? `${st.count} | ${f(st.healthyP99Ms)}${st.incomplete ? ` (${st.incomplete} missing)` : ''} | ${ratio(st.healthyP99Ms, r.p99Ms)} | ${st.slowStreams}`
+    : '— | — | — | —';
+  return `| ${r.protocol} | ${r.streams} | ${r.load.map((l) => l.toFixed(1)).join('→')} | ${f(r.connectS)} | ${f(r.heapKbPerStream)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${f(r.allAckedMs)} | ${f(r.bareP99Ms)} | ${ratio(r.p99Ms, r.bareP99Ms)} | ${f(r.cpuUsPerPush)} | ${f(r.bareCpuUsPerPush)} | ${ratio(r.cpuUsPerPush, r.bareCpuUsPerPush)} | ${ratio(r.cpuUsPerPush, base?.cpuUsPerPush)} | ${r.resendsAfterNack} | ${r.incomplete} | ${stuckCols} |`;
 });
 const table = [
   `Measured ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ` +
     `load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join('/')} at the end (the machine is shared: read ratios, not absolutes); ` +
-    `${args.children} load processes × ${args.channels} channels on loopback; ${CLUSTERS} clusters + ${CLUSTERS} CLAs per node, one CLA changed per push; ` +
-    `${args.changes} changes per row (latencies pooled).`,
+    `${args.children} load processes × ${args.channels} channels on loopback; mesh of ${SERVICES + 1} services ` +
+    `(${SERVICES + 2} clusters + CLAs per sidecar), one endpoint edit written to the mesh file per change, ` +
+    `latency from the file write (debounce ${args['debounce-ms']} ms, translation, push) to each ACK; ` +
+    `${args.changes} changes per row (latencies pooled); stuck clients (${args['stuck-percent']} %) sync, then stop reading (HTTP/2 window 0).`,
   '',
   header,
   ...rows,

@@ -1,7 +1,7 @@
 // Sample specs, good and bad, that the loader and the CRDs must judge alike.
 export interface SampleSpec {
   name: string;
-  kind: 'Mesh' | 'Service' | 'EventRoute' | 'Subscription';
+  kind: 'Service' | 'EventRoute' | 'Subscription';
   spec: unknown;
   valid: boolean;
   /** Refused by the loader, accepted by the API server (deploy/crds.ts LOOSER_IN_CRD). */
@@ -137,21 +137,5 @@ export const SPECS: SampleSpec[] = [
     kind: 'Service',
     valid: false,
     spec: { endpoints: ['a:1'], sidecar: { inboundPort: 70000 } },
-  },
-  {
-    name: 'mesh',
-    kind: 'Mesh',
-    valid: true,
-    spec: {
-      bridge: { address: 'sidecast-bridge.sidecast', port: 8090, timeout: '2s' },
-      emitter: { batch: { maxEvents: 50 } },
-    },
-  },
-  { name: 'mesh without bridge port', kind: 'Mesh', valid: false, spec: { bridge: { address: 'b' } } },
-  {
-    name: 'mesh batch too large',
-    kind: 'Mesh',
-    valid: false,
-    spec: { emitter: { batch: { maxEvents: 5000 } } },
   },
 ];

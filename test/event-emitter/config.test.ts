@@ -140,7 +140,16 @@ describe('event-emitter configuration', () => {
       'batch.max_events: must be an integer',
     ],
     ['retry unknown field', { ...base, retry: { attempts: 3 } }, 'retry: unknown field "attempts"'],
-    ['no rules', { ...base, rules: [] }, 'rules: must be an array of 1 to 64 rules'],
+    [
+      'no rules without route annotations',
+      { ...base, rules: [], route_annotations: false },
+      'rules: must be an array of 1 to 64 rules (or turn "route_annotations" on)',
+    ],
+    [
+      'route_annotations not a boolean',
+      { ...base, route_annotations: 'yes' },
+      'route_annotations: must be true or false',
+    ],
     ['rule name', withRule({ name: 'Bad Name' }), 'rules[0].name: "Bad Name" must be 1-63 lowercase'],
     [
       'duplicate rule name',
@@ -336,6 +345,13 @@ describe('event-emitter configuration', () => {
     ],
     ['batch max_bytes low', { ...base, batch: { max_bytes: 1023 } }],
     ['token control char', { ...base, bridge: { cluster: 'c', token: 'a\nb' } }],
+    ['no rules, route annotations on (default)', { ...base, rules: [] }],
+    ['rules absent, route annotations on', { source: base.source, bridge: base.bridge }],
+    [
+      'rules absent, route annotations off',
+      { source: base.source, bridge: base.bridge, route_annotations: false },
+    ],
+    ['route_annotations string', { ...base, route_annotations: 'no' }],
     ['64 rules', { ...base, rules: Array.from({ length: 64 }, (_, i) => ({ ...rule, name: `r${i}` })) }],
     ['65 rules', { ...base, rules: Array.from({ length: 65 }, (_, i) => ({ ...rule, name: `r${i}` })) }],
     ['rule name 63', withRule({ name: 'a'.repeat(63) })],

@@ -6,6 +6,7 @@ import {
   ProxyWasmHost,
   type HttpCallRecord,
   type Plugin,
+  type PropertyInit,
   type PluginOptions,
   type Stream,
 } from '../host/index.js';
@@ -63,7 +64,7 @@ export interface RequestSpec {
   authority?: string;
   headers?: Record<string, string>;
   body?: string | Uint8Array | (string | Uint8Array)[];
-  properties?: Record<string, string>;
+  properties?: Record<string, PropertyInit>;
 }
 export interface ResponseSpec {
   status?: number;

@@ -53,3 +53,56 @@ describe('event-emitter memory', () => {
     healthy(e.plugin);
   });
 });
+
+describe('event-emitter memory with route annotations', () => {
+  test('annotations are decoded once per route and version: memory is flat over annotated and plain routes', async () => {
+    const routes = {
+      name: 'inbound',
+      virtual_hosts: [
+        {
+          name: 'v',
+          domains: ['*'],
+          routes: [
+            {
+              name: 'open',
+              match: { path: '/accounts' },
+              route: { cluster: 'app' },
+              metadata: {
+                filter_metadata: {
+                  'sidecast.io/event': { type: 't', topic: 'a/{response.status}', status: [201] },
+                },
+              },
+            },
+            {
+              name: 'other',
+              match: { prefix: '/' },
+              route: { cluster: 'app' },
+              metadata: {
+                filter_metadata: {
+                  istio: { config: '/apis/networking.istio.io/v1/namespaces/n/virtual-service/v' },
+                },
+              },
+            },
+          ],
+        },
+      ],
+    };
+    const cfg = config();
+    delete cfg.rules;
+    const e = await emitter(cfg, { routes });
+    const round = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        exchange(e.plugin, { path: '/accounts' }, { status: 201 });
+        exchange(e.plugin, { path: '/accounts' }, { status: 409 });
+        exchange(e.plugin, { method: 'GET', path: `/health/${i}` });
+        e.host.advance(10);
+        for (const call of e.host.pendingCalls) acceptAll(call);
+      }
+    };
+    round(1000);
+    const warm = e.plugin.vm().memory.byteLength;
+    round(4000);
+    expect(e.plugin.vm().memory.byteLength).toBe(warm);
+    healthy(e.plugin);
+  });
+});

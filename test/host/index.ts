@@ -41,4 +41,5 @@ export {
 } from './vm.js';
 export { WasmLoadError, readModuleInfo, checkLoadable, type ModuleInfo } from './wasm-module.js';
 export { serializeValue, toValue, type Value, type PropertyInit } from './properties.js';
+export { RouteTable, serializeMetadata, type SelectedRoute } from './routes.js';
 export * from './abi.js';

@@ -3,6 +3,7 @@
 // context (create → on_vm_start → on_configure). Failure policy per plugin (reference §2.1, §2.12).
 import { LOG_LEVEL_NAMES, type LogLevelName } from './abi.js';
 import { toValue, type PropertyInit, type Value } from './properties.js';
+import { RouteTable } from './routes.js';
 import { Stream, type StreamOptions } from './stream.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 import { RootContext, type WasmVm } from './vm.js';
@@ -35,6 +36,11 @@ export interface PluginOptions {
   properties?: Record<string, PropertyInit>;
   /** FAIL_RELOAD backoff before a failed worker VM is replaced. Default 1000 ms (Envoy's base). */
   reloadBackoffMs?: number;
+  /**
+   * The listener's route table (proto3 JSON of an envoy.config.route.v3.RouteConfiguration): each
+   * stream selects its route from it, which serves xds.route_name and xds.route_metadata.
+   */
+  routes?: unknown;
 }
 
 export interface LogRecord {
@@ -88,6 +94,8 @@ export class Plugin {
   readonly logs: LogRecord[] = [];
   private readonly workers: Worker[] = [];
   private readonly reloadBackoffMs: number;
+  /** The current route table (setRoutes replaces it); undefined: no route properties. */
+  routeTable?: RouteTable;
 
   constructor(
     readonly host: ProxyWasmHost,
@@ -104,6 +112,12 @@ export class Plugin {
     this.env = opts.env ?? {};
     this.reloadBackoffMs = opts.reloadBackoffMs ?? 1000;
     for (const [k, v] of Object.entries(opts.properties ?? {})) this.properties.set(k, toValue(v));
+    if (opts.routes !== undefined) this.routeTable = new RouteTable(opts.routes);
+  }
+
+  /** An RDS update: streams that start from now on select their route from `routes`; open ones keep theirs. */
+  setRoutes(routes: unknown): void {
+    this.routeTable = new RouteTable(routes);
   }
 
   /** Canary then workers; throws PluginRejectedError like Envoy's NACK. */

@@ -215,6 +215,13 @@ function topLevel(ctx: Context, segments: string[]): { value?: Value; consumed: 
     if (v) return { value: v, consumed: n };
     key = key.slice(0, key.length - segments[n - 1]!.length - 1);
   }
+  if (first === 'xds' && ctx.kind === 'stream' && ctx.stream.route) {
+    // From the selected route (routes.ts); the metadata is a message: protobuf bytes.
+    const r = ctx.stream.route;
+    if (second === 'route_name') return { value: { t: 'string', v: r.name }, consumed: 2 };
+    if (second === 'route_metadata') return { value: { t: 'bytes', v: r.metadata }, consumed: 2 };
+    if (second === 'virtual_host_name') return { value: { t: 'string', v: r.virtualHost }, consumed: 2 };
+  }
   const single = override(ctx, first!);
   if (single && !first!.includes('.')) return { value: single, consumed: 1 };
   if (second !== undefined && first === 'request') {

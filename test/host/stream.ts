@@ -16,6 +16,7 @@ import { isGrpcRequest, prepareLocalReply } from './local-reply.js';
 import { HeaderMap, type HeadersInit, type Pair } from './pairs.js';
 import { toValue, type PropertyInit, type Value } from './properties.js';
 import type { BufferRef } from './hostcalls.js';
+import type { SelectedRoute } from './routes.js';
 import type { Plugin, LogRecord } from './plugin.js';
 import { StreamContext, type RootContext, type WasmVm } from './vm.js';
 
@@ -134,6 +135,8 @@ export class Stream {
   requestHeaderBytes = 0;
   responseBytes = 0;
   inAccessLog = false;
+  /** The route the connection manager selected from the plugin's route table (at request headers). */
+  route?: SelectedRoute;
   ctx?: StreamContext;
   private ended = false;
   private failureReplySent = false;
@@ -182,6 +185,7 @@ export class Stream {
     d.headers = HeaderMap.from(init);
     d.ended = !!opts.endOfStream;
     this.requestHeaderBytes = d.headers.byteSize();
+    this.route ??= this.plugin.routeTable?.select(d.headers);
     return this.headersPhase(d);
   }
   requestBody(chunk: string | Uint8Array, opts: { endOfStream?: boolean } = {}): PhaseStatus {

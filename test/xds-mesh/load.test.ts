@@ -5,7 +5,6 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { loadMesh, MeshConfigError, parseMesh, type MeshIssue } from '../../xds-server/mesh/index.js';
 import { BANK_FILE } from './bank.js';
 
-
 const header = (kind: string, name: string) =>
   `apiVersion: sidecast.io/v1\nkind: ${kind}\nmetadata: { name: ${name} }\n`;
 const service = (name: string, extra = '') =>
@@ -23,6 +22,18 @@ function issuesOf(text: string, file = 'mesh.yaml'): MeshIssue[] {
 }
 
 describe('mesh config loading', () => {
+  it('counts problems, not documents: a bad name and a bad field in one document are 2 problems', () => {
+    const text = `${header('Mesh', 'm')}spec:\n  bridge: { address: 127.0.0.1, port: 8090 }\n  source: '//m'\n  emitter: { wasmFile: /x.wasm }\n---\n${header('Service', 'Bad_Name')}spec:\n  endpoints: ['no-port']\n`;
+    const issues = issuesOf(text);
+    expect(issues.map((i) => [i.document, i.field])).toEqual([
+      [2, 'metadata.name'],
+      [2, 'spec.endpoints[0]'],
+    ]);
+    expect(() => parseMesh([{ file: 'mesh.yaml', text }])).toThrow(
+      /^invalid mesh configuration \(2 problems\):/,
+    );
+  });
+
   it('loads the bank example', () => {
     const c = loadMesh(BANK_FILE);
     expect(c.mesh.name).toBe('bank');

@@ -32,7 +32,7 @@ describe('SnapshotCache', () => {
   it('keeps unchanged snapshots and resources as the same objects, and notifies only changed types', () => {
     const cache = new SnapshotCache();
     const seen: Array<[string, string[]]> = [];
-    cache.onChange((group, types) => seen.push([group, [...types]]));
+    cache.onChange((group, types) => seen.push([group, [...types.keys()]]));
     expect(cache.ready).toBe(false);
     cache.setFleet(fleetOf('1s', 80));
     expect(cache.ready).toBe(true);
@@ -51,7 +51,7 @@ describe('SnapshotCache', () => {
     const cache = new SnapshotCache();
     cache.setFleet(fleetOf('1s', 80));
     const seen: string[][] = [];
-    cache.onChange((_g, types) => seen.push([...types].sort()));
+    cache.onChange((_g, types) => seen.push([...types.keys()].sort()));
     cache.setFleet(fleet({}));
     expect(seen).toEqual([[TYPE.cluster, TYPE.endpoint].sort()]);
     expect(cache.get('g', TYPE.cluster).resources.size).toBe(0);

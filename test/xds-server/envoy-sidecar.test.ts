@@ -49,6 +49,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+interface ConfigDiscovery {
+  apply_default_config_without_warming?: boolean;
+  config_source: { initial_fetch_timeout?: string };
+  default_config?: unknown;
+}
+
 const ack = (r: DeltaResponseMsg) => s.send({ type_url: r.type_url, response_nonce: r.nonce });
 async function expectType(type: string): Promise<DeltaResponseMsg> {
   const r = await s.next();
@@ -75,9 +81,29 @@ describe('Envoy sidecar over delta ADS, from the mesh YAML', () => {
     expect(lds.resources.map((r) => r.name)).toContain('sidecast_inbound');
     s.send({ type_url: TYPE.route, resource_names_subscribe: ['sidecast_inbound'] });
     await expectType(TYPE.route);
-    ecdsName = 'sidecast.event-emitter.accounts';
+
+    // ECDS warming (docs/envoy-istio.md, failure policy): the inbound listener waits for the
+    // emitter config (no apply_default_config_without_warming), at most initial_fetch_timeout, and
+    // the name it waits for is served from the same snapshot — so warming ends with this push.
+    const inbound = lds.resources.find((r) => r.name === 'sidecast_inbound')!;
+    const listener = envoyChecker().decode(TYPE.listener, inbound.resource.value, 'lds') as {
+      filter_chains: Array<{
+        filters: Array<{
+          typed_config: { http_filters: Array<{ name: string; config_discovery?: ConfigDiscovery }> };
+        }>;
+      }>;
+    };
+    const filter = listener.filter_chains[0]!.filters[0]!.typed_config.http_filters.find(
+      (f) => f.config_discovery,
+    )!;
+    expect(filter.config_discovery!.apply_default_config_without_warming).toBeUndefined();
+    expect(filter.config_discovery!.config_source.initial_fetch_timeout).toBe('10s');
+    expect(filter.config_discovery!.default_config).toBeDefined();
+    ecdsName = filter.name;
+    expect(ecdsName).toBe('sidecast.event-emitter.accounts');
     s.send({ type_url: TYPE.extensionConfig, resource_names_subscribe: [ecdsName] });
     const ecds = await expectType(TYPE.extensionConfig);
+    expect(ecds.removed_resources).toEqual([]);
     const config = envoyChecker().decode(TYPE.extensionConfig, ecds.resources[0]!.resource.value, 'ecds');
     expect(JSON.stringify(config)).toContain('acme/bank/account/opened/v1');
   });

@@ -143,6 +143,7 @@ describe('SotW ADS', () => {
     const s = sotwStream(running.client);
     s.send({ node: ENVOY_NODE('n1'), type_url: TYPE.endpoint, resource_names: ['a'] });
     const r1 = await s.next();
+    s.send(sotwAck(r1, ['a']));
     const next = base();
     next.g[TYPE.endpoint]!.a = endpoints('a', [2001]);
     running.cache.setFleet(fleet(next));
@@ -158,7 +159,7 @@ describe('SotW ADS', () => {
     const r3 = await s.next();
     expect(resNames(r3)).toEqual(['b']);
     const st = running.server.syncz()[0]!.types.find((t) => t.typeUrl === TYPE.endpoint)!;
-    expect(st.acked).toBeUndefined();
+    expect(st.acked?.nonce).toBe(r1.nonce); // r2 (and r3) are not ACKed by the stale reply
     expect((await running.server.metrics.staleNonces.get()).values[0]?.value).toBe(1);
     s.close();
   });
@@ -209,7 +210,7 @@ describe('SotW ADS', () => {
     s.close();
   });
 
-  it('pushes CDS → EDS → LDS → RDS, with endpoints re-sent after a cluster change', async () => {
+  it('pushes CDS → EDS → LDS → RDS, with the endpoints of changed clusters (only) re-sent after a cluster change', async () => {
     running = await startServer(base());
     const s = sotwStream(running.client);
     // Envoy may ask in any order (envoy #33607); each request is answered with what exists.
@@ -221,10 +222,12 @@ describe('SotW ADS', () => {
     await ask(TYPE.route, ['r1'], ENVOY_NODE('n1'));
     await ask(TYPE.listener, []);
     await ask(TYPE.endpoint, ['a', 'b']);
-    await ask(TYPE.cluster, []);
-    expect(resNames(await s.next())).toEqual(['a', 'b']); // the cluster response is followed by endpoints
-    s.send(sotwAck(initial.get(TYPE.cluster)!, []));
     s.send(sotwAck(initial.get(TYPE.endpoint)!, ['a', 'b']));
+    await ask(TYPE.cluster, []);
+    const edsAfterCds = await s.next();
+    expect(resNames(edsAfterCds)).toEqual(['a', 'b']); // the (new) clusters' endpoints follow
+    s.send(sotwAck(initial.get(TYPE.cluster)!, []));
+    s.send(sotwAck(edsAfterCds, ['a', 'b']));
     s.send(sotwAck(initial.get(TYPE.listener)!, []));
     s.send(sotwAck(initial.get(TYPE.route)!, ['r1']));
 
@@ -234,18 +237,22 @@ describe('SotW ADS', () => {
     next.g[TYPE.listener]!.l1 = apiListener('l1', 'r2');
     next.g[TYPE.route]!.r1 = route('r1', 'x', 'b');
     running.cache.setFleet(fleet(next));
-    const order: string[] = [];
-    for (let i = 0; i < 4; i++) order.push((await s.next()).type_url);
-    expect(order).toEqual([TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route]);
+    const pushed: SotwResponseMsg[] = [];
+    for (let i = 0; i < 4; i++) pushed.push(await s.next());
+    expect(pushed.map((r) => r.type_url)).toEqual([TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route]);
+    expect(resNames(pushed[1]!)).toEqual(['a']); // a's cluster and CLA changed; b's did not
+    for (const r of pushed)
+      s.send(sotwAck(r, r.type_url === TYPE.endpoint ? ['a', 'b'] : r.type_url === TYPE.route ? ['r1'] : []));
 
-    // Only a cluster changes: its endpoints (unchanged) still follow, at the same EDS version.
+    // Only cluster b changes: b's endpoints (unchanged) follow, at the same EDS version; a's do not.
     const again = structuredClone(next);
     again.g[TYPE.cluster]!.b = cluster('b', '7s');
     running.cache.setFleet(fleet(again));
     const cds = await s.next();
     const eds = await s.next();
     expect([cds.type_url, eds.type_url]).toEqual([TYPE.cluster, TYPE.endpoint]);
-    expect(resNames(eds)).toEqual(['a', 'b']);
+    expect(resNames(eds)).toEqual(['b']);
+    expect(eds.version_info).toBe(pushed[1]!.version_info);
     s.close();
   });
 

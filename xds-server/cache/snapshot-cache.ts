@@ -11,6 +11,8 @@ const hash = (data: Uint8Array | string): string =>
 export class SnapshotCache {
   private readonly groups = new Map<string, Map<string, TypeSnapshot>>();
   private readonly listeners = new Set<ChangeListener>();
+  /** Every type URL any group ever held: what the server knows how to serve. */
+  private readonly everTyped = new Set<string>();
   private published = false;
 
   /** True once a first fleet (or group) was published: the server has something to say. */
@@ -23,11 +25,15 @@ export class SnapshotCache {
     return () => this.listeners.delete(listener);
   }
 
-  /** Replaces the whole fleet; groups absent from `fleet` become empty. Returns changed types per group. */
+  /**
+   * Replaces the whole fleet; groups absent from `fleet` are removed (unknown from then on: their
+   * streams keep what they have, see hasGroup). Returns changed types per group.
+   */
   setFleet(fleet: FleetResources): Map<string, Set<string>> {
     const changes = new Map<string, Set<string>>();
     for (const group of new Set([...this.groups.keys(), ...fleet.keys()])) {
-      const changed = this.setGroup(group, fleet.get(group) ?? new Map());
+      const types = fleet.get(group);
+      const changed = types ? this.setGroup(group, types) : this.removeGroup(group);
       if (changed.size) changes.set(group, changed);
     }
     this.published = true;
@@ -36,21 +42,43 @@ export class SnapshotCache {
 
   /** Replaces one group's resources (types absent from `types` become empty); notifies listeners. */
   setGroup(group: string, types: Map<string, Map<string, Uint8Array>>): Set<string> {
+    return this.replace(group, types, true);
+  }
+
+  /** Forgets a group: it has no snapshot any more (its types read as empty, hasGroup is false). */
+  removeGroup(group: string): Set<string> {
+    return this.groups.has(group) ? this.replace(group, new Map(), false) : new Set();
+  }
+
+  private replace(group: string, types: Map<string, Map<string, Uint8Array>>, keep: boolean): Set<string> {
     const now = performance.now();
     const current = this.groups.get(group) ?? new Map<string, TypeSnapshot>();
     const next = new Map<string, TypeSnapshot>();
-    const changed = new Set<string>();
+    const changed = new Map<string, Set<string>>();
     for (const typeUrl of new Set([...current.keys(), ...types.keys()])) {
       const before = current.get(typeUrl);
       const after = buildTypeSnapshot(typeUrl, types.get(typeUrl) ?? new Map(), before, now);
-      if (after !== before && (before || after.resources.size)) changed.add(typeUrl);
-      if (after.resources.size) next.set(typeUrl, after); // empty types read as the shared empty snapshot
+      if (after !== before && (before || after.resources.size)) changed.set(typeUrl, changedNames(before, after));
+      if (after.resources.size) {
+        next.set(typeUrl, after); // empty types read as the shared empty snapshot
+        this.everTyped.add(typeUrl);
+      }
     }
-    if (next.size) this.groups.set(group, next);
+    if (keep) this.groups.set(group, next);
     else this.groups.delete(group);
     this.published = true;
     if (changed.size) for (const listener of this.listeners) listener(group, changed);
-    return changed;
+    return new Set(changed.keys());
+  }
+
+  /** Whether the group has a snapshot (possibly empty): a node of an unknown group is sent nothing. */
+  hasGroup(group: string): boolean {
+    return this.groups.has(group);
+  }
+
+  /** Whether any group ever held resources of this type (unknown types are refused by the server). */
+  knowsType(typeUrl: string): boolean {
+    return this.everTyped.has(typeUrl);
   }
 
   /** The group's snapshot of a type; an empty (but versioned) snapshot when there is none. */
@@ -65,6 +93,14 @@ export class SnapshotCache {
   typesOf(group: string): string[] {
     return [...(this.groups.get(group)?.keys() ?? [])].sort();
   }
+}
+
+/** Names added, removed or changed between two snapshots of a type. */
+function changedNames(before: TypeSnapshot | undefined, after: TypeSnapshot): Set<string> {
+  const out = new Set<string>();
+  for (const r of after.resources.values()) if (before?.resources.get(r.name) !== r) out.add(r.name);
+  for (const name of before?.resources.keys() ?? []) if (!after.resources.has(name)) out.add(name);
+  return out;
 }
 
 const EMPTY_VERSION = hash('');

@@ -21,5 +21,5 @@ export interface TypeSnapshot {
   readonly publishedAt: number;
 }
 
-/** Called after a group's snapshot changed, with the type URLs whose version moved. */
-export type ChangeListener = (group: string, changedTypes: ReadonlySet<string>) => void;
+/** Called after a group's snapshot changed: per type URL whose version moved, the names added, changed or removed. */
+export type ChangeListener = (group: string, changed: ReadonlyMap<string, ReadonlySet<string>>) => void;

@@ -78,6 +78,24 @@ export function checkDocument(
 ): MeshDocument | undefined {
   if (!checkEnvelope(raw)) {
     issues.push(...ajvIssues(checkEnvelope.errors, [], problem));
+    // Still check the spec of a known kind: every problem of the document is reported at once.
+    const {
+      kind: w,
+      metadata: md,
+      spec: sp,
+    } = (raw ?? {}) as {
+      kind?: unknown;
+      metadata?: { name?: unknown };
+      spec?: unknown;
+    };
+    const k = typeof w === 'string' ? ((KIND_ALIASES as Record<string, Kind>)[w] ?? w) : undefined;
+    const checkKind = k !== undefined && Object.hasOwn(checkSpec, k) ? checkSpec[k as Kind] : undefined;
+    if (checkKind && sp && typeof sp === 'object' && !checkKind(sp)) {
+      const name = typeof md?.name === 'string' ? md.name : undefined;
+      issues.push(
+        ...ajvIssues(checkKind.errors, ['spec'], (path, message) => problem(path, message, k, name)),
+      );
+    }
     return undefined;
   }
   const {

@@ -43,3 +43,19 @@ export function groupOf(node: NodeLike): string {
   const agent = node.user_agent_name ?? node.userAgentName ?? '';
   return role === 'proxyless' || agent.startsWith('gRPC') ? proxylessGroup(service) : service;
 }
+
+/**
+ * Why a node cannot be placed in a group, or undefined. An Envoy sidecar is grouped by service,
+ * so it needs node.cluster or metadata sidecast.service: without them its node.id would be taken
+ * for a service name and match nothing. Bridges and proxyless gRPC clients are placed otherwise.
+ */
+export function nodeProblem(node: NodeLike): string | undefined {
+  const agent = node.user_agent_name ?? node.userAgentName ?? '';
+  if (metadataString(node, 'sidecast.role') || node.id?.startsWith(BRIDGE_GROUP) || agent.startsWith('gRPC'))
+    return undefined;
+  if (node.cluster || metadataString(node, 'sidecast.service')) return undefined;
+  return (
+    'node.cluster is empty and node.metadata has no "sidecast.service": sidecast picks a sidecar\'s ' +
+    'config by its service; set node.cluster (Envoy: --service-cluster) to the service name'
+  );
+}

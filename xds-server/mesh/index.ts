@@ -1,5 +1,5 @@
 // Mesh configuration in, Envoy resources out (docs/interfaces.md §4–5, docs/mesh-config.md).
-export { groupOf, metadataString, type NodeLike } from './group.js';
+export { groupOf, metadataString, nodeProblem, type NodeLike } from './group.js';
 export { loadMesh, meshFiles, parseMesh } from './load.js';
 export { BRIDGE_GROUP, DEFAULT_WASM_FILE } from './model.js';
 export { BRIDGE_CLUSTER, emitterConfig, NO_EVENTS_RULE } from './emitter.js';

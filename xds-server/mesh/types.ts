@@ -92,7 +92,7 @@ export interface MeshIssue {
 export class MeshConfigError extends Error {
   constructor(readonly issues: MeshIssue[]) {
     super(
-      `invalid mesh configuration (${issues.length} problem(s)):\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
+      `invalid mesh configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
     );
     this.name = 'MeshConfigError';
   }

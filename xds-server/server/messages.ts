@@ -2,7 +2,7 @@
 // the gRPC method definitions (ADS and the per-type services) with identity response serializers
 // (responses are pre-encoded by wire.ts).
 import type * as grpc from '@grpc/grpc-js';
-import type protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 import { envoyRoot } from '../../proto/envoy.js';
 
 /** The proxy identity latched from the first request of a stream (envoy.config.core.v3.Node). */
@@ -24,6 +24,8 @@ export interface ErrorDetail {
 
 export interface SotwRequest {
   node: XdsNode | undefined;
+  /** Encoded size of `node` (metadata included): capped per stream. */
+  nodeBytes: number;
   typeUrl: string;
   versionInfo: string;
   resourceNames: string[];
@@ -33,6 +35,7 @@ export interface SotwRequest {
 
 export interface DeltaRequest {
   node: XdsNode | undefined;
+  nodeBytes: number;
   typeUrl: string;
   subscribe: string[];
   unsubscribe: string[];
@@ -91,10 +94,26 @@ function errorOf(e: Msg | undefined): ErrorDetail | undefined {
   return e ? { code: (e.code as number) ?? 0, message: (e.message as string) ?? '' } : undefined;
 }
 
+/** Length of a length-delimited top-level field (the node) without decoding the message. */
+function fieldBytes(bytes: Buffer, field: number): number {
+  const r = protobuf.Reader.create(bytes);
+  let total = 0;
+  while (r.pos < r.len) {
+    const t = r.uint32();
+    if (t >>> 3 === field && (t & 7) === 2) {
+      const len = r.uint32();
+      total += len;
+      r.skip(len);
+    } else r.skipType(t & 7);
+  }
+  return total;
+}
+
 export function decodeSotwRequest(bytes: Buffer): SotwRequest {
   const m = requestTypes().sotw.decode(bytes) as Msg;
   return {
     node: nodeOf(m.node as Msg | undefined),
+    nodeBytes: m.node ? fieldBytes(bytes, 2) : 0,
     typeUrl: (m.type_url as string) ?? '',
     versionInfo: (m.version_info as string) ?? '',
     resourceNames: (m.resource_names as string[]) ?? [],
@@ -107,6 +126,7 @@ export function decodeDeltaRequest(bytes: Buffer): DeltaRequest {
   const m = requestTypes().delta.decode(bytes) as Msg;
   return {
     node: nodeOf(m.node as Msg | undefined),
+    nodeBytes: m.node ? fieldBytes(bytes, 1) : 0,
     typeUrl: (m.type_url as string) ?? '',
     subscribe: (m.resource_names_subscribe as string[]) ?? [],
     unsubscribe: (m.resource_names_unsubscribe as string[]) ?? [],
@@ -139,13 +159,20 @@ export interface DiscoveryService {
   definition: grpc.ServiceDefinition;
 }
 
+/** The unary REST/Fetch method of a per-type service (answered UNIMPLEMENTED). */
+function fetchMethod(path: string): grpc.MethodDefinition<SotwRequest | DeltaRequest, Buffer> {
+  return { ...method(path, 'sotw'), requestStream: false, responseStream: false };
+}
+
 function service(name: string, sotw: string, delta: string, onlyType: string | undefined): DiscoveryService {
+  const fetch = onlyType ? sotw.replace(/^Stream/, 'Fetch') : undefined;
   return {
     name,
     onlyType,
     definition: {
       [sotw]: method(`/${name}/${sotw}`, 'sotw'),
       [delta]: method(`/${name}/${delta}`, 'delta'),
+      ...(fetch ? { [fetch]: fetchMethod(`/${name}/${fetch}`) } : {}),
     } as grpc.ServiceDefinition,
   };
 }

@@ -28,6 +28,10 @@ export class XdsMetrics {
   readonly staleNonces: Counter<'type'>;
   readonly throttledStreams: Counter;
   readonly pushQueueDepth: Gauge;
+  readonly slowStreams: Gauge;
+  readonly writeTimeouts: Counter;
+  readonly unknownNodes: Counter;
+  readonly rejectedNodes: Counter<'code'>;
 
   constructor(
     readonly registry: Registry,
@@ -87,6 +91,27 @@ export class XdsMetrics {
     this.throttledStreams = new Counter({
       name: 'sidecast_xds_streams_throttled_total',
       help: 'New streams delayed by the new-streams-per-second cap',
+      registers,
+    });
+    this.slowStreams = new Gauge({
+      name: 'sidecast_xds_slow_streams',
+      help: 'Streams whose last write is past the write deadline (client not reading): not written to until it drains',
+      registers,
+    });
+    this.writeTimeouts = new Counter({
+      name: 'sidecast_xds_write_timeouts_total',
+      help: 'Writes that passed the write deadline (the stream was marked slow and its push slot freed)',
+      registers,
+    });
+    this.unknownNodes = new Counter({
+      name: 'sidecast_xds_unknown_nodes_total',
+      help: 'Streams whose node matched no group of the mesh (sent nothing until the group appears)',
+      registers,
+    });
+    this.rejectedNodes = new Counter({
+      name: 'sidecast_xds_rejected_nodes_total',
+      help: 'Streams refused because of their node (empty id/cluster, too large), by gRPC status',
+      labelNames: ['code'],
       registers,
     });
     this.pushQueueDepth = new Gauge({

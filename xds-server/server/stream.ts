@@ -10,6 +10,7 @@ import type { XdsMetrics } from './metrics.js';
 import { typeLabel } from './metrics.js';
 import type { NackRecord, SentRecord, TypeRules } from './type-state.js';
 import { TypeState } from './type-state.js';
+import { edsNameOf } from './eds-name.js';
 import { encodeDeltaResponse, encodeSotwResponse } from './wire.js';
 
 export type DiscoveryCall = grpc.ServerDuplexStream<SotwRequest | DeltaRequest, Buffer>;
@@ -43,6 +44,20 @@ export interface StreamHost {
   schedule(stream: XdsStream): void;
   acked(e: AckEvent): void;
   nacked(e: NackEvent, node: XdsNode, rec: NackRecord): void;
+  /** Why a node is refused (empty id, …), or undefined when it is acceptable. */
+  nodeProblem(node: XdsNode, nodeBytes: number): { code: grpc.status; message: string } | undefined;
+  /** Whether the server serves this type URL at all. */
+  servesType(typeUrl: string): boolean;
+  /** Called when a stream's node maps to a group the cache has no snapshot for (it is sent nothing). */
+  unknownGroup(stream: XdsStream): void;
+  /** The stream's subscription to a type changed (wildcard or names): re-index it. */
+  subscriptionChanged(stream: XdsStream, ts: TypeState): void;
+  /** A write passed its deadline (slow = true) or finally drained (slow = false). */
+  slowChanged(stream: XdsStream, slow: boolean): void;
+  /** ms a write may take before the stream is marked slow and its push slot freed. */
+  readonly writeTimeoutMs: number;
+  /** TTL (ms) to set on resources of this type for this stream, or undefined. */
+  ttlOf(stream: XdsStream, typeUrl: string): number | undefined;
 }
 
 let nextStreamId = 1;
@@ -57,6 +72,10 @@ export class XdsStream {
   private readonly dirty = new Set<string>();
   private nonces = 0;
   private closed = false;
+  /** Set while a write is past its deadline: nothing more is written until it drains. */
+  slowSince: number | undefined;
+  /** The node's group has no snapshot: nothing is sent (an empty full state would wipe the proxy). */
+  groupUnknown = false;
   private backlog: Array<SotwRequest | DeltaRequest> | undefined = [];
 
   constructor(
@@ -122,9 +141,13 @@ export class XdsStream {
           grpc.status.INVALID_ARGUMENT,
           'the first DiscoveryRequest of a stream must carry node (set node.id)',
         );
+      const problem = this.host.nodeProblem(req.node, req.nodeBytes);
+      if (problem) return this.fail(problem.code, problem.message);
       this.node = req.node; // later copies are ignored: only the first is guaranteed (§1.3)
       this.group = this.host.groupOf(req.node);
       this.host.joined(this);
+      this.groupUnknown = !this.host.cache.hasGroup(this.group);
+      if (this.groupUnknown) this.host.unknownGroup(this);
     }
     if (!req.typeUrl)
       return this.fail(
@@ -137,6 +160,17 @@ export class XdsStream {
         `this service serves ${this.onlyType} only, got type_url ${req.typeUrl}; use ADS for other types`,
       );
     }
+    if (!this.types.has(req.typeUrl) && !this.host.servesType(req.typeUrl)) {
+      // SotW has no "does not exist" signal: silence would leave the client waiting for its
+      // fetch timeout. Delta answers named subscriptions with removed_resources instead.
+      if (this.protocol === 'sotw')
+        return this.fail(
+          grpc.status.INVALID_ARGUMENT,
+          `type_url ${req.typeUrl} is not served by this xds-server; remove it from the node's ADS ` +
+            'config (served: Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, ' +
+            'TypedExtensionConfig, sidecast.v1.Subscription)',
+        );
+    }
     const ts = this.typeState(req.typeUrl);
     const now = performance.now();
     if (req.responseNonce) this.settle(ts, req);
@@ -145,8 +179,14 @@ export class XdsStream {
       'resourceNames' in req
         ? ts.applySotwNames(req.resourceNames, now)
         : ts.applyDelta(req.subscribe, req.unsubscribe, req.initialVersions, now);
-    // A plain ACK/NACK changes nothing to send (a config change meanwhile already marked the type).
-    if (changed) this.markDirty([req.typeUrl], now);
+    if (changed) {
+      this.host.subscriptionChanged(this, ts);
+      ts.requested = true; // answered even while an earlier response awaits its reply
+      this.markDirty([req.typeUrl], now);
+    } else if (this.dirty.has(req.typeUrl) && !ts.pending.size) {
+      // A reply opened the gate for a push held back while this type awaited it (coalesced).
+      this.schedule();
+    }
   }
 
   private settle(ts: TypeState, req: SotwRequest | DeltaRequest): void {
@@ -184,28 +224,62 @@ export class XdsStream {
       ts.dirtySince ??= since;
       this.dirty.add(t);
     }
-    if (this.dirty.size) this.host.schedule(this);
+    if (this.dirty.size) this.schedule();
   }
 
-  /** Writes every response now due, in push order; resolves when the last one is flushed. */
+  /** Heartbeat: types with a TTL are re-stated (version + ttl, no body) unless a push is due anyway. */
+  heartbeat(): void {
+    let any = false;
+    for (const ts of this.types.values()) {
+      if (this.host.ttlOf(this, ts.typeUrl) === undefined || ts.pending.size || this.dirty.has(ts.typeUrl))
+        continue;
+      ts.heartbeatDue = true;
+      this.dirty.add(ts.typeUrl);
+      any = true;
+    }
+    if (any) this.schedule();
+  }
+
+  /** Queues the stream unless it cannot take a push now (slow writer, unknown group). */
+  private schedule(): void {
+    if (this.slowSince === undefined && !this.groupUnknown) this.host.schedule(this);
+  }
+
+  /** The node's group appeared in (or vanished from) the cache. */
+  groupChanged(known: boolean): void {
+    this.groupUnknown = !known;
+    if (known && this.dirty.size) this.schedule();
+  }
+
+  /** Writes every response now due, in push order; resolves when they are flushed or the write deadline passed. */
   async flush(): Promise<void> {
-    if (this.closed || !this.group) return;
-    if (this.dirty.has(TYPE.cluster) && this.types.has(TYPE.endpoint)) this.dirty.add(TYPE.endpoint);
+    if (this.closed || !this.group || this.slowSince !== undefined || this.groupUnknown) return;
     const order = this.host.order(this.dirty);
     this.dirty.clear();
-    let last: Promise<void> | undefined;
+    const writes: Promise<void>[] = [];
     for (const typeUrl of order) {
       const ts = this.types.get(typeUrl)!;
+      // A config push waits for the reply to the type's response in flight, then carries the
+      // newest state (coalesced); a request (new names) is answered at once.
+      if (ts.pending.size && !ts.requested) {
+        this.dirty.add(typeUrl);
+        continue;
+      }
+      ts.requested = false;
       const snap = this.host.cache.get(this.group, typeUrl);
-      const plan = ts.plan(this.protocol, snap);
+      const ttlMs = this.host.ttlOf(this, typeUrl);
+      const heartbeat = ts.heartbeatDue;
+      ts.heartbeatDue = false;
+      const plan = ts.plan(this.protocol, snap) ?? (heartbeat ? ts.heartbeatPlan(snap) : undefined);
       const dirtySince = ts.dirtySince ?? performance.now();
       ts.dirtySince = undefined;
       if (!plan) continue;
       const nonce = String(++this.nonces);
+      const wrap = ttlMs === undefined ? undefined : { ttlMs, bodiless: plan.bodiless };
       const bytes =
         this.protocol === 'sotw'
           ? encodeSotwResponse(
-              { versionInfo: snap.version, typeUrl, nonce, resources: plan.resources },
+              { versionInfo: snap.version, typeUrl, nonce, resources: plan.resources, wrap },
               this.host.controlPlane.sotw,
             )
           : encodeDeltaResponse(
@@ -215,6 +289,7 @@ export class XdsStream {
                 nonce,
                 resources: plan.resources,
                 removed: plan.removed,
+                wrap,
               },
               this.host.controlPlane.delta,
             );
@@ -228,13 +303,53 @@ export class XdsStream {
       const type = typeLabel(typeUrl);
       this.host.metrics.pushes.inc({ type, protocol: this.protocol });
       this.host.metrics.pushBytes.inc({ type }, bytes.length);
-      last = this.write(bytes, () =>
-        this.host.metrics.pushSeconds.observe({ type }, (performance.now() - dirtySince) / 1000),
+      writes.push(
+        this.write(bytes, () =>
+          this.host.metrics.pushSeconds.observe({ type }, (performance.now() - dirtySince) / 1000),
+        ),
       );
-      // Envoy finishes warming a changed cluster only on a fresh CLA: re-send endpoints after clusters.
-      if (typeUrl === TYPE.cluster && plan.resources.length) this.types.get(TYPE.endpoint)?.forceResendAll();
+      // Envoy finishes warming a changed cluster only on a fresh CLA: re-send the endpoints of the
+      // clusters that changed (and only those) right after.
+      const eds = this.types.get(TYPE.endpoint);
+      if (typeUrl === TYPE.cluster && eds && plan.changed.length) {
+        eds.forceResend(
+          plan.changed.flatMap((n) => {
+            const r = snap.resources.get(n);
+            return r ? [edsNameOf(r)] : [];
+          }),
+        );
+        eds.dirtySince ??= dirtySince;
+        if (!order.includes(TYPE.endpoint)) order.splice(order.indexOf(TYPE.cluster) + 1, 0, TYPE.endpoint);
+      }
     }
-    await last;
+    if (writes.length) await this.awaitWrites(Promise.all(writes));
+  }
+
+  /**
+   * Waits for the writes up to the write deadline. A client that stops reading (HTTP/2 window 0)
+   * never lets them finish: past the deadline the stream is marked slow and its push slot freed;
+   * it is written to again once the stuck bytes drain, with the newest state.
+   */
+  private async awaitWrites(done: Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.host.writeTimeoutMs);
+    });
+    const drained = done.then(
+      () => false,
+      () => false, // a failed write ends the call; grpc-js reports it through 'error'/'cancelled'
+    );
+    const timedOut = await Promise.race([drained, late]);
+    clearTimeout(timer);
+    if (!timedOut || this.closed) return;
+    this.slowSince = Date.now();
+    this.host.slowChanged(this, true);
+    void drained.then(() => {
+      if (this.closed || this.slowSince === undefined) return;
+      this.slowSince = undefined;
+      this.host.slowChanged(this, false);
+      if (this.dirty.size) this.schedule();
+    });
   }
 
   /** Resolves once grpc-js has handed the bytes to the transport (push latency ends there). */
@@ -257,6 +372,7 @@ export class XdsStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.slowSince !== undefined) this.host.slowChanged(this, false);
     this.host.metrics.streams.dec({ protocol: this.protocol });
     for (const t of this.types.keys())
       this.host.metrics.subscribed.dec({ type: typeLabel(t), protocol: this.protocol });

@@ -24,10 +24,14 @@ export interface StreamStatus {
   userAgent: string;
   peer: string;
   connectedAt: string;
+  /** The node's group has no snapshot: it is sent nothing (a typo in node.id/cluster, or a removed service). */
+  unknownGroup?: true;
+  /** Since when its last write is past the deadline (the client does not read). */
+  slowSince?: string;
   types: TypeStatus[];
 }
 
-function stateOf(ts: TypeState): SyncState {
+export function stateOf(ts: TypeState): SyncState {
   if (!ts.lastSent) return 'NOT_SENT';
   const nackedLast = ts.lastNack && (!ts.lastAck || ts.lastNack.at > ts.lastAck.at);
   if (nackedLast) return 'NACKED';
@@ -67,6 +71,8 @@ export function syncStatus(s: XdsStream, cache: SnapshotCache): StreamStatus {
     userAgent: s.node ? `${s.node.userAgentName} ${s.node.userAgentVersion}`.trim() : '',
     peer: s.peer,
     connectedAt: new Date(s.openedAt).toISOString(),
+    ...(s.groupUnknown ? { unknownGroup: true as const } : {}),
+    ...(s.slowSince !== undefined ? { slowSince: new Date(s.slowSince).toISOString() } : {}),
     types,
   };
 }

@@ -34,6 +34,10 @@ export interface NackRecord {
 export interface Plan {
   resources: CachedResource[];
   removed: string[];
+  /** Names sent because they are new to the client, changed or forced (SotW full state also carries the rest). */
+  changed: string[];
+  /** A heartbeat: resources are re-stated by name, version and TTL only (Resource without body). */
+  bodiless?: boolean;
 }
 
 export class TypeState {
@@ -44,8 +48,11 @@ export class TypeState {
   readonly names = new Set<string>();
   readonly sent = new Map<string, string>();
   private readonly forced = new Set<string>();
-  private forceAll = false;
   private everResponded = false;
+  /** A TTL refresh was asked for (see XdsStream.heartbeat). */
+  heartbeatDue = false;
+  /** The client changed its subscription: answer without waiting for the reply to the last response. */
+  requested = false;
 
   /** Responses awaiting ACK/NACK by nonce (SotW keeps only the latest; delta may have several). */
   readonly pending = new Map<string, SentRecord>();
@@ -124,9 +131,15 @@ export class TypeState {
     return first || subscribe.length > 0 || unsubscribe.length > 0;
   }
 
-  /** After a cluster change every subscribed endpoint set is re-sent (Envoy needs a CLA to finish warming). */
-  forceResendAll(): void {
-    this.forceAll = true;
+  /** Re-send these subscribed names even if unchanged (the CLAs of changed clusters: Envoy needs one to finish warming). */
+  forceResend(names: Iterable<string>): void {
+    for (const n of names) if (this.wants(n)) this.forced.add(n);
+  }
+
+  /** What a heartbeat re-states: every resource the client holds at the current version. */
+  heartbeatPlan(snap: TypeSnapshot): Plan | undefined {
+    const resources = this.wanted(snap).filter((r) => this.sent.get(r.name) === r.version);
+    return resources.length ? { resources, removed: [], changed: [], bodiless: true } : undefined;
   }
 
   private subscribeName(n: string): true {
@@ -162,7 +175,7 @@ export class TypeState {
   }
 
   private due(r: CachedResource): boolean {
-    return this.forceAll || this.forced.has(r.name) || this.sent.get(r.name) !== r.version;
+    return this.forced.has(r.name) || this.sent.get(r.name) !== r.version;
   }
 
   /** Subscribed resources the client lacks, holds at another version, or must get again. */
@@ -202,7 +215,6 @@ export class TypeState {
         ? removed.length > 0
         : fullStateSotw && (removed.length > 0 || !this.everResponded));
     this.forced.clear();
-    this.forceAll = false;
     for (const r of changed) this.sent.set(r.name, r.version);
     if (protocol === 'delta') {
       for (const n of removed) this.sent.set(n, ABSENT);
@@ -212,7 +224,11 @@ export class TypeState {
     if (!send) return undefined;
     this.everResponded = true;
     const resources = fullStateSotw ? this.wanted(snap) : changed;
-    return { resources, removed: protocol === 'delta' ? removed : [] };
+    return {
+      resources,
+      removed: protocol === 'delta' ? removed : [],
+      changed: changed.map((r) => r.name),
+    };
   }
 
   recordSent(rec: SentRecord, protocol: Protocol): void {

@@ -42,6 +42,31 @@ function deltaEntry(typeUrl: string, r: CachedResource): Uint8Array {
   return e;
 }
 
+/** Resource wrapping with a TTL (xds.config.supports-resource-ttl); bodiless = heartbeat. */
+export interface Wrap {
+  ttlMs: number;
+  bodiless?: boolean;
+}
+
+const RESOURCE_TYPE_URL = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
+
+/** google.protobuf.Duration{seconds=1, nanos=2}. */
+function duration(ms: number): Uint8Array {
+  const w = Writer.create()
+    .uint32(8)
+    .int64(Math.floor(ms / 1000));
+  const nanos = (ms % 1000) * 1e6;
+  if (nanos) w.uint32(16).int32(nanos);
+  return w.finish();
+}
+
+/** Resource{version=1, resource=2, name=3, ttl=6}; without resource for a heartbeat. */
+function wrappedResource(typeUrl: string, r: CachedResource, wrap: Wrap): Uint8Array {
+  const w = Writer.create().uint32(tag(1)).string(r.version);
+  if (!wrap.bodiless) w.uint32(tag(2)).bytes(anyMessage(typeUrl, r.bytes));
+  return w.uint32(tag(3)).string(r.name).uint32(tag(6)).bytes(duration(wrap.ttlMs)).finish();
+}
+
 /** `control_plane` field bytes (ControlPlane{identifier=1}) at the given field number. */
 export function controlPlaneField(field: number, identifier: string): Uint8Array {
   const cp = Writer.create().uint32(tag(1)).string(identifier).finish();
@@ -53,9 +78,12 @@ export interface SotwResponse {
   typeUrl: string;
   nonce: string;
   resources: readonly CachedResource[];
+  /** SotW `Resource` wrapper with a TTL (only for clients advertising supports-resource-in-sotw). */
+  wrap?: Wrap;
 }
 
 export function encodeSotwResponse(res: SotwResponse, controlPlane: Uint8Array): Buffer {
+  const wrap = res.wrap;
   const head = Writer.create()
     .uint32(tag(1))
     .string(res.versionInfo)
@@ -64,7 +92,14 @@ export function encodeSotwResponse(res: SotwResponse, controlPlane: Uint8Array):
     .uint32(tag(5))
     .string(res.nonce)
     .finish();
-  return Buffer.concat([head, controlPlane, ...res.resources.map((r) => sotwEntry(res.typeUrl, r))]);
+  const entry = wrap
+    ? (r: CachedResource) =>
+        Writer.create()
+          .uint32(tag(2))
+          .bytes(anyMessage(RESOURCE_TYPE_URL, wrappedResource(res.typeUrl, r, wrap)))
+          .finish()
+    : (r: CachedResource) => sotwEntry(res.typeUrl, r);
+  return Buffer.concat([head, controlPlane, ...res.resources.map(entry)]);
 }
 
 export interface DeltaResponse {
@@ -73,6 +108,7 @@ export interface DeltaResponse {
   nonce: string;
   resources: readonly CachedResource[];
   removed: readonly string[];
+  wrap?: Wrap;
 }
 
 export function encodeDeltaResponse(res: DeltaResponse, controlPlane: Uint8Array): Buffer {
@@ -87,6 +123,13 @@ export function encodeDeltaResponse(res: DeltaResponse, controlPlane: Uint8Array
   return Buffer.concat([
     head.finish(),
     controlPlane,
-    ...res.resources.map((r) => deltaEntry(res.typeUrl, r)),
+    ...res.resources.map((r) =>
+      res.wrap
+        ? Writer.create()
+            .uint32(tag(2))
+            .bytes(wrappedResource(res.typeUrl, r, res.wrap))
+            .finish()
+        : deltaEntry(res.typeUrl, r),
+    ),
   ]);
 }
