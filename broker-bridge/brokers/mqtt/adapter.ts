@@ -12,7 +12,7 @@ import {
   type ConsumerSpec,
   type MessageHandler,
 } from '../types.js';
-import { checkMqttPrefix, mqttTopic } from '../translate/mqtt.js';
+import { checkMqttPrefix, mqttFilter, mqttTopic } from '../translate/mqtt.js';
 import { DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
 import { LiveConsumers } from '../shared/live-consumers.js';
 import { within } from '../shared/within.js';
@@ -51,6 +51,10 @@ export class MqttAdapter implements BrokerAdapter {
       { ...this.base, clientId, clean: true },
       this.opts.reconnect ?? DEFAULT_RECONNECT,
     );
+  }
+
+  checkPattern(pattern: string): void {
+    mqttFilter(this.prefix, pattern);
   }
 
   isConnected(): boolean {
