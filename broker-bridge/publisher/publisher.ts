@@ -220,6 +220,11 @@ export class Publisher {
     while (!this.closing && this.spool.depth > 0) {
       const attemptStart = performance.now();
       try {
+        // Checked before reading the spool: an attempt that began while the broker was away must
+        // not publish after it returned, or the drain would start on this timer instead of on
+        // the reconnect that (re)wakes the loop.
+        if (!this.broker.isConnected())
+          throw new BrokerUnavailableError(this.broker.kind, 'not connected; waiting to replay the spool');
         const batch = await this.spool.peek(this.opts.replayBatch);
         if (batch.messages.length === 0) {
           await new Promise((r) => setTimeout(r, 1)); // the newest appends are still being synced

@@ -170,7 +170,7 @@ describe('translation of the bank example', () => {
         timeout: '5s',
         retry: {
           attempts: 5,
-          backoff: 'EXPONENTIAL',
+          // backoff EXPONENTIAL is the enum's zero value: proto3 leaves it off the wire (protobufjs 8)
           base_delay: '0.2s',
           max_delay: '10s',
           retry_after_cap: '30s',

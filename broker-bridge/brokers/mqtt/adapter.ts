@@ -15,6 +15,7 @@ import {
 import { checkMqttPrefix, mqttFilter, mqttTopic } from '../translate/mqtt.js';
 import { DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
 import { LiveConsumers } from '../shared/live-consumers.js';
+import { ReconnectListeners } from '../shared/reconnect-listeners.js';
 import { within } from '../shared/within.js';
 import { MqttLink } from './link.js';
 import { MqttConsumer, type ConsumerSetup } from './consumer.js';
@@ -27,6 +28,7 @@ export class MqttAdapter implements BrokerAdapter {
   private readonly base: IClientOptions;
   private link?: MqttLink;
   private readonly consumers = new LiveConsumers<MqttConsumer>();
+  private readonly reconnects = new ReconnectListeners();
 
   constructor(private readonly opts: MqttAdapterOptions) {
     this.prefix = checkMqttPrefix(opts.topicPrefix ?? '');
@@ -51,6 +53,8 @@ export class MqttAdapter implements BrokerAdapter {
       { ...this.base, clientId, clean: true },
       this.opts.reconnect ?? DEFAULT_RECONNECT,
     );
+    // Registered after the first CONNACK, so every 'connect' from here on is a reconnect.
+    this.link.client.on('connect', () => this.reconnects.notify());
   }
 
   checkPattern(pattern: string): void {
@@ -59,6 +63,10 @@ export class MqttAdapter implements BrokerAdapter {
 
   isConnected(): boolean {
     return this.link?.connected ?? false;
+  }
+
+  onReconnect(listener: () => void): void {
+    this.reconnects.add(listener);
   }
 
   private live(): MqttLink {

@@ -37,6 +37,7 @@ import { PatternSet } from '../translate/filter.js';
 import { backoffDelay, reason } from '../shared/backoff.js';
 import { brokerSafeName } from '../shared/names.js';
 import { LiveConsumers } from '../shared/live-consumers.js';
+import { ReconnectListeners } from '../shared/reconnect-listeners.js';
 import { NATS_DEFAULT_RECONNECT, type NatsAdapterOptions } from './options.js';
 import { JsMsgSettler } from './settler.js';
 import { MSG_ID_HEADER, PubAckPipeline } from './pub-acks.js';
@@ -56,7 +57,7 @@ export class NatsAdapter implements BrokerAdapter {
   private pubAcks?: PubAckPipeline;
   private connected = false;
   private reconnectAttempt = 0;
-  private readonly reconnectListeners: Array<() => void> = [];
+  private readonly reconnects = new ReconnectListeners();
   private readonly consumers = new LiveConsumers<{ close(): Promise<void> }>();
 
   constructor(private readonly opts: NatsAdapterOptions) {
@@ -116,13 +117,13 @@ export class NatsAdapter implements BrokerAdapter {
       if (s.type === 'reconnect') {
         this.connected = true;
         this.reconnectAttempt = 0;
-        for (const l of this.reconnectListeners) l();
+        this.reconnects.notify();
       }
     }
   }
 
   onReconnect(listener: () => void): void {
-    this.reconnectListeners.push(listener);
+    this.reconnects.add(listener);
   }
 
   private async ensureStream(jsm: JetStreamManager): Promise<void> {

@@ -16,6 +16,7 @@ import { amqpBindingKey, amqpRoutingKey } from '../translate/amqp.js';
 import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
 import { brokerSafeName } from '../shared/names.js';
 import { LiveConsumers } from '../shared/live-consumers.js';
+import { ReconnectListeners } from '../shared/reconnect-listeners.js';
 import { within } from '../shared/within.js';
 import { AmqpConsumer, KEY_HEADER } from './consumer.js';
 import type { RabbitMqAdapterOptions } from './options.js';
@@ -31,6 +32,7 @@ export class RabbitMqAdapter implements BrokerAdapter {
   private publishChannel?: ConfirmChannel;
   private connected = false;
   private readonly consumers = new LiveConsumers<AmqpConsumer>();
+  private readonly reconnects = new ReconnectListeners();
 
   constructor(private readonly opts: RabbitMqAdapterOptions) {
     this.exchange = opts.exchange ?? 'sidecast';
@@ -58,7 +60,12 @@ export class RabbitMqAdapter implements BrokerAdapter {
         { cause: e },
       );
     }
-    this.conn.on('connect', () => (this.connected = true));
+    // Registered after the first connect: 'connect' from here on is amqplib's recovery, emitted once
+    // setup() has the confirm channel again.
+    this.conn.on('connect', () => {
+      this.connected = true;
+      this.reconnects.notify();
+    });
     this.conn.on('disconnect', () => {
       this.connected = false;
       this.publishChannel = undefined;
@@ -82,6 +89,10 @@ export class RabbitMqAdapter implements BrokerAdapter {
 
   isConnected(): boolean {
     return this.connected && this.publishChannel !== undefined;
+  }
+
+  onReconnect(listener: () => void): void {
+    this.reconnects.add(listener);
   }
 
   async publish(batch: BrokerMessage[]): Promise<void> {
