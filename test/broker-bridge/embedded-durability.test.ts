@@ -168,8 +168,13 @@ describe('embedded broker retention', () => {
     await drain(a, 'stale'); // registered, then never back
     const live = new Inbox();
     await a.subscribe({ name: 'live', patterns: ['acme/>'], maxInFlight: 8 }, live.handler);
-    for (let i = 0; i < 40; i++) await a.publish([msg(`s${i}`, Buffer.alloc(300, 32))]);
-    await live.until(() => live.got.length === 40, 'the live consumer to read all 40');
+    // The live consumer keeps up: it has read each 5 events (< one segment) before more are
+    // published, so retention (3 segments' worth) does not reach what it was handed; without that
+    // wait a loaded machine lets it lag into the oldest segments.
+    for (let i = 0; i < 40; i++) {
+      await a.publish([msg(`s${i}`, Buffer.alloc(300, 32))]);
+      if (i % 5 === 4) await live.until(() => live.got.length === i + 1, `the live consumer to read s${i}`);
+    }
     const segments = await readdir(join(dir, 'log'));
     let bytes = 0;
     for (const s of segments) bytes += (await stat(join(dir, 'log', s))).size;
