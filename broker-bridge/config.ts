@@ -98,6 +98,15 @@ const FILE_SCHEMA = {
       properties: {
         allowUnauthenticated: { type: 'boolean' },
         anonymousTopics: { type: 'array', items: { type: 'string' } },
+        forwardedClientCert: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['trust'],
+          properties: {
+            trust: { type: 'boolean' },
+            by: { type: 'array', items: { type: 'string', minLength: 1 } },
+          },
+        },
         producers: {
           type: 'array',
           items: {

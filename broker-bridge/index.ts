@@ -18,6 +18,9 @@ import { createHttpIngest } from './ingest/http.js';
 import { IngestService } from './ingest/service.js';
 import { Publisher } from './publisher/publisher.js';
 import { Spool } from './spool/spool.js';
+import { BridgeTracing } from './tracing/spans.js';
+import { ContractRegistry } from './contracts/registry.js';
+import type { TracerProvider } from '@opentelemetry/api';
 
 export type { BridgeConfig } from './config.js';
 export { defaultConfig, loadBridgeConfig, configFromObject } from './config.js';
@@ -33,6 +36,10 @@ export interface Bridge {
   readonly broker: BrokerAdapter;
   readonly metrics: BridgeMetrics;
   readonly logger: Logger;
+  /** Data contracts ingest checks events against (broker-bridge/contracts/, filled from xDS). */
+  readonly contracts: ContractRegistry;
+  /** Set when tracing is on (deps.tracerProvider); delivery adds its spans through it. */
+  readonly tracing: BridgeTracing | undefined;
   /** Bound ports; filled in by start(). */
   readonly ports: BridgePorts;
   start(): Promise<void>;
@@ -49,6 +56,8 @@ export interface BridgeDeps {
   logger?: Logger;
   /** Use this adapter instead of one made from config.broker.url (tests, embedding). */
   broker?: BrokerAdapter;
+  /** Turns tracing on (broker-bridge/tracing/setup.ts builds one from the OTEL_* environment). */
+  tracerProvider?: TracerProvider;
 }
 
 function listen(server: HttpServer, host: string, port: number): Promise<number> {
@@ -80,7 +89,10 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
   const logger = deps.logger ?? pino({ name: 'sidecast-bridge', level: process.env.LOG_LEVEL ?? 'info' });
   const broker = deps.broker ?? (await createBroker(config.broker.url, config.broker.options));
   const auth = new Authenticator(config.auth);
-  const metrics = new BridgeMetrics();
+  const contracts = new ContractRegistry();
+  const tracing = deps.tracerProvider ? new BridgeTracing(deps.tracerProvider, broker.kind) : undefined;
+  // Exemplars (trace ids on histogram buckets) exist only in the OpenMetrics exposition format.
+  const metrics = new BridgeMetrics({ openMetrics: tracing !== undefined });
   const ports: BridgePorts = { http: 0, grpc: null, admin: null };
   const stopSteps: Array<() => Promise<void>> = [];
   let spool: Spool | null = null;
@@ -120,6 +132,8 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
     broker,
     metrics,
     logger,
+    tracing,
+    contracts,
     ports,
     onStop: (step) => void stopSteps.push(step),
     addReadinessDetail: (name, detail) => void readinessDetails.set(name, detail),
@@ -144,7 +158,11 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
       await Promise.race([connecting, new Promise((r) => (timer = setTimeout(r, 2000)))]);
       clearTimeout(timer);
       publisher.start();
-      const service = new IngestService(publisher, metrics, config.limits);
+      const service = new IngestService(publisher, metrics, config.limits, {
+        ...(tracing ? { tracing } : {}),
+        contracts,
+        log: logger,
+      });
       httpServer = createHttpIngest(service, auth, config.http.tls);
       ports.http = await listen(httpServer, config.http.host, config.http.port);
       if (config.grpc) {

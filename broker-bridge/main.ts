@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { attachDelivery } from './delivery/index.js';
 import { createBridge, loadBridgeConfig } from './index.js';
+import { tracingFromEnv } from './tracing/setup.js';
 
 const logger = pino({ name: 'sidecast-bridge', level: process.env.LOG_LEVEL ?? 'info' });
 
@@ -29,7 +30,13 @@ async function main(): Promise<void> {
     logger.warn(
       'unauthenticated ingest is enabled (auth.allowUnauthenticated); use it for local development only',
     );
-  const bridge = await createBridge(config, { logger });
+  // Off unless OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT ask for it (docs/tracing.md).
+  const tracing = tracingFromEnv();
+  if (tracing) logger.info('tracing on: spans exported as the OTEL_* environment says');
+  const bridge = await createBridge(config, {
+    logger,
+    ...(tracing ? { tracerProvider: tracing.provider } : {}),
+  });
   await bridge.start();
   const xds = values.xds ?? process.env.SIDECAST_XDS_SERVER;
   if (xds) {
@@ -46,13 +53,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    bridge.stop().then(
-      () => process.exit(0),
-      (e: Error) => {
-        logger.error({ err: e.message }, 'stop failed');
-        process.exit(1);
-      },
-    );
+    // Spans of the last deliveries are flushed after delivery has stopped.
+    bridge
+      .stop()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (e: Error) => {
+          logger.error({ err: e.message }, 'stop failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

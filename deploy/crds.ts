@@ -95,7 +95,12 @@ const SAME = [
   'maxLength',
   'minItems',
   'maxItems',
+  'minProperties',
+  'maxProperties',
+  'multipleOf',
   'pattern',
+  'format',
+  'description',
   'enum',
   'required',
 ];
@@ -150,6 +155,9 @@ export function toStructural(node: Json, at: string): Json {
   if (typeof node.additionalProperties === 'object')
     out.additionalProperties = toStructural(node.additionalProperties as Json, `${at}.*`);
   if (node.items) out.items = toStructural(node.items as Json, `${at}[]`);
+  // A free-form object (e.g. an inline JSON Schema): without this the API server would prune it to {}.
+  if (out.type === 'object' && !node.properties && node.additionalProperties === undefined)
+    out['x-kubernetes-preserve-unknown-fields'] = true;
 
   if (alternatives && branchTypes?.length) {
     const distinct = [...new Set(branchTypes)].sort();

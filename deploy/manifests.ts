@@ -139,7 +139,8 @@ function bridgeSettings(r: Resolved): string {
       : {
           // The bridge's own Istio sidecar terminates mTLS and forwards the caller's SPIFFE ID in
           // x-forwarded-client-cert; the AuthorizationPolicy below admits only mesh workloads.
-          trustForwardedClientCert: true,
+          forwardedClientCert: { trust: true, by: [`spiffe://cluster.local/ns/${r.namespace}/sa/${BRIDGE}`] },
+          // Every mesh workload may publish anywhere; narrow per namespace/service account and topic.
           producers: [
             { name: 'mesh-workloads', identities: ['spiffe://cluster.local/ns/*/sa/*'], topics: ['>'] },
           ],

@@ -9,6 +9,7 @@ const protoDir = fileURLToPath(new URL('.', import.meta.url));
 const v1 = fileURLToPath(new URL('./sidecast/v1/', import.meta.url));
 
 export const SUBSCRIPTION_TYPE_URL = typeUrlOf('sidecast.v1.Subscription');
+export const EVENT_CONTRACT_TYPE_URL = typeUrlOf('sidecast.v1.EventContract');
 
 let root: protobuf.Root | undefined;
 let checker: ProtoChecker | undefined;
@@ -50,6 +51,8 @@ export interface SubscriptionJson {
     concurrency?: number;
   };
   dead_letter_topic?: string;
+  filter?: string;
+  routes?: Array<{ filter: string; url: string }>;
 }
 
 export const encodeSubscription = (s: SubscriptionJson): Uint8Array =>
@@ -57,3 +60,19 @@ export const encodeSubscription = (s: SubscriptionJson): Uint8Array =>
 
 export const decodeSubscription = (bytes: Uint8Array): SubscriptionJson =>
   sidecastChecker().decode('sidecast.v1.Subscription', bytes, 'Subscription') as unknown as SubscriptionJson;
+
+/** Proto3 JSON form of sidecast.v1.EventContract. */
+export interface EventContractJson {
+  name: string;
+  type: string;
+  schema_json: string;
+  schema_id: string;
+  policy?: 'REJECT' | 'DEAD_LETTER' | 'WARN';
+  dead_letter_topic?: string;
+}
+
+export const encodeEventContract = (c: EventContractJson): Uint8Array =>
+  sidecastChecker().encode('sidecast.v1.EventContract', c, `EventContract ${c.name}`);
+
+export const decodeEventContract = (bytes: Uint8Array): EventContractJson =>
+  sidecastChecker().decode('sidecast.v1.EventContract', bytes, 'EventContract') as unknown as EventContractJson;

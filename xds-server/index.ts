@@ -5,9 +5,10 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { envoyChecker } from '../proto/envoy.js';
-import { SUBSCRIPTION_TYPE_URL, sidecastChecker } from '../proto/sidecast.js';
+import { sidecastChecker } from '../proto/sidecast.js';
 import { startAdmin, type AdminServer, type MeshStatus } from './admin/admin-server.js';
 import { SnapshotCache } from './cache/snapshot-cache.js';
+import type { KubernetesSourceOptions } from './kubernetes/index.js';
 import { groupOf, nodeProblem, watchMesh, type MeshWatcher } from './mesh/index.js';
 import { XdsServer, type ResourceTtl } from './server/xds-server.js';
 import { registerCsds } from './server/csds.js';
@@ -26,8 +27,10 @@ export interface TlsFiles {
 }
 
 export interface XdsServerConfig {
-  /** Mesh config file or directory (watched). */
+  /** Mesh config file or directory (watched); with `kubernetes`, the Mesh settings beside the CRs. */
   mesh: string;
+  /** Read EventRoutes, Subscriptions and MeshServices from the cluster (docs/kubernetes.md). */
+  kubernetes?: KubernetesSourceOptions;
   /** gRPC listen address, host:port (port 0 = any). */
   grpcAddress: string;
   /** Admin HTTP address, host:port; null disables the admin API. */
@@ -80,7 +83,7 @@ function credentials(tls: TlsFiles | undefined): grpc.ServerCredentials {
 
 /** Decodes a published resource to proto3 JSON for /debug/config_dump. */
 function describe(typeUrl: string, bytes: Uint8Array): unknown {
-  const checker = typeUrl === SUBSCRIPTION_TYPE_URL ? sidecastChecker() : envoyChecker();
+  const checker = typeUrl.startsWith('type.googleapis.com/sidecast.') ? sidecastChecker() : envoyChecker();
   return checker.decode(typeUrl, bytes, typeUrl);
 }
 
@@ -102,27 +105,33 @@ export async function startXdsServer(cfg: XdsServerConfig): Promise<RunningXdsSe
 
   const cache = new SnapshotCache();
   let meshVersion: string | undefined;
-  const watcher = watchMesh(
-    cfg.mesh,
-    (resources, version) => {
-      const changes = cache.setFleet(resources);
-      meshVersion = version;
-      reloads.inc({ result: 'ok' });
-      configError.set(0);
-      log.info({ meshVersion: version, groupsChanged: changes.size }, 'mesh config published');
-    },
-    (err) => {
-      reloads.inc({ result: 'error' });
-      configError.set(1);
-      log.error(
-        { err: err.message },
-        cache.ready
-          ? 'mesh config rejected; still serving the last good version'
-          : 'mesh config rejected; nothing to serve yet',
-      );
-    },
-    { debounceMs: cfg.debounceMs },
-  );
+  const publish = (resources: Parameters<SnapshotCache['setFleet']>[0], version: string) => {
+    const changes = cache.setFleet(resources);
+    meshVersion = version;
+    reloads.inc({ result: 'ok' });
+    configError.set(0);
+    log.info({ meshVersion: version, groupsChanged: changes.size }, 'mesh config published');
+  };
+  const reject = (err: Error) => {
+    reloads.inc({ result: 'error' });
+    configError.set(1);
+    log.error(
+      { err: err.message },
+      cache.ready
+        ? 'mesh config rejected; still serving the last good version'
+        : 'mesh config rejected; nothing to serve yet',
+    );
+  };
+  // The Kubernetes client loads only when that source is used.
+  const watcher = cfg.kubernetes
+    ? (await import('./kubernetes/index.js')).watchKubernetesMesh(
+        cfg.mesh,
+        { debounceMs: cfg.debounceMs, ...cfg.kubernetes },
+        publish,
+        reject,
+        log,
+      )
+    : watchMesh(cfg.mesh, publish, reject, { debounceMs: cfg.debounceMs });
 
   const server = new XdsServer({
     cache,
@@ -158,7 +167,7 @@ export async function startXdsServer(cfg: XdsServerConfig): Promise<RunningXdsSe
     const mesh = (): MeshStatus => {
       const s = watcher.current();
       return {
-        source: cfg.mesh,
+        source: cfg.kubernetes ? `kubernetes (+ ${cfg.mesh})` : cfg.mesh,
         version: meshVersion,
         error: s.error?.message,
         errorAt: s.errorAt?.toISOString(),

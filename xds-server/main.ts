@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { TYPE } from '../proto/envoy.js';
 import { SUBSCRIPTION_TYPE_URL } from '../proto/sidecast.js';
 import { startXdsServer, type ResourceTtl } from './index.js';
+import { kubernetesOptionsFromEnv } from './kubernetes/options.js';
 
 const HELP = `sidecast xds-server
   --mesh <file|dir>        mesh config (watched)              env SIDECAST_MESH            default examples/bank
@@ -21,7 +22,10 @@ const HELP = `sidecast xds-server
   --max-connection-age-ms <n>  GOAWAY after this age (0 = never) env SIDECAST_XDS_MAX_CONNECTION_AGE_MS default 1800000
   --resource-ttl-ms <n>    TTL on resources of --resource-ttl-types for clients that support it  env SIDECAST_XDS_RESOURCE_TTL_MS
   --resource-ttl-types <l> comma-separated: eds,rds,ecds,lds,cds,subscription  env SIDECAST_XDS_RESOURCE_TTL_TYPES default ecds
-  --id <string>            control_plane.identifier           env SIDECAST_XDS_ID`;
+  --id <string>            control_plane.identifier           env SIDECAST_XDS_ID
+  Kubernetes (docs/kubernetes.md): SIDECAST_MESH_SOURCE=kubernetes reads the sidecast CRs beside --mesh
+  (which then holds the Mesh settings); SIDECAST_WATCH_NAMESPACES=a,b (default all), POD_NAME,
+  POD_NAMESPACE, SIDECAST_STATUS_LEASE; Istio mode: SIDECAST_ISTIO_WASM_URL=oci://…@sha256:…`;
 
 const env = process.env;
 
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
 
   const running = await startXdsServer({
     mesh: values.mesh ?? env.SIDECAST_MESH ?? 'examples/bank',
+    kubernetes: kubernetesOptionsFromEnv(env),
     grpcAddress: values.grpc ?? env.SIDECAST_XDS_GRPC ?? '127.0.0.1:18000',
     adminAddress: admin === 'off' ? null : admin,
     adminToken: values['admin-token'] ?? env.SIDECAST_ADMIN_TOKEN,

@@ -1,7 +1,7 @@
 // Prometheus metrics of one bridge, in a registry of its own (no global state: tests and embedders
 // may run several bridges in one process).
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -40,6 +40,12 @@ export class BridgeMetrics {
     help: 'Spooled events the broker refused for good on replay (logged with their id)',
     registers: [this.registry],
   });
+  readonly schemaViolations = new Counter({
+    name: 'sidecast_bridge_schema_violations_total',
+    help: 'Events whose data broke their EventRoute data contract, by route and policy (reject | deadLetter | warn)',
+    labelNames: ['route', 'policy'] as const,
+    registers: [this.registry],
+  });
   readonly publishLatency = new Histogram({
     name: 'sidecast_bridge_publish_latency_seconds',
     help: 'Broker publish call duration per batch, until the broker acknowledged',
@@ -52,6 +58,14 @@ export class BridgeMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+
+  /** `openMetrics`: expose in the OpenMetrics format, which alone carries exemplars (tracing on). */
+  constructor(opts: { openMetrics?: boolean } = {}) {
+    if (opts.openMetrics)
+      (this.registry as unknown as Registry<OpenMetricsContentType>).setContentType(
+        Registry.OPENMETRICS_CONTENT_TYPE,
+      );
+  }
 
   /** Gauges read at scrape time from the live objects. */
   watch(spool: () => { depth: number; bytes: number }, brokerUp: () => boolean): void {

@@ -66,5 +66,9 @@ export function toBinaryRequest(ev: StructuredEvent): BinaryRequest {
       continue;
     headers[`ce-${k}`] = encodeHeaderValue(typeof v === 'string' ? v : JSON.stringify(v));
   }
+  // W3C Trace Context as well as the CE extension, so a subscriber's own tracing continues the
+  // producer's trace (with bridge tracing on, each attempt replaces them with its own span's context).
+  if (typeof ev.traceparent === 'string') headers.traceparent = ev.traceparent;
+  if (typeof ev.tracestate === 'string') headers.tracestate = ev.tracestate;
   return { headers, body };
 }

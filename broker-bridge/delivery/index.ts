@@ -9,6 +9,8 @@ import { SubscriptionManager, type SubscriptionStatus } from './manager.js';
 import { DeliveryMetrics } from './metrics.js';
 import type { SubscriptionSpec } from './spec.js';
 import type { WorkerLogger } from './subscription-worker.js';
+import type { BridgeTracing } from '../tracing/spans.js';
+import { attachContracts } from '../contracts/index.js';
 
 export type { SubscriptionSpec } from './spec.js';
 
@@ -28,6 +30,8 @@ export interface DeliveryOptions {
   /** Registry the delivery metrics are added to (the bridge's /metrics registry). */
   registry?: Registry;
   xds?: XdsSource;
+  /** Tracing on (the bridge's `tracing`). */
+  tracing?: BridgeTracing;
   /** A fixed set instead of (or before) xDS; mostly for tests and single-file setups. */
   subscriptions?: SubscriptionSpec[];
 }
@@ -85,6 +89,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
     adapter: opts.adapter,
     logger: opts.logger,
     metrics: new DeliveryMetrics(opts.registry),
+    ...(opts.tracing ? { tracing: opts.tracing } : {}),
   });
   const fixed = new Map((opts.subscriptions ?? []).map((s) => [s.name, s]));
   let applied = manager.apply(fixed);
@@ -139,6 +144,7 @@ export async function attachDelivery(
     adapter: bridge.broker,
     logger: bridge.logger.child({ component: 'delivery' }),
     registry: bridge.metrics.registry,
+    ...(bridge.tracing ? { tracing: bridge.tracing } : {}),
     ...source,
   });
   bridge.onStop(() => delivery.close());
@@ -149,5 +155,7 @@ export async function attachDelivery(
       reasons: Object.entries(rejected).map(([name, why]) => `subscription ${name} refused (NACK): ${why}`),
     };
   });
+  // The same control plane serves the data contracts ingest checks (broker-bridge/contracts/).
+  if (source.xds) attachContracts(bridge, source.xds);
   return delivery;
 }

@@ -5,6 +5,7 @@ import type { BrokerAdapter } from '../brokers/types.js';
 import { DeliveryMetrics } from './metrics.js';
 import { sameSpec, type SubscriptionSpec } from './spec.js';
 import { SubscriptionWorker, type WorkerLogger } from './subscription-worker.js';
+import type { BridgeTracing } from '../tracing/spans.js';
 
 export interface SubscriptionStatus {
   name: string;
@@ -18,6 +19,8 @@ export interface ManagerOptions {
   adapter: BrokerAdapter;
   metrics?: DeliveryMetrics;
   logger: WorkerLogger;
+  /** Tracing on: workers add process/attempt spans. */
+  tracing?: BridgeTracing;
   /** Delay before retrying consumers the broker refused. */
   retryFailedMs?: number;
 }
@@ -82,7 +85,13 @@ export class SubscriptionManager {
     }
     for (const [name, spec] of desired) {
       if (this.workers.has(name)) continue;
-      const w = new SubscriptionWorker(spec, this.opts.adapter, this.metrics, this.opts.logger);
+      const w = new SubscriptionWorker(
+        spec,
+        this.opts.adapter,
+        this.metrics,
+        this.opts.logger,
+        this.opts.tracing,
+      );
       try {
         await w.start();
         this.workers.set(name, w);

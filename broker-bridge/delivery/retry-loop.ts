@@ -7,6 +7,7 @@ import { backoffDelay, sleep } from './backoff.js';
 import { postOnce, type AttemptResult, type SubscriberPool } from './http-post.js';
 import type { Semaphore } from './limits.js';
 import type { RetrySpec } from './spec.js';
+import type { AttemptSpan } from '../tracing/spans.js';
 
 export type Outcome =
   | { kind: 'delivered'; attempts: number; status: number }
@@ -26,6 +27,15 @@ export interface RetryContext {
   limiter: Semaphore;
   signal: AbortSignal;
   onRetry(result: AttemptResult, delayMs: number): void;
+  /** Tracing on: starts the span of attempt number `n` (it writes its traceparent into the headers). */
+  traceAttempt?: (n: number) => AttemptSpan;
+}
+
+function endAttemptSpan(span: AttemptSpan, r: AttemptResult): void {
+  if (r.kind === 'response') {
+    const ok = r.status >= 200 && r.status < 300;
+    span.end(r.status, ok ? undefined : String(r.status), ok ? undefined : describe(r));
+  } else span.end(0, r.kind, describe(r));
 }
 
 const retryable = (status: number) => status >= 500 || status === 408 || status === 429;
@@ -47,11 +57,16 @@ export async function deliverWithRetry(
     ctx.signal.throwIfAborted();
     await ctx.limiter.acquire(ctx.signal);
     let r: AttemptResult;
+    const span = ctx.traceAttempt?.(attempts + outages + 1);
     try {
       r = await postOnce(ctx.pool, ctx.url, headers, body, ctx.timeoutMs, ctx.signal);
+    } catch (e) {
+      span?.end(0, 'aborted', (e as Error).message);
+      throw e;
     } finally {
       ctx.limiter.release();
     }
+    if (span) endAttemptSpan(span, r);
     ctx.signal.throwIfAborted();
     let delay: number;
     if (r.kind === 'unreachable') {

@@ -1,6 +1,8 @@
 // What the delivery engine needs to know about one subscription. The xDS client turns each
 // `sidecast.v1.Subscription` resource into one of these (validated, durations in ms, defaults applied).
 
+import type { CompiledFilter } from '../filter/cel.js';
+
 export type BackoffKind = 'exponential' | 'linear';
 
 export interface RetrySpec {
@@ -26,6 +28,10 @@ export interface SubscriptionSpec {
   /** Most HTTP deliveries in flight at once for this subscription. */
   concurrency: number;
   deadLetterTopic: string;
+  /** Only events it matches are delivered (compiled once per subscription version). */
+  filter?: CompiledFilter;
+  /** The first route whose filter matches picks the URL; otherwise `url`. */
+  routes?: Array<{ filter: CompiledFilter; url: string }>;
 }
 
 export const DEFAULTS = {

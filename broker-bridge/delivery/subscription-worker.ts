@@ -18,6 +18,9 @@ import {
 } from './metrics.js';
 import { deliverWithRetry } from './retry-loop.js';
 import { durableName, type SubscriptionSpec } from './spec.js';
+import { endWithError, failSpan, type BridgeTracing } from '../tracing/spans.js';
+import type { Span } from '@opentelemetry/api';
+import type { CompiledFilter } from '../filter/cel.js';
 
 type DeadLetterOutcome = { cause: DeadLetterCause; attempts: number; status: number; reason: string };
 
@@ -43,14 +46,19 @@ export class SubscriptionWorker {
   private readonly keyed = new KeyedSerializer();
   private readonly url: URL;
   private readonly series: SubscriptionSeries;
+  private readonly routes: Array<{ filter: CompiledFilter; url: URL }> | undefined;
+  private filterErrorLogged = false;
 
   constructor(
     readonly spec: SubscriptionSpec,
     private readonly adapter: BrokerAdapter,
     metrics: DeliveryMetrics,
     private readonly log: WorkerLogger,
+    /** Tracing on: a process span per event, an HTTP client span per attempt. */
+    private readonly tracing?: BridgeTracing,
   ) {
     this.url = new URL(spec.url);
+    this.routes = spec.routes?.map((r) => ({ filter: r.filter, url: new URL(r.url) }));
     this.pool = poolFor(this.url, spec.concurrency);
     this.limiter = new Semaphore(spec.concurrency);
     this.series = subscriptionSeries(metrics, spec.name);
@@ -88,6 +96,7 @@ export class SubscriptionWorker {
         await this.deadLetter(m, undefined, { cause: 'poison', attempts: 0, status: 0, reason: e.message });
         return;
       }
+      if (this.spec.filter && !this.selects(this.spec.filter, ev)) return; // acknowledged, not delivered
       const key = typeof ev.partitionkey === 'string' ? ev.partitionkey : m.key;
       const run = () => this.deliver(m, ev, receivedAt);
       await (this.spec.orderedByKey && key ? this.keyed.run(key, run) : run());
@@ -96,12 +105,39 @@ export class SubscriptionWorker {
     }
   }
 
+  /** Counts what the filter leaves out; the first evaluation error of this version is logged. */
+  private selects(filter: CompiledFilter, ev: StructuredEvent): boolean {
+    const r = filter.evaluate(ev);
+    if (r === 'match') return true;
+    if (r === 'no_match') this.series.filteredOut.inc();
+    else {
+      this.series.filterErrors.inc();
+      if (!this.filterErrorLogged) {
+        this.filterErrorLogged = true;
+        this.log.warn(
+          { subscription: this.spec.name, id: ev.id, filter: filter.source, error: filter.lastError() },
+          'subscription filter failed on an event; such events are not delivered (counted in sidecast_delivery_filtered_total{result="error"})',
+        );
+      }
+    }
+    return false;
+  }
+
+  /** The URL of the first route whose filter matches, else the subscription's. */
+  private routeFor(routes: Array<{ filter: CompiledFilter; url: URL }>, ev: StructuredEvent): URL {
+    for (const r of routes) if (r.filter.evaluate(ev) === 'match') return r.url;
+    return this.url;
+  }
+
   private async deliver(m: ReceivedMessage, ev: StructuredEvent, receivedAt: number): Promise<void> {
     // Built once: every retry carries the same ce-id and body.
     const { headers, body } = toBinaryRequest(ev);
+    const tracing = this.tracing;
+    const span = tracing?.process(ev, m.topic, this.spec.name, durableName(this.spec), m.deliveryCount);
+    const url = this.routes ? this.routeFor(this.routes, ev) : this.url;
     const outcome = await deliverWithRetry(
       {
-        url: this.url,
+        url,
         timeoutMs: this.spec.timeoutMs,
         retry: this.spec.retry,
         pool: this.pool,
@@ -115,13 +151,22 @@ export class SubscriptionWorker {
               'subscriber unreachable; holding event',
             );
         },
+        ...(span ? { traceAttempt: (n: number) => tracing!.attempt(span, url, n, headers) } : {}),
       },
       headers,
       body,
-    );
+    ).catch((e: unknown) => {
+      // Stopped mid-delivery: the broker redelivers it; the span says so.
+      if (span) endWithError(span, 'aborted', (e as Error).message);
+      throw e;
+    });
     if (outcome.kind === 'delivered') {
       this.series.delivered.inc();
-      this.series.duration.observe((performance.now() - receivedAt) / 1000);
+      const seconds = (performance.now() - receivedAt) / 1000;
+      if (span) {
+        span.end();
+        this.series.durationWithTrace(seconds, span.spanContext());
+      } else this.series.duration.observe(seconds);
       const t = typeof ev.time === 'string' ? Date.parse(ev.time) : NaN;
       if (!Number.isNaN(t)) {
         const age = Math.max(0, Date.now() - t) / 1000;
@@ -130,7 +175,13 @@ export class SubscriptionWorker {
       }
       return;
     }
-    await this.deadLetter(m, ev, outcome);
+    if (!span) return this.deadLetter(m, ev, outcome);
+    failSpan(span, outcome.cause, outcome.reason);
+    try {
+      await this.deadLetter(m, ev, outcome, span);
+    } finally {
+      span.end();
+    }
   }
 
   /** Publishes to the dead-letter topic; if that fails the handler rejects and the broker redelivers. */
@@ -138,6 +189,7 @@ export class SubscriptionWorker {
     m: ReceivedMessage,
     ev: StructuredEvent | undefined,
     o: DeadLetterOutcome,
+    process?: Span,
   ): Promise<void> {
     const msg = deadLetterMessage(m, ev, {
       subscription: this.spec.name,
@@ -146,9 +198,12 @@ export class SubscriptionWorker {
       reason: o.reason,
       attempts: o.attempts,
     });
+    const send = process && this.tracing?.send(process, msg.topic, msg.id, { 'error.type': o.cause });
     try {
       await this.adapter.publish([msg]);
+      send?.end();
     } catch (e) {
+      if (send) endWithError(send, 'unavailable', (e as Error).message);
       // Rejecting hands the event back to the broker: it is retried later, never dropped.
       this.log.error(
         {

@@ -14,8 +14,9 @@ const STATUS_OF_CODE: Record<RejectCode, number> = {
   invalid_utf8: 400,
   oversize: 413,
   forbidden: 403,
-  // Well-formed, but the configured broker cannot carry the topic.
+  // Well-formed, but the configured broker cannot carry the topic / the data breaks its contract.
   unrepresentable: 422,
+  schema: 422,
 };
 
 /**

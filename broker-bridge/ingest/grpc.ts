@@ -84,9 +84,11 @@ export function createGrpcIngest(service: IngestService, auth: Authenticator): g
         }
         const token = call.metadata.get('authorization')[0];
         const cert = call.getAuthContext()?.sslPeerCertificate as PeerCertificate | undefined;
+        const xfcc = call.metadata.get('x-forwarded-client-cert')[0];
         const producer = auth.identify({
           authorization: typeof token === 'string' ? token : undefined,
           peerCertificate: cert,
+          forwardedClientCert: typeof xfcc === 'string' ? xfcc : undefined,
         });
         let decoded: { events?: ProtoCloudEvent[] };
         try {

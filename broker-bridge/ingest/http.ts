@@ -88,7 +88,11 @@ export function createHttpIngest(service: IngestService, auth: Authenticator, tl
       );
     try {
       const peerCertificate = tls?.ca ? verifiedClientCertificate(req.socket as TLSSocket) : null;
-      const producer = auth.identify({ authorization: req.headers.authorization, peerCertificate });
+      const producer = auth.identify({
+        authorization: req.headers.authorization,
+        peerCertificate,
+        forwardedClientCert: req.headers['x-forwarded-client-cert'],
+      });
       const body = await readBody(req, service.limits.maxBatchBytes);
       const { events, batch } = eventsFromHttp(req.headers, body);
       const results = await service.ingest(producer, events, 'http');

@@ -28,7 +28,9 @@ export type RejectCode =
   | 'oversize'
   | 'invalid_utf8'
   | 'forbidden'
-  | 'unrepresentable';
+  | 'unrepresentable'
+  /** `data` breaks the event route's data contract (policy reject). */
+  | 'schema';
 
 export interface Rejection {
   ok: false;

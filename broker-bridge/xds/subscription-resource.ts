@@ -3,6 +3,7 @@
 import { decodeSubscription as decodeProto, type SubscriptionJson } from '../../proto/sidecast.js';
 import { parsePattern, parseTopic, matches, TopicError } from '../../common/topic.js';
 import { DEFAULTS, defaultDeadLetterTopic, type SubscriptionSpec } from '../delivery/spec.js';
+import { compileFilter, type CompiledFilter } from '../filter/cel.js';
 
 export { SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
 
@@ -109,6 +110,31 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
       `${JSON.stringify(deadLetterTopic)} matches the subscription's own pattern ${JSON.stringify(loop)}`,
     );
 
+  const compile = (field: string, source: string): CompiledFilter => {
+    try {
+      return compileFilter(source);
+    } catch (e) {
+      return fail(
+        field,
+        `CEL expression ${JSON.stringify(source)} does not compile: ${(e as Error).message}`,
+      );
+    }
+  };
+  const filter = raw.filter ? compile('filter', raw.filter) : undefined;
+  const routes = (raw.routes ?? []).map((r, i) => {
+    if (!r.filter) fail(`routes[${i}].filter`, 'is empty; give the CEL expression that selects this route');
+    let u: URL | undefined;
+    try {
+      u = new URL(r.url ?? '');
+    } catch {
+      fail(`routes[${i}].url`, `${JSON.stringify(r.url ?? '')} is not an absolute URL`);
+    }
+    // One connection pool per subscription: routes choose paths on the subscriber, not other hosts.
+    if (u!.origin !== parsed!.origin)
+      fail(`routes[${i}].url`, `${JSON.stringify(r.url)} is not on delivery.url's origin ${parsed!.origin}`);
+    return { filter: compile(`routes[${i}].filter`, r.filter), url: r.url };
+  });
+
   return {
     name,
     service,
@@ -129,5 +155,7 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
     orderedByKey: d.ordered_by_key ?? false,
     concurrency,
     deadLetterTopic,
+    ...(filter ? { filter } : {}),
+    ...(routes.length > 0 ? { routes } : {}),
   };
 }

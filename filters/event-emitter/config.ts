@@ -38,6 +38,8 @@ export class Rule {
   status: StaticArray<u32> | null = null;
   /** The CloudEvent type as a JSON string (quoted, escaped). */
   typeJson: ArrayBuffer = new ArrayBuffer(0);
+  /** The `dataschema` attribute as a JSON string (the route's data contract id), if any. */
+  dataschemaJson: ArrayBuffer | null = null;
   topic: Template = new Template("");
   /** The topic as a JSON string when the template has no placeholders (checked once, here). */
   topicJson: ArrayBuffer | null = null;
@@ -466,10 +468,12 @@ function checkEvent(c: Checker, node: JNode | null, where: string, rule: Rule, k
     return;
   }
   if (!keys.annotation) where += ".event";
-  const fields = ["type", "topic", "subject", keys.partitionkey, "data", keys.maxBodyBytes, "sampling", "delivery", keys.deadline, keys.onFailure].concat(keys.extra);
+  const fields = ["type", "topic", "subject", keys.partitionkey, "data", keys.maxBodyBytes, "sampling", "delivery", keys.deadline, keys.onFailure, "dataschema"].concat(keys.extra);
   if (!c.object(node, where, fields)) return;
   const type = c.str(node, "type", where, true);
   if (type !== null) rule.typeJson = jsonString(type);
+  const dataschema = c.str(node, "dataschema", where);
+  if (dataschema !== null) rule.dataschemaJson = jsonString(dataschema);
   const topic = template(c, node, "topic", where, rule, true);
   if (topic !== null) {
     rule.topic = topic;

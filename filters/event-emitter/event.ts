@@ -25,6 +25,7 @@ const PARTITIONKEY = member("partitionkey");
 const TRACEPARENT_ATTR = member("traceparent");
 const TRACESTATE_ATTR = member("tracestate");
 const DATACONTENTTYPE = member("datacontenttype");
+const DATASCHEMA = member("dataschema");
 const DATA = member("data");
 const DATA_BASE64 = member("data_base64");
 const JSON_TYPE = String.UTF8.encode('"application/json"');
@@ -212,6 +213,11 @@ export class EventWriter {
     out.bytes(cfg.sourceJson);
     out.bytes(TYPE);
     out.bytes(rule.typeJson);
+    const dataschema = rule.dataschemaJson;
+    if (dataschema !== null) {
+      out.bytes(DATASCHEMA);
+      out.bytes(dataschema);
+    }
     out.bytes(TIME);
     out.byte(0x22);
     rfc3339Into(out, nowNs);

@@ -146,7 +146,8 @@ export class EmitterStream extends HttpContext {
     if (!byConfig && annot === null) return FilterHeadersStatus.Continue;
     // Matching reads the host's header block in place; it is copied only when a rule matches.
     const probe = this.emitter.probe;
-    probe.routeName = cfg.needRouteName && peekProperty(ROUTE_NAME_PROPERTY) ? keepPeek() : null;
+    const needName = cfg.needRouteName || (annot !== null && annot.needsRouteName());
+    probe.routeName = needName && peekProperty(ROUTE_NAME_PROPERTY) ? keepPeek() : null;
     if (!peekPairs(MapType.HttpRequestHeaders)) return FilterHeadersStatus.Continue;
     probe.view(peekPtr, peekLen);
     const rules = cfg.rules;

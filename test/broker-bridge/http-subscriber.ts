@@ -4,6 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Received {
+  /** Request path (and query). */
+  url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
   at: number;
@@ -35,6 +37,7 @@ export class HttpSubscriber {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const r: Received = {
+          url: req.url ?? '',
           headers: req.headers,
           body: Buffer.concat(chunks).toString('utf8'),
           at: Date.now(),

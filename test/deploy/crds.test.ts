@@ -56,7 +56,19 @@ function disagreements(loader: Json, crd: Json, at: string): string[] {
   if ((loaderType ?? crd.type) !== crd.type) out.push(`${at}: type ${loaderType} vs ${crd.type}`);
   if (Array.isArray(loader.type) && loader.type.includes('null') !== !!crd.nullable)
     out.push(`${at}: nullability`);
-  for (const k of ['minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'pattern'])
+  for (const k of [
+    'minimum',
+    'maximum',
+    'minLength',
+    'maxLength',
+    'minItems',
+    'maxItems',
+    'minProperties',
+    'maxProperties',
+    'multipleOf',
+    'pattern',
+    'format',
+  ])
     if (loader[k] !== crd[k]) out.push(`${at}: ${k} ${loader[k]} vs ${crd[k]}`);
   const sorted = (a: unknown) => JSON.stringify([...((a as unknown[]) ?? [])].sort());
   if (sorted(loader.enum) !== sorted(crd.enum)) out.push(`${at}: enum differs`);
@@ -130,6 +142,20 @@ describe('CRDs generated from xds-server/mesh/schema.ts', () => {
       const crdSpec = openApiOf(c.kind).properties.spec;
       expect(disagreements(specSchemas[c.meshKind] as Json, crdSpec, `${c.kind}.spec`)).toEqual([]);
     }
+  });
+
+  it('keeps free-form objects (an inline dataSchema) instead of letting the API server prune them', () => {
+    const walk = (n: Json, at: string): string[] => [
+      ...(n.type === 'object' &&
+      !n.properties &&
+      !n.additionalProperties &&
+      !n['x-kubernetes-preserve-unknown-fields']
+        ? [at]
+        : []),
+      ...Object.entries((n.properties ?? {}) as Json).flatMap(([k, v]) => walk(v, `${at}.${k}`)),
+      ...(n.items ? walk(n.items, `${at}[]`) : []),
+    ];
+    for (const c of CRD_KINDS) expect(walk(openApiOf(c.kind).properties.spec, `${c.kind}.spec`)).toEqual([]);
   });
 
   it('the walk notices a field the CRD lacks or checks differently', () => {

@@ -141,12 +141,18 @@ describe.each(VARIANTS)('sidecast install (%s)', (_name, options) => {
     const secret = one(objects, 'Secret', 'sidecast-config');
     const mesh = parseMesh([{ file: 'mesh.yaml', text: secret.stringData['mesh.yaml'] }]);
     expect(mesh.mesh.bridge).toMatchObject({ host: `sidecast-bridge.${ns}.svc.cluster.local`, port: 8090 });
+    const bridge = configFromObject(parse(secret.stringData['bridge.yaml']), 'bridge.yaml', '/');
+    expect(bridge.http).toMatchObject({ host: '0.0.0.0', port: 8090 });
+    expect(bridge.broker.url).toBe('embedded:///var/lib/sidecast/broker');
+    if (options.mode === 'istio')
+      expect(bridge.auth.forwardedClientCert).toEqual({
+        trust: true,
+        by: [`spiffe://cluster.local/ns/${ns}/sa/sidecast-bridge`],
+      });
     if (options.mode === 'envoy') {
       expect(mesh.mesh.bridge.token).toBe(TOKEN);
-      const bridge = configFromObject(parse(secret.stringData['bridge.yaml']), 'bridge.yaml', '/');
-      expect(bridge.http).toMatchObject({ host: '0.0.0.0', port: 8090 });
-      expect(bridge.broker.url).toBe('embedded:///var/lib/sidecast/broker');
       expect(bridge.auth.producers[0]!.tokens).toEqual([TOKEN]);
+      expect(bridge.auth.forwardedClientCert).toBeUndefined();
     }
   });
 });

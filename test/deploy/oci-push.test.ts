@@ -11,6 +11,9 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pushWasmImage, RegistryError } from '../../deploy/oci/registry.js';
 import { MEDIA, sha256, wasmImage } from '../../deploy/oci/wasm-image.js';
+import { renderManifests } from '../../deploy/manifests.js';
+import { kubernetesOptionsFromEnv } from '../../xds-server/kubernetes/options.js';
+import { MeshReconciler } from '../../xds-server/kubernetes/reconcile.js';
 
 const run = promisify(execFile);
 const WASM = readFileSync(new URL('../../build/event-emitter.wasm', import.meta.url));
@@ -76,6 +79,67 @@ describe('event-emitter OCI image pushed to a real registry', () => {
     expect(JSON.parse(back.blob(back.manifest.config.digest).toString())).toMatchObject({
       type: 'envoy_proxy',
     });
+  });
+
+  it('the pushed digest is what the install and the rendered WasmPlugin pin', async () => {
+    if (!available) return;
+    const { digest, url } = await pushWasmImage(
+      `127.0.0.1:5000/sidecast-test/emitter-${RUN}:pin`,
+      wasmImage(WASM, 'oci'),
+      {
+        ...CREDS,
+        plainHttp: true,
+      },
+    );
+    // install --mode istio --wasm-image <url> → the controller's environment → its options.
+    type Workload = {
+      kind: string;
+      spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    };
+    const deployment = (renderManifests({ mode: 'istio', wasmImage: url }) as unknown as Workload[]).find(
+      (o) => o.kind === 'Deployment',
+    )!;
+    const env = Object.fromEntries(
+      deployment.spec.template.spec.containers[0]!.env.filter((e) => e.value !== undefined).map((e) => [
+        e.name,
+        e.value,
+      ]),
+    );
+    const options = kubernetesOptionsFromEnv(env)!;
+    expect(options.istio!.wasmUrl).toBe(url);
+    const meshService = {
+      apiVersion: 'sidecast.io/v1alpha1',
+      kind: 'MeshService',
+      metadata: { name: 'accounts', namespace: 'bank', generation: 1 },
+      spec: {},
+    };
+    const route = {
+      apiVersion: 'sidecast.io/v1alpha1',
+      kind: 'EventRoute',
+      metadata: { name: 'opened', namespace: 'bank', generation: 1, uid: 'u1' },
+      spec: {
+        service: 'accounts',
+        match: { path: '/accounts' },
+        event: { type: 't.v1', topic: 'acme/opened' },
+      },
+    };
+    const r = new MeshReconciler(options.istio).reconcile({
+      base: [
+        {
+          file: 'mesh.yaml',
+          text: 'apiVersion: sidecast.io/v1alpha1\nkind: Mesh\nmetadata: { name: m }\nspec: {}\n',
+        },
+      ],
+      resources: new Map([
+        ['MeshService/bank/accounts', meshService],
+        ['EventRoute/bank/opened', route],
+      ]),
+      endpointSlices: [],
+      services: [],
+    });
+    expect((r.wasmPlugins[0]!.spec as { url: string }).url).toBe(
+      `oci://127.0.0.1:5000/sidecast-test/emitter-${RUN}@${digest}`,
+    );
   });
 
   it('compat variant over HTTPS (self-signed CA): one tar+gzip layer whose plugin.wasm is the module', async () => {

@@ -23,8 +23,8 @@ import { brokerReachable } from '../broker-bridge/broker-env.js';
 import { HttpSubscriber, type Received } from '../broker-bridge/http-subscriber.js';
 import { scratchStream } from '../broker-bridge/nats-scratch.js';
 import { adsClient, deltaStream } from '../xds-server/ads-client.js';
-import { eventually } from './stack.js';
 import { BANK_FILE } from '../xds-mesh/bank.js';
+import { eventually } from './stack.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const RELEASE_WASM = join(root, 'build/event-emitter.wasm');
@@ -251,13 +251,20 @@ const nats = await brokerReachable('NATS JetStream', 4222);
 
     test('a retried POST with the same Idempotency-Key gets the same account, and its event the same id', async () => {
       const firstId = notifications.received[0]!.headers['ce-id'];
+      const accepted = async () =>
+        (await bridge.metrics.registry.getSingleMetric('sidecast_bridge_events_accepted_total')!.get())
+          .values[0]!.value;
+      const acceptedBefore = await accepted();
       const retry = await openAccount(ada, { traceparent, 'idempotency-key': key });
       expect(retry.status).toBe(201);
       expect(((await retry.json()) as { id: string }).id).toBe(opened.id);
-      // The emitter sent the retried event and counts it once the bridge's answer reached the filter
-      // (NATS may drop it as a duplicate id). Wait on that counter itself: the bridge's own accepted
-      // counter moves before its answer is on the wire.
-      await eventually('the emitter counted the retried event', () => sidecar.metric(EMITTED) === 3);
+      // The emitter sent the retried event and the bridge took it (NATS may drop it as a duplicate id).
+      await eventually(
+        'the retried event accepted by the bridge',
+        async () => (await accepted()) > acceptedBefore,
+      );
+      // The emitter counts an event when the bridge's reply reaches it, just after the bridge counted it.
+      await eventually('the emitter counting the retried event', () => sidecar.metric(EMITTED) === 3);
       // A last marker: whatever the retry caused has been delivered once the marker has.
       const marker = await openAccount(JSON.stringify({ owner: 'Marker 2' }), {});
       const { id: markerId } = (await marker.json()) as { id: string };

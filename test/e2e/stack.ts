@@ -19,6 +19,8 @@ export interface MeshSubscription {
   deadLetterTopic?: string;
   attempts?: number;
   orderByKey?: boolean;
+  filter?: string;
+  routes?: Array<{ filter: string; path: string }>;
 }
 
 export function meshYaml(subs: MeshSubscription[]): string {
@@ -42,6 +44,9 @@ export function meshYaml(subs: MeshSubscription[]): string {
         `    retry: { attempts: ${s.attempts ?? 3}, backoff: exponential, baseDelay: 20ms, maxDelay: 200ms, retryAfterCap: 1s }`,
         ...(s.deadLetterTopic ? [`    deadLetterTopic: ${s.deadLetterTopic}`] : []),
         ...(s.orderByKey ? ['    orderByKey: true'] : []),
+        // JSON strings are YAML double-quoted scalars: CEL's quotes and operators pass unharmed.
+        ...(s.filter ? [`  filter: ${JSON.stringify(s.filter)}`] : []),
+        ...(s.routes ? [`  routes: ${JSON.stringify(s.routes)}`] : []),
         '',
       ].join('\n'),
     );

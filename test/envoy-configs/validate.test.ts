@@ -18,6 +18,15 @@ import {
   translate,
   type FleetResources,
 } from '../../xds-server/mesh/index.js';
+import {
+  acceptAll,
+  emitter,
+  exchange,
+  flush,
+  stat,
+  type RequestSpec,
+  type ResponseSpec,
+} from '../event-emitter/harness.js';
 import { ISTIO_SCHEMAS } from './istio-shapes.js';
 import { BANK_FILE } from '../xds-mesh/bank.js';
 
@@ -115,11 +124,44 @@ describe('envoy-configs/', () => {
     expect(b!.static_resources.clusters.map((c: Json) => c.name)).toEqual(['sidecast_xds']);
   });
 
-  it('static-emitter.yaml carries the same emitter JSON the xds-server makes for accounts', () => {
+  it('static-emitter.yaml carries the same emitter JSON the xds-server makes for accounts (plus route annotations on)', () => {
     const [b] = documents(join(CONFIGS, 'static-emitter.yaml'));
     const [w] = wasmFilters(b!);
-    expect(JSON.parse(w!.config.configuration.value)).toEqual(bankEmitter('accounts'));
+    // Its routes are annotated, so it reads them; the xds-server's routes are not (switch off).
+    expect(JSON.parse(w!.config.configuration.value)).toEqual({
+      ...bankEmitter('accounts'),
+      route_annotations: true,
+    });
     expect(w!.config.root_id).toBe('event-emitter');
+  });
+
+  it('static-emitter.yaml in the test host: its plugin rule and its annotated route both emit', async () => {
+    const [b] = documents(join(CONFIGS, 'static-emitter.yaml'));
+    const [w] = wasmFilters(b!);
+    const hcm = b!.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    const e = await emitter(JSON.parse(w!.config.configuration.value), { routes: hcm.route_config });
+    const json = { 'content-type': 'application/json' };
+    // Its batches flush every 100 ms.
+    const emitOne = (req: RequestSpec, res: ResponseSpec) => {
+      exchange(e.plugin, req, res);
+      return flush(e.host, 100).flatMap(acceptAll);
+    };
+    const opened = emitOne(
+      { path: '/accounts' },
+      { status: 201, headers: json, body: '{"id":"acc-1","ssn":"1"}' },
+    );
+    expect(opened.map((x) => [x.type, x.subject, x.data])).toEqual([
+      ['acme.bank.account.opened.v1', 'acc-1', { id: 'acc-1', ssn: '[redacted]' }],
+    ]);
+    const refused = emitOne(
+      { path: '/accounts' },
+      { status: 409, headers: json, body: '{"error":"key reused"}' },
+    );
+    expect(refused.map((x) => [x.type, x.topic, x.subject, x.data])).toEqual([
+      ['acme.bank.account.rejected.v1', 'acme/bank/account/rejected/v1', '409', 'key reused'],
+    ]);
+    expect(emitOne({ method: 'GET', path: '/healthz' }, { status: 404 })).toHaveLength(0);
+    expect(stat(e.host, 'bad_annotation')).toBe(0);
   });
 
   describe.each(files.filter((f) => kindOf(f) === 'istio').map(rel))('Istio %s', (file) => {

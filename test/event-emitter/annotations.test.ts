@@ -65,6 +65,18 @@ describe('event-emitter: route annotations (xds.route_metadata)', () => {
     expect(stat(e.host, 'rule=account-closed.events_emitted')).toBe(1);
   });
 
+  test('{route.name} in an annotation renders the route it sits on', async () => {
+    const routes = withAnnotation('accounts-open', {
+      type: 't',
+      topic: 'routes/{route.name}',
+      status: [201],
+    });
+    const e = await emitter(annotationsOnly(), { routes });
+    expect(emitOne(e, { path: '/accounts' }, { status: 201 })[0]).toMatchObject({
+      topic: 'routes/accounts-open',
+    });
+  });
+
   test('an invalid annotation never touches traffic: counted per request, logged once naming the field', async () => {
     const e = await emitter(annotationsOnly(), { routes: ROUTES });
     for (let i = 0; i < 3; i++) {

@@ -88,7 +88,7 @@ const runtime = await containerRuntimeFor('real-Envoy static suite (envoy-static
     expect(JSON.parse(ev.body)).toMatchObject({ id, owner: 'Ada', ssn: '[redacted]' });
   });
 
-  test('requests that do not match (GET, POST answered 400) emit nothing; Envoy counts what did', async () => {
+  test("GET emits nothing; POST answered 400 emits the annotated route's event (xds.route_metadata in real Envoy); Envoy counts both", async () => {
     expect((await fetch(`${through}/healthz`)).status).toBe(200);
     const bad = await fetch(`${through}/accounts`, { method: 'POST', body: '{}' });
     expect(bad.status).toBe(400);
@@ -98,12 +98,21 @@ const runtime = await containerRuntimeFor('real-Envoy static suite (envoy-static
     });
     const { id: markerId } = (await marker.json()) as { id: string };
     await eventually('the marker at the subscriber', () => subjects().includes(markerId), 30_000);
+    await eventually('the rejected event at the subscriber', () => subjects().includes('400'), 30_000);
     await new Promise((r) => setTimeout(r, QUIET_MS));
-    expect(sink.subscriber.received).toHaveLength(2);
+    expect(sink.subscriber.received).toHaveLength(3);
+    const rejected = sink.subscriber.received.find((r) => r.headers['ce-subject'] === '400')!;
+    expect(rejected.headers['ce-type']).toBe('acme.bank.account.rejected.v1');
     // The filter's own counters, as Envoy exposes them (wasmcustom.<name>).
-    await eventually('Envoy counts two emitted events', async () => {
+    await eventually('Envoy counts the emitted events, by plugin rule and by annotated route', async () => {
       const stats = await envoyStats(envoy, 'events_emitted');
-      return stats['wasmcustom.sidecast.emitter.rule=account-opened.events_emitted'] === 2;
+      return (
+        stats['wasmcustom.sidecast.emitter.rule=account-opened.events_emitted'] === 2 &&
+        stats['wasmcustom.sidecast.emitter.rule=accounts-open.events_emitted'] === 1
+      );
     });
+    expect(
+      (await envoyStats(envoy, 'bad_annotation'))['wasmcustom.sidecast.emitter.bad_annotation'] ?? 0,
+    ).toBe(0);
   });
 });

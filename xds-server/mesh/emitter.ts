@@ -37,7 +37,9 @@ export function emitterConfig(config: MeshConfig, service: ServiceSpec): Record<
   const { mesh } = config;
   const routes = config.eventRoutes.filter((r) => r.service === service.name);
   const rules: { name: string }[] = routes.map((r) => r.rule);
-  if (rules.length === 0) rules.push(NO_EVENTS_RULE);
+  // With route annotations on, the filter takes an empty rule list.
+  const annotations = mesh.emitter.annotateRoutes === true;
+  if (rules.length === 0 && !annotations) rules.push(NO_EVENTS_RULE);
   const json = prune({
     source: `${mesh.source}/${service.name}`,
     bridge: prune({
@@ -49,6 +51,8 @@ export function emitterConfig(config: MeshConfig, service: ServiceSpec): Record<
     }),
     batch: mesh.emitter.batch && prune(mesh.emitter.batch),
     retry: mesh.emitter.retry && prune(mesh.emitter.retry),
+    // Off unless the mesh annotates its routes: no route metadata read per request.
+    route_annotations: annotations,
     rules,
   });
   const check = emitterSchema();

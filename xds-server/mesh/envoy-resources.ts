@@ -91,6 +91,8 @@ export interface VirtualHostSpec {
   domains: string[];
   routeName: string;
   cluster: string;
+  /** Routes to the same cluster tried before the catch-all (e.g. annotated EventRoutes), without their action. */
+  routes?: Json[];
 }
 
 export function routeConfiguration(name: string, hosts: VirtualHostSpec[]): Json {
@@ -99,7 +101,10 @@ export function routeConfiguration(name: string, hosts: VirtualHostSpec[]): Json
     virtual_hosts: hosts.map((h) => ({
       name: h.name,
       domains: h.domains,
-      routes: [{ name: h.routeName, match: { prefix: '/' }, route: { cluster: h.cluster } }],
+      routes: [
+        ...(h.routes ?? []).map((r) => ({ ...r, route: { cluster: h.cluster } })),
+        { name: h.routeName, match: { prefix: '/' }, route: { cluster: h.cluster } },
+      ],
     })),
   };
 }

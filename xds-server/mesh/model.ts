@@ -1,8 +1,14 @@
 // Schema-checked documents → the mesh model, with the checks no schema can do: unique names,
 // references between documents, topic grammar, template sources.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
 import { parsePattern, parseTopic } from '../../common/topic.js';
 import type { MeshDocument } from './documents.js';
 import type {
+  DataContract,
   EmitterRule,
   EventRouteSpec,
   HostPort,
@@ -17,6 +23,9 @@ export const BRIDGE_GROUP = 'sidecast-bridge';
 export const DEFAULT_WASM_FILE = '/etc/sidecast/event-emitter.wasm';
 export const DEFAULT_INBOUND_PORT = 15006;
 export const DEFAULT_OUTBOUND_PORT = 15001;
+
+/** Only to tell a user early that a dataSchema is no JSON Schema; the bridges compile their own. */
+const schemaCompiler = new Ajv({ strict: false, logger: false, validateFormats: false });
 
 type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- shape guaranteed by schema.ts
 
@@ -62,11 +71,16 @@ export function buildModel(
 
   const eventRoutes = byKind('EventRoute').map((d): EventRouteSpec => {
     mustExist(d, ['spec', 'service'], d.spec.service as string);
+    const contract = dataContract(d, issues);
+    const rule = emitterRule(d, issues);
+    // The emitter stamps the route's events with the contract's id (CloudEvents `dataschema`).
+    if (contract) rule.event.dataschema = contract.schemaId;
     return {
       name: d.name,
       service: d.spec.service as string,
       origin: { file: d.file, document: d.index },
-      rule: emitterRule(d, issues),
+      rule,
+      ...(contract ? { contract } : {}),
     };
   });
 
@@ -102,6 +116,8 @@ export function buildModel(
         orderByKey: s.delivery.orderByKey,
         concurrency: s.delivery.concurrency,
       },
+      ...(s.filter ? { filter: s.filter as string } : {}),
+      ...(s.routes ? { routes: s.routes as Array<{ filter: string; path: string }> } : {}),
     };
   });
 
@@ -141,6 +157,7 @@ function meshSettings(d: MeshDocument | undefined): MeshSettings {
     source: s.source ?? `//${d?.name ?? 'sidecast'}`,
     emitter: {
       wasmFile: e.wasmFile ?? DEFAULT_WASM_FILE,
+      annotateRoutes: e.annotateRoutes,
       batch: e.batch && {
         max_events: e.batch.maxEvents,
         max_bytes: e.batch.maxBytes,
@@ -254,6 +271,53 @@ function emitterRule(d: MeshDocument, issues: MeshIssue[]): EmitterRule {
       deadline_ms: e.deadline && durationMs(e.deadline),
       on_failure: e.onFailure,
     }),
+  };
+}
+
+/** `event.dataSchema` (+ `schemaPolicy`) → the contract the bridges enforce; problems become issues. */
+function dataContract(d: MeshDocument, issues: MeshIssue[]): DataContract | undefined {
+  const e = (d.spec as Spec).event;
+  const path = ['spec', 'event', e.dataSchemaFile !== undefined ? 'dataSchemaFile' : 'dataSchema'];
+  if (e.dataSchema === undefined && e.dataSchemaFile === undefined) {
+    if (e.schemaPolicy !== undefined)
+      issues.push(
+        d.issue(['spec', 'event', 'schemaPolicy'], 'only applies with event.dataSchema or dataSchemaFile'),
+      );
+    return undefined;
+  }
+  if (e.dataSchema !== undefined && e.dataSchemaFile !== undefined) {
+    issues.push(d.issue(path, 'give dataSchema (inline) or dataSchemaFile, not both'));
+    return undefined;
+  }
+  let schema: unknown = e.dataSchema;
+  if (e.dataSchemaFile !== undefined) {
+    const file = resolve(dirname(d.file), e.dataSchemaFile as string);
+    try {
+      schema = parseYaml(readFileSync(file, 'utf8'));
+    } catch (err) {
+      issues.push(d.issue(path, `cannot read the schema file ${file}: ${(err as Error).message}`));
+      return undefined;
+    }
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+      issues.push(d.issue(path, `${file} does not hold a JSON Schema object`));
+      return undefined;
+    }
+  }
+  try {
+    schemaCompiler.compile(schema as object);
+  } catch (err) {
+    issues.push(d.issue(path, `not a valid JSON Schema: ${(err as Error).message}`));
+    return undefined;
+  }
+  const name = `${d.spec.service as string}/${d.name}`;
+  const schemaJson = JSON.stringify(schema);
+  const digest = createHash('sha256').update(schemaJson).digest('hex').slice(0, 16);
+  return {
+    type: e.type as string,
+    schemaJson,
+    schemaId: `urn:sidecast:schema:${name}:${digest}`,
+    policy: (e.schemaPolicy as DataContract['policy'] | undefined) ?? 'reject',
+    deadLetterTopic: `sidecast/deadletter/schema/${name}`,
   };
 }
 

@@ -50,6 +50,7 @@ const meshSpec = closed({
   source: { type: 'string', minLength: 1 },
   emitter: closed({
     wasmFile: { type: 'string', pattern: '^/' },
+    annotateRoutes: { type: 'boolean' },
     batch: closed({
       maxEvents: { type: 'integer', minimum: 1, maximum: 1000 },
       maxBytes: { type: 'integer', minimum: 1024, maximum: 4194304 },
@@ -128,6 +129,10 @@ const eventRouteSpec = closed(
         delivery: { enum: ['async', 'guaranteed'] },
         deadline: duration,
         onFailure: { enum: ['release', 'reject'] },
+        // Data contract: a JSON Schema object inline, or the path of a JSON/YAML file next to the mesh file.
+        dataSchema: { type: 'object' },
+        dataSchemaFile: { type: 'string', minLength: 1 },
+        schemaPolicy: { enum: ['reject', 'deadLetter', 'warn'] },
       },
       ['type', 'topic'],
     ),
@@ -156,6 +161,13 @@ const subscriptionSpec = closed(
       },
       ['path'],
     ),
+    // CEL over CloudEvents attributes and `data`; compiled (and NACKed when it does not) by the bridge.
+    filter: { type: 'string', minLength: 1 },
+    routes: {
+      type: 'array',
+      minItems: 1,
+      items: closed({ filter: { type: 'string', minLength: 1 }, path: httpPath }, ['filter', 'path']),
+    },
   },
   ['service', 'topics', 'delivery'],
 );

@@ -4,7 +4,12 @@
 // sidecast.v1.Subscription per Subscription (group "sidecast-bridge"). Every resource is encoded
 // by the strict checker, so an invalid one fails here with its name and field, not as a NACK.
 import { envoyChecker, TYPE } from '../../proto/envoy.js';
-import { encodeSubscription, SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
+import {
+  encodeEventContract,
+  encodeSubscription,
+  EVENT_CONTRACT_TYPE_URL,
+  SUBSCRIPTION_TYPE_URL,
+} from '../../proto/sidecast.js';
 import { BRIDGE_CLUSTER, emitterConfig } from './emitter.js';
 import {
   apiListener,
@@ -17,6 +22,7 @@ import {
   type ClusterPair,
 } from './envoy-resources.js';
 import { BRIDGE_GROUP } from './model.js';
+import { splitEventRoutes } from './route-annotations.js';
 import type { FleetResources, HostPort, MeshConfig, ServiceSpec } from './types.js';
 
 export const INBOUND = 'sidecast_inbound';
@@ -83,6 +89,11 @@ function sidecarGroup(config: MeshConfig, service: ServiceSpec, called: ServiceS
       configuration,
     });
 
+  // Mesh emitter.annotateRoutes: EventRoutes that can be Envoy routes carry their rule as route metadata.
+  const split = mesh.emitter.annotateRoutes
+    ? splitEventRoutes(config.eventRoutes.filter((r) => r.service === service.name))
+    : undefined;
+
   g.addCluster(cluster(BRIDGE_CLUSTER, [{ host: mesh.bridge.host, port: mesh.bridge.port }]));
   g.addCluster(cluster(inboundCluster(service.name), localApp(service)));
   for (const c of called) g.addCluster(cluster(outboundCluster(c.name), viaSidecar(c)));
@@ -106,12 +117,18 @@ function sidecarGroup(config: MeshConfig, service: ServiceSpec, called: ServiceS
     TYPE.route,
     INBOUND,
     routeConfiguration(INBOUND, [
-      { name: service.name, domains: ['*'], routeName: 'default', cluster: inboundCluster(service.name) },
+      {
+        name: service.name,
+        domains: ['*'],
+        routeName: 'default',
+        cluster: inboundCluster(service.name),
+        routes: split?.routes,
+      },
     ]),
   );
   g.add(TYPE.extensionConfig, emitterResourceName(service.name), {
     name: emitterResourceName(service.name),
-    typed_config: wasm(emitterConfig(config, service)),
+    typed_config: wasm(emitterConfig(split ? { ...config, eventRoutes: split.rules } : config, service)),
   });
 
   if (called.length) {
@@ -181,6 +198,28 @@ function bridgeGroup(config: MeshConfig): GroupBuilder {
           concurrency: d.concurrency,
         },
         dead_letter_topic: d.deadLetterTopic,
+        filter: sub.filter,
+        routes: sub.routes?.map((r) => ({
+          filter: r.filter,
+          url: deliveryUrl(services.get(sub.service)!, r.path),
+        })),
+      }),
+    );
+  }
+  for (const route of config.eventRoutes) {
+    const c = route.contract;
+    if (!c) continue;
+    const name = `${route.service}/${route.name}`;
+    g.put(
+      EVENT_CONTRACT_TYPE_URL,
+      name,
+      encodeEventContract({
+        name,
+        type: c.type,
+        schema_json: c.schemaJson,
+        schema_id: c.schemaId,
+        policy: c.policy === 'deadLetter' ? 'DEAD_LETTER' : c.policy === 'warn' ? 'WARN' : 'REJECT',
+        dead_letter_topic: c.deadLetterTopic,
       }),
     );
   }

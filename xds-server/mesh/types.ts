@@ -23,6 +23,8 @@ export interface MeshSettings {
       max_buffered_events?: number;
     };
     retry?: { max_attempts?: number; base_delay_ms?: number; max_delay_ms?: number };
+    /** EventRoutes as route metadata on the generated routes (route-annotations.ts). */
+    annotateRoutes?: boolean;
   };
 }
 
@@ -46,6 +48,19 @@ export interface EventRouteSpec {
   /** Where it was defined, so later checks (the emitter schema) can point at it. */
   origin: { file: string; document: number };
   rule: EmitterRule;
+  /** `event.dataSchema`, resolved: served to bridges as a sidecast.v1.EventContract. */
+  contract?: DataContract;
+}
+
+export interface DataContract {
+  /** CloudEvents type of the route's events. */
+  type: string;
+  /** The JSON Schema, as compact JSON text. */
+  schemaJson: string;
+  /** `urn:sidecast:schema:<service>/<route>:<sha-256 prefix>`; the events' `dataschema`. */
+  schemaId: string;
+  policy: 'reject' | 'deadLetter' | 'warn';
+  deadLetterTopic: string;
 }
 
 export interface SubscriptionSpec {
@@ -66,6 +81,10 @@ export interface SubscriptionSpec {
     orderByKey?: boolean;
     concurrency?: number;
   };
+  /** CEL expression selecting the events delivered. */
+  filter?: string;
+  /** First matching filter picks the delivery path. */
+  routes?: Array<{ filter: string; path: string }>;
 }
 
 export interface MeshConfig {

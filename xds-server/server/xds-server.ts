@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { TYPE } from '../../proto/envoy.js';
-import { SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
+import { EVENT_CONTRACT_TYPE_URL, SUBSCRIPTION_TYPE_URL } from '../../proto/sidecast.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import type { TypeSnapshot } from '../cache/types.js';
 import type { Protocol, XdsNode } from './messages.js';
@@ -68,7 +68,7 @@ export const SUPPORTS_RESOURCE_IN_SOTW = 'xds.config.supports-resource-in-sotw';
 /** LDS/CDS (and sidecast's Subscription) are full-state in SotW and support wildcard; others are named-only. */
 const FULL_STATE_WILDCARD: TypeRules = { fullState: true, wildcard: true };
 const NAMED: TypeRules = { fullState: false, wildcard: false };
-const WILDCARD_TYPES = new Set([TYPE.listener, TYPE.cluster, SUBSCRIPTION_TYPE_URL]);
+const WILDCARD_TYPES = new Set([TYPE.listener, TYPE.cluster, SUBSCRIPTION_TYPE_URL, EVENT_CONTRACT_TYPE_URL]);
 /** Make-before-break push order (reference §1.8); unknown types go last, by name. */
 const PUSH_ORDER = [
   TYPE.cluster,
@@ -77,6 +77,7 @@ const PUSH_ORDER = [
   TYPE.route,
   TYPE.extensionConfig,
   SUBSCRIPTION_TYPE_URL,
+  EVENT_CONTRACT_TYPE_URL,
 ];
 const SERVED_TYPES = new Set(PUSH_ORDER);
 const rank = (t: string): number => {
