@@ -215,6 +215,20 @@ describe('push gating and work per change', () => {
     s.close();
   });
 
+  it('delta: only the latest response gates; a client that ACKs just the newest nonce still gets pushes', async () => {
+    const running = await startServer(eds(1000));
+    const s = deltaStream(running.client);
+    s.send({ node: ENVOY_NODE('n1'), type_url: TYPE.endpoint, resource_names_subscribe: ['a'] });
+    await s.next(); // never ACKed
+    s.send({ type_url: TYPE.endpoint, resource_names_subscribe: ['b'] });
+    const second = await s.next();
+    s.send({ type_url: TYPE.endpoint, response_nonce: second.nonce });
+    await until('the ACK', () => running.server.syncz()[0]!.types[0]!.state === 'SYNCED');
+    running.cache.setFleet(fleet(eds(1001)));
+    expect((await s.next()).resources.map((r) => r.name)).toEqual(['a']);
+    s.close();
+  });
+
   it('a change touches only the streams subscribed to a changed name (or the whole type)', async () => {
     const running = await startServer(eds(1000));
     const streams = ['a', 'b', 'b', 'b'].map((name, i) => {

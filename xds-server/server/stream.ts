@@ -183,7 +183,7 @@ export class XdsStream {
       this.host.subscriptionChanged(this, ts);
       ts.requested = true; // answered even while an earlier response awaits its reply
       this.markDirty([req.typeUrl], now);
-    } else if (this.dirty.has(req.typeUrl) && !ts.pending.size) {
+    } else if (this.dirty.has(req.typeUrl) && !ts.awaitingReply) {
       // A reply opened the gate for a push held back while this type awaited it (coalesced).
       this.schedule();
     }
@@ -231,7 +231,7 @@ export class XdsStream {
   heartbeat(): void {
     let any = false;
     for (const ts of this.types.values()) {
-      if (this.host.ttlOf(this, ts.typeUrl) === undefined || ts.pending.size || this.dirty.has(ts.typeUrl))
+      if (this.host.ttlOf(this, ts.typeUrl) === undefined || ts.awaitingReply || this.dirty.has(ts.typeUrl))
         continue;
       ts.heartbeatDue = true;
       this.dirty.add(ts.typeUrl);
@@ -261,7 +261,7 @@ export class XdsStream {
       const ts = this.types.get(typeUrl)!;
       // A config push waits for the reply to the type's response in flight, then carries the
       // newest state (coalesced); a request (new names) is answered at once.
-      if (ts.pending.size && !ts.requested) {
+      if (ts.awaitingReply && !ts.requested) {
         this.dirty.add(typeUrl);
         continue;
       }

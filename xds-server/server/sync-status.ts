@@ -37,7 +37,7 @@ export function stateOf(ts: TypeState): SyncState {
   if (nackedLast) return 'NACKED';
   // Waiting for a reply to what was sent. (Comparing with the cache version would misreport named
   // subscriptions, whose type version also moves for resources this client never asked for.)
-  return ts.pending.size ? 'STALE' : 'SYNCED';
+  return ts.awaitingReply ? 'STALE' : 'SYNCED';
 }
 
 export function syncStatus(s: XdsStream, cache: SnapshotCache): StreamStatus {

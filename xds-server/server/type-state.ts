@@ -231,6 +231,11 @@ export class TypeState {
     };
   }
 
+  /** The latest response of this type is not answered yet (a delta client may skip older nonces). */
+  get awaitingReply(): boolean {
+    return this.lastSent !== undefined && this.pending.has(this.lastSent.nonce);
+  }
+
   recordSent(rec: SentRecord, protocol: Protocol): void {
     if (protocol === 'sotw') this.pending.clear();
     else if (this.pending.size >= 32) this.pending.delete(this.pending.keys().next().value!);
