@@ -49,6 +49,7 @@ export interface SubscriptionJson {
     };
     ordered_by_key?: boolean;
     concurrency?: number;
+    batch?: { max_events?: number; max_wait?: string };
   };
   dead_letter_topic?: string;
   filter?: string;

@@ -5,7 +5,14 @@ import { Pool, type Dispatcher } from 'undici';
 import { parseRetryAfter } from './backoff.js';
 
 export type AttemptResult =
-  | { kind: 'response'; status: number; retryAfterMs?: number; excerpt: string }
+  | {
+      kind: 'response';
+      status: number;
+      retryAfterMs?: number;
+      excerpt: string;
+      /** A 2xx body, read only when asked for (batched delivery's per-event statuses). */
+      body?: string;
+    }
   /** No HTTP answer at all (refused, reset, DNS): the subscriber is down, not rejecting the event. */
   | { kind: 'unreachable'; error: string }
   | { kind: 'timeout'; timeoutMs: number };
@@ -33,8 +40,13 @@ class Attempt implements Dispatcher.DispatchHandler {
   private retryAfter: string | undefined;
   private excerpt: Buffer[] = [];
   private excerptBytes = 0;
+  private okBody: Buffer[] | undefined;
+  private okBodyBytes = 0;
 
-  constructor(private readonly settle: (r: AttemptResult | { failed: Error }) => void) {}
+  constructor(
+    private readonly settle: (r: AttemptResult | { failed: Error }) => void,
+    private readonly okBodyLimit: number,
+  ) {}
 
   abort(reason: Error): void {
     if (this.controller) this.controller.abort(reason);
@@ -57,8 +69,13 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
-    // A 2xx body is drained unread; others keep a short excerpt for the dead-letter reason.
-    if (this.status >= 300 && this.excerptBytes < EXCERPT_BYTES) {
+    // A 2xx body is drained unread unless asked for; others keep a short excerpt for the dead-letter reason.
+    if (this.status < 300) {
+      if (this.okBodyBytes < this.okBodyLimit) {
+        (this.okBody ??= []).push(chunk);
+        this.okBodyBytes += chunk.length;
+      }
+    } else if (this.excerptBytes < EXCERPT_BYTES) {
       this.excerpt.push(chunk);
       this.excerptBytes += chunk.length;
     }
@@ -70,6 +87,13 @@ class Attempt implements Dispatcher.DispatchHandler {
       status: this.status,
       retryAfterMs: parseRetryAfter(this.retryAfter),
       excerpt: Buffer.concat(this.excerpt).subarray(0, EXCERPT_BYTES).toString('utf8'),
+      ...(this.okBodyLimit > 0 && this.status < 300
+        ? {
+            body: Buffer.concat(this.okBody ?? [])
+              .subarray(0, this.okBodyLimit)
+              .toString('utf8'),
+          }
+        : {}),
     });
   }
 
@@ -101,6 +125,8 @@ export async function postOnce(
   body: Buffer,
   timeoutMs: number,
   signal?: AbortSignal,
+  /** Read up to this many bytes of a 2xx answer into `body` (0: drain it unread). */
+  okBodyLimit = 0,
 ): Promise<AttemptResult> {
   signal?.throwIfAborted();
   const live = signal ? trackedBy(signal) : undefined;
@@ -109,7 +135,7 @@ export async function postOnce(
       clearTimeout(timer);
       live?.delete(attempt);
       resolve(r);
-    });
+    }, okBodyLimit);
     const timer = setTimeout(() => attempt.abort(new AttemptTimedOut()), timeoutMs);
     live?.add(attempt);
     pool.dispatch(

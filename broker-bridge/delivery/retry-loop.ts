@@ -38,9 +38,9 @@ function endAttemptSpan(span: AttemptSpan, r: AttemptResult): void {
   } else span.end(0, r.kind, describe(r));
 }
 
-const retryable = (status: number) => status >= 500 || status === 408 || status === 429;
+export const retryable = (status: number): boolean => status >= 500 || status === 408 || status === 429;
 
-function describe(r: AttemptResult): string {
+export function describe(r: AttemptResult): string {
   if (r.kind === 'timeout') return `no response within ${r.timeoutMs}ms`;
   if (r.kind === 'unreachable') return `unreachable: ${r.error}`;
   return `HTTP ${r.status}${r.excerpt ? `: ${r.excerpt.replace(/\s+/g, ' ').trim()}` : ''}`;

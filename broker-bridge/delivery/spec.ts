@@ -15,6 +15,12 @@ export interface RetrySpec {
   retryAfterCapMs: number;
 }
 
+/** Opt-in batched delivery (delivery/batch.ts): one POST of up to maxEvents, after at most maxWaitMs. */
+export interface BatchSpec {
+  maxEvents: number;
+  maxWaitMs: number;
+}
+
 export interface SubscriptionSpec {
   /** `<service>/<subscription name>`, unique across the mesh. */
   name: string;
@@ -28,6 +34,8 @@ export interface SubscriptionSpec {
   /** Most HTTP deliveries in flight at once for this subscription. */
   concurrency: number;
   deadLetterTopic: string;
+  /** Absent: one event per request (binary mode). */
+  batch?: BatchSpec;
   /** Only events it matches are delivered (compiled once per subscription version). */
   filter?: CompiledFilter;
   /** The first route whose filter matches picks the URL; otherwise `url`. */

@@ -1,6 +1,7 @@
 // One subscription at work: a durable consumer on the broker and the delivery of what it hands us.
 import { setMaxListeners } from 'node:events';
 import type { BrokerAdapter, Consumer, ReceivedMessage } from '../brokers/types.js';
+import { Batcher } from './batch.js';
 import {
   PoisonEventError,
   parseStructured,
@@ -16,7 +17,7 @@ import {
   type DeliveryMetrics,
   type SubscriptionSeries,
 } from './metrics.js';
-import { deliverWithRetry } from './retry-loop.js';
+import { deliverWithRetry, type Outcome } from './retry-loop.js';
 import { durableName, type SubscriptionSpec } from './spec.js';
 import { endWithError, failSpan, type BridgeTracing } from '../tracing/spans.js';
 import type { Span } from '@opentelemetry/api';
@@ -48,6 +49,8 @@ export class SubscriptionWorker {
   private readonly series: SubscriptionSeries;
   private readonly routes: Array<{ filter: CompiledFilter; url: URL }> | undefined;
   private filterErrorLogged = false;
+  /** Set when the subscription opted into batched delivery. */
+  private readonly batcher: Batcher | undefined;
 
   constructor(
     readonly spec: SubscriptionSpec,
@@ -64,6 +67,25 @@ export class SubscriptionWorker {
     this.series = subscriptionSeries(metrics, spec.name);
     // Every delivery in flight (up to 2 × concurrency) listens on this one signal.
     setMaxListeners(0, this.abort.signal);
+    if (spec.batch)
+      this.batcher = new Batcher({
+        url: this.url,
+        timeoutMs: spec.timeoutMs,
+        retry: spec.retry,
+        batch: spec.batch,
+        concurrency: spec.concurrency,
+        orderedByKey: spec.orderedByKey,
+        pool: this.pool,
+        signal: this.abort.signal,
+        onRetry: (r, events, delayMs) => {
+          this.series.retried.inc(events);
+          if (r.kind === 'unreachable')
+            this.log.warn(
+              { subscription: this.spec.name, events, error: r.error, retryInMs: delayMs },
+              'subscriber unreachable; holding a batch of events',
+            );
+        },
+      });
   }
 
   async start(): Promise<void> {
@@ -71,7 +93,10 @@ export class SubscriptionWorker {
       {
         name: durableName(this.spec),
         patterns: this.spec.topics,
-        maxInFlight: this.spec.concurrency * PREFETCH_FACTOR,
+        // Batched: every batch slot full plus the one filling up.
+        maxInFlight: this.spec.batch
+          ? this.spec.batch.maxEvents * (this.spec.concurrency + 1)
+          : this.spec.concurrency * PREFETCH_FACTOR,
       },
       (m) => this.handle(m),
     );
@@ -98,6 +123,12 @@ export class SubscriptionWorker {
       }
       if (this.spec.filter && !this.selects(this.spec.filter, ev)) return; // acknowledged, not delivered
       const key = typeof ev.partitionkey === 'string' ? ev.partitionkey : m.key;
+      if (this.batcher) {
+        // The batcher keeps per-key order itself (several events of a key may share one batch).
+        const outcome = await this.batcher.add({ id: ev.id, key, body: m.body });
+        await this.settle(m, ev, receivedAt, outcome);
+        return;
+      }
       const run = () => this.deliver(m, ev, receivedAt);
       await (this.spec.orderedByKey && key ? this.keyed.run(key, run) : run());
     } finally {
@@ -160,6 +191,17 @@ export class SubscriptionWorker {
       if (span) endWithError(span, 'aborted', (e as Error).message);
       throw e;
     });
+    await this.settle(m, ev, receivedAt, outcome, span);
+  }
+
+  /** Metrics of a delivered event, or its dead letter; ends the event's span when it has one. */
+  private async settle(
+    m: ReceivedMessage,
+    ev: StructuredEvent,
+    receivedAt: number,
+    outcome: Outcome,
+    span?: Span,
+  ): Promise<void> {
     if (outcome.kind === 'delivered') {
       this.series.delivered.inc();
       const seconds = (performance.now() - receivedAt) / 1000;

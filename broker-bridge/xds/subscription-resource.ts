@@ -18,7 +18,8 @@ export class ResourceError extends Error {
   }
 }
 
-const LIMITS = { maxAttempts: 100, maxConcurrency: 1024, maxDurationMs: 3_600_000 };
+const LIMITS = { maxAttempts: 100, maxConcurrency: 1024, maxDurationMs: 3_600_000, maxBatchEvents: 1000 };
+const DEFAULT_BATCH_WAIT_MS = 10;
 
 /** Decodes the protobuf bytes of one resource; `resourceName` is the xDS Resource.name. */
 export function decodeSubscription(resourceName: string, bytes: Uint8Array): SubscriptionSpec {
@@ -110,6 +111,15 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
       `${JSON.stringify(deadLetterTopic)} matches the subscription's own pattern ${JSON.stringify(loop)}`,
     );
 
+  let batch: SubscriptionSpec['batch'];
+  if (d.batch) {
+    const maxEvents = d.batch.max_events ?? 0;
+    if (maxEvents < 1 || maxEvents > LIMITS.maxBatchEvents)
+      fail('delivery.batch.max_events', `${maxEvents} is outside 1..${LIMITS.maxBatchEvents}`);
+    batch = { maxEvents, maxWaitMs: ms('delivery.batch.max_wait', d.batch.max_wait, DEFAULT_BATCH_WAIT_MS) };
+    // A batch goes to one URL: per-event routes would split it.
+    if (raw.routes?.length) fail('delivery.batch', 'cannot be combined with routes; use one or the other');
+  }
   const compile = (field: string, source: string): CompiledFilter => {
     try {
       return compileFilter(source);
@@ -155,6 +165,7 @@ export function validateSubscription(resourceName: string, raw: SubscriptionJson
     orderedByKey: d.ordered_by_key ?? false,
     concurrency,
     deadLetterTopic,
+    ...(batch ? { batch } : {}),
     ...(filter ? { filter } : {}),
     ...(routes.length > 0 ? { routes } : {}),
   };

@@ -12,7 +12,7 @@ import { RouteAnnotation, RouteAnnotations } from "./annotations";
 import { configError, EmitterConfig, MAX_RULES, parseConfig, Rule } from "./config";
 import { bridgeHeaders, Delivery } from "./delivery";
 import { EventWriter } from "./event";
-import { BodyCopy, BodyState, Exchange, foundLen, foundPtr } from "./exchange";
+import { BodyCopy, BodyState, Exchange, findPair, foundLen, foundPtr } from "./exchange";
 import { fractionOfKey } from "./ids";
 import { callStatus, ReplyCursor, Result } from "./ingest-reply";
 import { keepPeek, peekBuffer, peekHeader, peekLen, peekPairs, peekProperty, peekPtr } from "./host";
@@ -108,6 +108,18 @@ class Wait {
   events: Array<ArrayBuffer> = [];
   rules: Array<Rule> = [];
   reject: bool = false;
+}
+
+/** A :status that is not three digits matches no status set (and renders as 0). */
+function statusOf(p: usize, len: i32): i32 {
+  if (len != 3) return 0;
+  let status = 0;
+  for (let i = 0; i < 3; i++) {
+    const d = <i32>load<u8>(p + <usize>i) - 48;
+    if (d < 0 || d > 9) return 0;
+    status = status * 10 + d;
+  }
+  return status;
 }
 
 @inline function bit(i: i32): u64 {
@@ -222,17 +234,27 @@ export class EmitterStream extends HttpContext {
   onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     const ex = this.ex;
     if (ex === null || this.matched != 0) return FilterHeadersStatus.Continue; // (a local reply of ours comes back here)
-    // A :status that is not three digits matches no status set (and renders as 0).
-    let status = 0;
-    if (peekHeader(MapType.HttpResponseHeaders, STATUS) && peekLen == 3) {
-      for (let i = 0; i < 3; i++) {
-        const d = <i32>load<u8>(peekPtr + <usize>i) - 48;
-        status = d < 0 || d > 9 || status < 0 ? -1 : status * 10 + d;
-      }
-      if (status < 0) status = 0;
-    }
-    ex.status = status;
     const n = this.slots;
+    // A rule that may want the response body needs content-type as well as :status: then one
+    // get_header_map_pairs instead of two get_header_map_value (in proxy-wasm-cpp-host each value
+    // read is a lookup plus an allocMemory call into the module, so is the whole map; docs/event-emitter.md).
+    let bodyMaybe = false;
+    for (let i = 0; i < n && !bodyMaybe; i++)
+      if ((this.candidates & bit(i)) != 0 && this.ruleAt(i).needsResponseBody()) bodyMaybe = true;
+    let status = 0;
+    let contentType: ArrayBuffer | null = null;
+    if (bodyMaybe) {
+      if (peekPairs(MapType.HttpResponseHeaders)) {
+        const p = peekPtr;
+        const len = peekLen;
+        if (findPair(p, len, changetype<usize>(STATUS), STATUS.byteLength)) status = statusOf(foundPtr, foundLen);
+        if (findPair(p, len, changetype<usize>(CONTENT_TYPE), CONTENT_TYPE.byteLength)) {
+          contentType = new ArrayBuffer(foundLen);
+          memory.copy(changetype<usize>(contentType), foundPtr, <usize>foundLen);
+        }
+      }
+    } else if (peekHeader(MapType.HttpResponseHeaders, STATUS)) status = statusOf(peekPtr, peekLen);
+    ex.status = status;
     let matched: u64 = 0;
     let bodyCap = -1;
     let guaranteedNeedsBody = false;
@@ -263,7 +285,7 @@ export class EmitterStream extends HttpContext {
       }
       return this.emit(matched) ? FilterHeadersStatus.StopIteration : FilterHeadersStatus.Continue;
     }
-    if (peekHeader(MapType.HttpResponseHeaders, CONTENT_TYPE)) ex.responseType = keepPeek();
+    if (contentType !== null) ex.responseType = contentType;
     ex.wantResponseBody(bodyCap);
     this.headersSent = true;
     if (guaranteedNeedsBody) {

@@ -1,7 +1,8 @@
 // Delivery benchmark (tsx test/bench/delivery.ts): end-to-end events/s and publish→delivered latency
 // through a whole bridge (HTTP ingest → broker → delivery → HTTP subscriber) on NATS JetStream and
 // the embedded broker, against a baseline of the same producer posting straight to the same
-// subscriber in the same run.
+// subscriber in the same run; plus the same two brokers with batched delivery (delivery.batch, BENCH_DELIVERY_BATCH
+// events per request, application/cloudevents-batch+json).
 //
 // Three processes, as in a deployment: a producer (sidecars: batches of BENCH_BATCH to the ingest,
 // or single POSTs for the baseline), the bridge (this process), a subscriber. Two phases per path:
@@ -30,8 +31,10 @@ const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? sized(4, 0.5));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const BATCH = Number(process.env.BENCH_BATCH ?? 64);
-/** Comma-separated subset of embedded,nats (the direct baseline always runs). */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'embedded,nats').split(','));
+/** Events per request in the batched-delivery paths (delivery.batch.maxEvents). */
+const DELIVERY_BATCH = Number(process.env.BENCH_DELIVERY_BATCH ?? 100);
+/** Comma-separated subset of embedded,nats,embedded-batched,nats-batched (the direct baseline always runs). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'embedded,nats,embedded-batched,nats-batched').split(','));
 const now = () => performance.timeOrigin + performance.now();
 
 // ---- child processes, driven over IPC ----
@@ -82,7 +85,11 @@ function runSubscriber(): void {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const at = now();
-      latencies.push(at - (JSON.parse(Buffer.concat(chunks).toString()) as { t: number }).t);
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as
+        { t: number } | Array<{ data: { t: number } }>;
+      // Batched delivery: an array of structured events, all delivered (a 2xx without statuses).
+      if (Array.isArray(body)) for (const ev of body) latencies.push(at - ev.data.t);
+      else latencies.push(at - body.t);
       lastAt = at;
       res.writeHead(204).end();
     });
@@ -228,6 +235,7 @@ async function throughBridge(
   sub: Child,
   subPort: number,
   dataDir: string,
+  batched = false,
 ): Promise<Result> {
   const run = randomUUID().slice(0, 8);
   const cfg = defaultConfig(join(dataDir, run));
@@ -247,6 +255,7 @@ async function throughBridge(
     orderedByKey: false,
     concurrency: CONCURRENCY,
     deadLetterTopic: `benchdlq/${run}`,
+    ...(batched ? { batch: { maxEvents: DELIVERY_BATCH, maxWaitMs: 5 }, concurrency: 8 } : {}),
   };
   await attachDelivery(bridge, { subscriptions: [spec] });
   try {
@@ -287,24 +296,39 @@ async function main(): Promise<void> {
     results.push(
       await measure('direct HTTP (baseline)', producer, sub, { mode: 'direct', port: subPort, topic: '' }),
     );
-    if (ONLY.has('embedded'))
-      results.push(
-        await throughBridge('embedded', new EmbeddedBroker(join(dir, 'broker')), producer, sub, subPort, dir),
-      );
-    if (ONLY.has('nats')) {
-      if (await natsReachable()) {
-        // A stream of its own: measurements do not depend on what earlier runs left on SIDECAST.
-        const scratch = scratchStream(randomUUID().slice(0, 8));
-        try {
-          const nats = new NatsAdapter({ servers: 'nats://127.0.0.1:4222', ...scratch.options });
-          results.push(await throughBridge('nats-jetstream', nats, producer, sub, subPort, dir));
-        } finally {
-          await scratch.remove();
-        }
-      } else
-        console.log(
-          'SKIPPED nats-jetstream: nothing on 127.0.0.1:4222 (scripts/ensure-services.sh starts it)',
+    const natsUp = await natsReachable();
+    for (const batched of [false, true]) {
+      const suffix = batched ? `-batched` : '';
+      const label = batched ? ` batched (${DELIVERY_BATCH}/request)` : '';
+      if (ONLY.has(`embedded${suffix}`))
+        results.push(
+          await throughBridge(
+            `embedded${label}`,
+            new EmbeddedBroker(join(dir, `broker${suffix}`)),
+            producer,
+            sub,
+            subPort,
+            dir,
+            batched,
+          ),
         );
+      if (!ONLY.has(`nats${suffix}`)) continue;
+      if (!natsUp) {
+        console.log(
+          `SKIPPED nats-jetstream${label}: nothing on 127.0.0.1:4222 (scripts/ensure-services.sh starts it)`,
+        );
+        continue;
+      }
+      // A stream of its own: measurements do not depend on what earlier runs left on SIDECAST.
+      const scratch = scratchStream(randomUUID().slice(0, 8));
+      try {
+        const nats = new NatsAdapter({ servers: 'nats://127.0.0.1:4222', ...scratch.options });
+        results.push(
+          await throughBridge(`nats-jetstream${label}`, nats, producer, sub, subPort, dir, batched),
+        );
+      } finally {
+        await scratch.remove();
+      }
     }
   } finally {
     sub.stop();

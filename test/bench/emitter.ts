@@ -172,8 +172,11 @@ function encodePairs(pairs: Headers): Uint8Array {
   return out;
 }
 
-/** Instantiates a filter with a table-driven host; returns a driver that runs one scenario request. */
-function load(file: string) {
+/**
+ * Instantiates a filter with a table-driven host; returns a driver that runs one scenario request.
+ * With `calls`, every host call is counted there by name (a separate instance: counting costs time).
+ */
+function load(file: string, calls?: Map<string, number>) {
   const te = new TextEncoder();
   const td = new TextDecoder();
   const config = te.encode(CONFIG);
@@ -183,6 +186,7 @@ function load(file: string) {
     req: Map<string, Uint8Array>;
     reqPairs: Uint8Array;
     res: Map<string, Uint8Array>;
+    resPairs: Uint8Array;
     body: Uint8Array;
   } | null = null;
   const pendingCalls: number[] = [];
@@ -231,7 +235,9 @@ function load(file: string) {
     proxy_get_header_map_pairs: (map: number, rp: number, rl: number) =>
       map === 0 && scenario && phase === 'request'
         ? give(scenario.reqPairs, rp, rl)
-        : give(new Uint8Array(0), rp, rl),
+        : map === 2 && scenario && phase === 'response'
+          ? give(scenario.resPairs, rp, rl)
+          : give(new Uint8Array(0), rp, rl),
     proxy_get_current_time_nanoseconds: (p: number) => (
       view().setBigUint64(p, process.hrtime.bigint() + 1_790_000_000_000_000_000n, true),
       0
@@ -274,7 +280,12 @@ function load(file: string) {
       throw new Error(
         `${file}: the bench host does not provide ${imp.module}.${imp.name}; add it to test/bench/emitter.ts`,
       );
-    imports.env![imp.name] = fn;
+    imports.env![imp.name] = calls
+      ? (...a: never[]) => {
+          calls.set(imp.name, (calls.get(imp.name) ?? 0) + 1);
+          return fn(...a);
+        }
+      : fn;
   }
   const ex = (vm.ex = new WebAssembly.Instance(module, imports as WebAssembly.Imports)
     .exports as unknown as Exports);
@@ -292,6 +303,7 @@ function load(file: string) {
         req: enc(s.request),
         reqPairs: encodePairs(s.request),
         res: enc(s.response),
+        resPairs: encodePairs(s.response),
         body: te.encode(s.responseBody ?? ''),
       };
     },
@@ -312,6 +324,18 @@ function load(file: string) {
       while (pendingCalls.length) ex.proxy_on_http_call_response!(1, pendingCalls.shift()!, 1, 0, 0);
     },
   };
+}
+
+/** Host calls per request of one scenario (mean over 1000 requests after a warm-up), by import name. */
+function hostCalls(file: string, s: Scenario): { total: number; byName: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const d = load(file, counts);
+  d.use(s);
+  for (let i = 0; i < 1000; i++) d.request();
+  counts.clear();
+  for (let i = 0; i < 1000; i++) d.request();
+  const byName = new Map([...counts].map(([k, v]) => [k.replace(/^proxy_/, ''), v / 1000]));
+  return { total: [...byName.values()].reduce((a, b) => a + b, 0), byName };
 }
 
 /** CPU time (not wall time: the machine is shared) per request, in ns. */
@@ -391,6 +415,15 @@ try {
           `≤${target}×`.padStart(8) +
           `  ${pagesStart} → ${emitter.pages()} after ${(ROUNDS * REQUESTS * 1.1 + 1000).toLocaleString('en')} requests${Number(ratio.toFixed(2)) > target ? '  (above target)' : ''}`,
       );
+      const calls = key === 'A' ? hostCalls(emitterFile, s) : undefined;
+      if (calls)
+        console.log(
+          `${''.padEnd(4)}host calls/request ${calls.total.toFixed(2)} (no-op ${hostCalls(noopFile, s).total.toFixed(2)}): ` +
+            [...calls.byName]
+              .sort((x, y) => y[1] - x[1])
+              .map(([n, v]) => `${n} ${Number(v.toFixed(3))}`)
+              .join(', '),
+        );
       record('emitter', {
         path: `table ${key} ${s.name}`,
         metric: 'ns/request',
@@ -398,6 +431,7 @@ try {
         better: 'lower',
         baseline: { name: 'no-op SDK filter', value: median(a) },
         goal: { text: `≤ ${target}× no-op`, met: ratio <= target },
+        ...(calls ? { extra: { 'host calls/request': calls.total } } : {}),
       });
     }
   };

@@ -27,39 +27,162 @@ const checkSpec = Object.fromEntries(
   Object.entries(specSchemas).map(([k, s]) => [k, ajv.compile(s)]),
 ) as Record<Kind, ValidateFunction>;
 
-/** Parses and schema-checks every document; problems go to `issues`, valid documents are returned. */
-export function readDocuments(sources: MeshSource[], issues: MeshIssue[]): MeshDocument[] {
+/**
+ * Parsed and checked documents by their exact text, kept between reloads (the watcher's): an edit
+ * re-parses only the documents whose text changed. Only clean documents are kept, and `sweep()`
+ * after a reload forgets those the reload did not see (old versions of edited documents).
+ */
+export class DocumentCache {
+  private current = new Map<string, ParsedDocument>();
+  private previous = new Map<string, ParsedDocument>();
+
+  get(text: string): ParsedDocument | undefined {
+    const hit = this.current.get(text) ?? this.previous.get(text);
+    if (hit) this.current.set(text, hit);
+    return hit;
+  }
+
+  set(text: string, parsed: ParsedDocument): void {
+    this.current.set(text, parsed);
+  }
+
+  sweep(): void {
+    this.previous = this.current;
+    this.current = new Map();
+  }
+}
+
+interface ParsedDocument {
+  doc: Document;
+  lines: LineCounter;
+  value: { kind: Kind; name: string; spec: Record<string, unknown> };
+}
+
+/**
+ * Parses and schema-checks every document; problems go to `issues`, valid documents are returned.
+ * With a `cache`, documents whose text it holds are not parsed again.
+ */
+export function readDocuments(
+  sources: MeshSource[],
+  issues: MeshIssue[],
+  cache?: DocumentCache,
+): MeshDocument[] {
   const out: MeshDocument[] = [];
   for (const { file, text } of sources) {
+    const chunks = cache ? splitDocuments(text) : undefined;
+    if (chunks && readCached(file, chunks, cache!, out)) continue;
     const lines = new LineCounter();
     const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true });
     if (!Array.isArray(docs)) continue; // empty stream: no documents
     docs.forEach((doc, i) => {
-      const index = i + 1;
-      const at = (path: (string | number)[]) => lineOf(doc, lines, path);
-      const problem: Problem = (path, message, kind, name) => ({
-        file,
-        document: index,
-        kind,
-        name,
-        field: fieldPath(path),
-        line: at(path),
-        message,
-      });
-      for (const e of [...doc.errors, ...doc.warnings]) {
-        issues.push({
-          file,
-          document: index,
-          line: e.linePos?.[0]?.line,
-          message: `YAML: ${e.message.split('\n')[0]}`,
-        });
-      }
-      if (doc.errors.length || doc.contents === null) return;
-      const checked = checkDocument(doc.toJS({ maxAliasCount: 100 }), file, index, problem, issues);
-      if (checked) out.push(checked);
+      const d = readDocument(file, i + 1, doc, (path) => lineOf(doc, lines, path), issues);
+      if (d) out.push(d);
     });
   }
   return out;
+}
+
+/**
+ * One file through the cache, document by document; false (nothing added) when any document is new
+ * and not clean, or the file's layout is one the splitter does not claim to mirror — the caller then
+ * parses the whole file as before, so problems are reported exactly as without a cache.
+ */
+function readCached(file: string, chunks: Chunk[], cache: DocumentCache, out: MeshDocument[]): boolean {
+  const docs: MeshDocument[] = [];
+  for (const [i, c] of chunks.entries()) {
+    let parsed = cache.get(c.text);
+    if (!parsed) {
+      const lines = new LineCounter();
+      const all = parseAllDocuments(c.text, { lineCounter: lines, uniqueKeys: true });
+      if (!Array.isArray(all) || all.length !== 1) return false;
+      const doc = all[0]!;
+      const issues: MeshIssue[] = [];
+      const d = readDocument(file, i + 1, doc, (path) => lineOf(doc, lines, path), issues);
+      if (!d || issues.length) return false;
+      parsed = { doc, lines, value: { kind: d.kind, name: d.name, spec: d.spec } };
+      cache.set(c.text, parsed);
+    }
+    const { doc, lines, value } = parsed;
+    const at = (path: (string | number)[]) => {
+      const line = lineOf(doc, lines, path);
+      return line === undefined ? undefined : line + c.line;
+    };
+    const problem = problemAt(file, i + 1, at);
+    docs.push({
+      file,
+      index: i + 1,
+      ...value,
+      issue: (path, message) => problem(path, message, value.kind, value.name),
+    });
+  }
+  out.push(...docs);
+  return true;
+}
+
+interface Chunk {
+  text: string;
+  /** Lines before the chunk in its file. */
+  line: number;
+}
+
+/**
+ * A YAML stream cut at its `---` markers, one chunk per document, as the parser counts them: a marker
+ * at column 0 always starts a document (YAML 1.2 forbids one inside a scalar), and what precedes the
+ * first marker is a document of its own unless it is only comments and blank lines. Streams with
+ * directives (`%`) or end markers (`...`) are left to the whole-file parse (undefined).
+ */
+function splitDocuments(text: string): Chunk[] | undefined {
+  if (/^(%|\.\.\.(\s|$))/m.test(text)) return undefined;
+  const starts: number[] = [];
+  const marker = /^---(?=[ \t\r\n]|$)/gm;
+  for (let m = marker.exec(text); m; m = marker.exec(text)) starts.push(m.index);
+  const head = text.slice(0, starts[0] ?? text.length);
+  if (starts.length && head.split('\n').every((l) => /^\s*(#.*)?$/.test(l))) starts[0] = 0;
+  else if (starts[0] !== 0) starts.unshift(0);
+  const chunks: Chunk[] = [];
+  let line = 0;
+  let counted = 0;
+  for (const [i, start] of starts.entries()) {
+    for (; counted < start; counted++) if (text.charCodeAt(counted) === 10) line++;
+    chunks.push({ text: text.slice(start, starts[i + 1] ?? text.length), line });
+  }
+  return chunks;
+}
+
+function problemAt(
+  file: string,
+  index: number,
+  at: (path: (string | number)[]) => number | undefined,
+): Problem {
+  return (path, message, kind, name) => ({
+    file,
+    document: index,
+    kind,
+    name,
+    field: fieldPath(path),
+    line: at(path),
+    message,
+  });
+}
+
+/** One YAML document → a checked MeshDocument, or undefined with its problems in `issues`. */
+function readDocument(
+  file: string,
+  index: number,
+  doc: Document,
+  at: (path: (string | number)[]) => number | undefined,
+  issues: MeshIssue[],
+): MeshDocument | undefined {
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    issues.push({
+      file,
+      document: index,
+      line: e.linePos?.[0]?.line,
+      message: `YAML: ${e.message.split('\n')[0]}`,
+    });
+  }
+  if (doc.errors.length || doc.contents === null) return undefined;
+  return checkDocument(doc.toJS({ maxAliasCount: 100 }), file, index, problemAt(file, index, at), issues);
 }
 
 export type Problem = (path: (string | number)[], message: string, kind?: string, name?: string) => MeshIssue;

@@ -1,15 +1,18 @@
 // Reads a mesh config file, or every *.yaml/*.yml under a directory, into a validated MeshConfig.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readDocuments, type MeshSource } from './documents.js';
+import { readDocuments, type DocumentCache, type MeshSource } from './documents.js';
 import { buildModel } from './model.js';
 import { MeshConfigError, type MeshConfig, type MeshIssue } from './types.js';
 
-/** Parses and validates in-memory sources; throws MeshConfigError listing every problem. */
-export function parseMesh(sources: MeshSource[]): MeshConfig {
+/**
+ * Parses and validates in-memory sources; throws MeshConfigError listing every problem. With a
+ * `cache` (kept across calls) only documents whose text changed are parsed again; the result is the same.
+ */
+export function parseMesh(sources: MeshSource[], cache?: DocumentCache): MeshConfig {
   const issues: MeshIssue[] = [];
   const sorted = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  const docs = readDocuments(sorted, issues);
+  const docs = readDocuments(sorted, issues, cache);
   const config = buildModel(
     docs,
     sorted.map((s) => s.file),
@@ -48,7 +51,7 @@ export function meshFiles(path: string): string[] {
   return out.sort();
 }
 
-export function loadMesh(path: string): MeshConfig {
+export function loadMesh(path: string, cache?: DocumentCache): MeshConfig {
   return parseMesh(
     meshFiles(path).map((f) => {
       let text: string;
@@ -59,5 +62,6 @@ export function loadMesh(path: string): MeshConfig {
       }
       return { file: f, text };
     }),
+    cache,
   );
 }

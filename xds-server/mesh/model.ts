@@ -98,6 +98,7 @@ export function buildModel(
         issues,
       );
     const r = s.delivery.retry as Spec | undefined;
+    const b = s.delivery.batch as Spec | undefined;
     return {
       name: d.name,
       service: s.service,
@@ -115,6 +116,7 @@ export function buildModel(
         deadLetterTopic: s.delivery.deadLetterTopic,
         orderByKey: s.delivery.orderByKey,
         concurrency: s.delivery.concurrency,
+        batch: b && { max_events: b.maxEvents as number, max_wait: protoDuration(b.maxWait) },
       },
       ...(s.filter ? { filter: s.filter as string } : {}),
       ...(s.routes ? { routes: s.routes as Array<{ filter: string; path: string }> } : {}),
@@ -191,7 +193,20 @@ function durationLimits(d: MeshDocument, issues: MeshIssue[]): void {
   }
 }
 
+/** Model objects by spec object: the watcher's DocumentCache hands back the same spec for an unchanged document. */
+const serviceSpecs = new WeakMap<object, ServiceSpec>();
+
 function service(d: MeshDocument, issues: MeshIssue[], options: ModelOptions): ServiceSpec {
+  // Endpoints from elsewhere (options.endpointsOf, e.g. EndpointSlices) are never reused.
+  const own = (d.spec as Spec).endpoints !== undefined;
+  const hit = own ? serviceSpecs.get(d.spec) : undefined;
+  if (hit?.name === d.name) return hit;
+  const built = buildService(d, issues, options);
+  if (own) serviceSpecs.set(d.spec, built);
+  return built;
+}
+
+function buildService(d: MeshDocument, issues: MeshIssue[], options: ModelOptions): ServiceSpec {
   const s = d.spec as Spec;
   let endpoints: HostPort[] = [];
   if (s.endpoints) endpoints = (s.endpoints as string[]).map(hostPort);

@@ -158,6 +158,9 @@ const subscriptionSpec = closed(
         deadLetterTopic: { type: 'string', minLength: 1 },
         orderByKey: { type: 'boolean' },
         concurrency: { type: 'integer', minimum: 1 },
+        batch: closed({ maxEvents: { type: 'integer', minimum: 1, maximum: 1000 }, maxWait: duration }, [
+          'maxEvents',
+        ]),
       },
       ['path'],
     ),

@@ -65,15 +65,72 @@ class GroupBuilder {
   }
 }
 
-export function translate(config: MeshConfig): FleetResources {
+type GroupTypes = Map<string, Map<string, Uint8Array>>;
+
+const jsons = new WeakMap<object, string>();
+/** JSON of a model object, kept while the object lives (the model reuses objects of unchanged documents). */
+function jsonOf(o: object): string {
+  let j = jsons.get(o);
+  if (j === undefined) jsons.set(o, (j = JSON.stringify(o)));
+  return j;
+}
+
+/**
+ * What translate() built last time, by group and by Subscription, with the inputs it was built from
+ * (as JSON): kept across calls (the watcher's), an edit re-translates and re-checks only the groups
+ * whose inputs changed. A pure function of the model either way — the output is the same bytes.
+ */
+export class TranslationMemo {
+  readonly groups = new Map<string, { inputs: string; types: GroupTypes }>();
+  readonly subscriptions = new Map<string, { inputs: string; bytes: Uint8Array }>();
+
+  group(name: string, key: string, build: () => GroupBuilder): GroupTypes {
+    const hit = this.groups.get(name);
+    if (hit?.inputs === key) return hit.types;
+    const types = build().types;
+    this.groups.set(name, { inputs: key, types });
+    return types;
+  }
+}
+
+export function translate(config: MeshConfig, memo?: TranslationMemo): FleetResources {
   const fleet: FleetResources = new Map();
   const byName = new Map(config.services.map((s) => [s.name, s]));
+  // Memo keys: a group's key is the JSON of what it reads (model objects reused across reloads keep theirs).
+  const json = new Map<string, string>(memo ? config.services.map((s) => [s.name, jsonOf(s)]) : []);
+  const routesJson = new Map<string, string>();
+  if (memo)
+    for (const r of config.eventRoutes)
+      routesJson.set(
+        r.service,
+        `${routesJson.get(r.service) ?? ''},${r.name}|${r.origin.file}|${r.origin.document}|${jsonOf(r.rule)}`,
+      );
+  const meshJson = memo ? JSON.stringify(config.mesh) : '';
+  const group = (name: string, key: () => string, build: () => GroupBuilder): GroupTypes =>
+    memo ? memo.group(name, key(), build) : build().types;
   for (const service of config.services) {
     const called = service.calls.map((c) => byName.get(c)!);
-    fleet.set(service.name, sidecarGroup(config, service, called).types);
-    fleet.set(proxylessGroup(service.name), proxylessClientGroup(service, called).types);
+    const calledJson = () => service.calls.map((c) => json.get(c)).join(',');
+    // Everything sidecarGroup reads: mesh settings, the service, whom it calls, its EventRoutes.
+    fleet.set(
+      service.name,
+      group(
+        service.name,
+        () => `${meshJson}|${json.get(service.name)}|${calledJson()}|${routesJson.get(service.name) ?? ''}`,
+        () => sidecarGroup(config, service, called),
+      ),
+    );
+    fleet.set(
+      proxylessGroup(service.name),
+      group(
+        proxylessGroup(service.name),
+        () => `${json.get(service.name)}|${calledJson()}`,
+        () => proxylessClientGroup(service, called),
+      ),
+    );
   }
-  fleet.set(BRIDGE_GROUP, bridgeGroup(config).types);
+  fleet.set(BRIDGE_GROUP, bridgeGroup(config, memo));
+  if (memo) for (const name of memo.groups.keys()) if (!fleet.has(name)) memo.groups.delete(name);
   return fleet;
 }
 
@@ -177,34 +234,42 @@ function proxylessClientGroup(service: ServiceSpec, called: ServiceSpec[]): Grou
   return g;
 }
 
-function bridgeGroup(config: MeshConfig): GroupBuilder {
+function bridgeGroup(config: MeshConfig, memo?: TranslationMemo): GroupTypes {
   const g = new GroupBuilder(BRIDGE_GROUP);
   const services = new Map(config.services.map((s) => [s.name, s]));
+  const live = new Set<string>();
   for (const sub of config.subscriptions) {
     const name = `${sub.service}/${sub.name}`;
     const d = sub.delivery;
-    g.put(
-      SUBSCRIPTION_TYPE_URL,
+    const json = {
       name,
-      encodeSubscription({
-        name,
-        service: sub.service,
-        topics: sub.topics,
-        delivery: {
-          url: deliveryUrl(services.get(sub.service)!, d.path),
-          timeout: d.timeout,
-          retry: d.retry,
-          ordered_by_key: d.orderByKey,
-          concurrency: d.concurrency,
-        },
-        dead_letter_topic: d.deadLetterTopic,
-        filter: sub.filter,
-        routes: sub.routes?.map((r) => ({
-          filter: r.filter,
-          url: deliveryUrl(services.get(sub.service)!, r.path),
-        })),
-      }),
-    );
+      service: sub.service,
+      topics: sub.topics,
+      delivery: {
+        url: deliveryUrl(services.get(sub.service)!, d.path),
+        timeout: d.timeout,
+        retry: d.retry,
+        ordered_by_key: d.orderByKey,
+        concurrency: d.concurrency,
+        batch: d.batch,
+      },
+      dead_letter_topic: d.deadLetterTopic,
+      filter: sub.filter,
+      routes: sub.routes?.map((r) => ({
+        filter: r.filter,
+        url: deliveryUrl(services.get(sub.service)!, r.path),
+      })),
+    };
+    live.add(name);
+    if (!memo) {
+      g.put(SUBSCRIPTION_TYPE_URL, name, encodeSubscription(json));
+      continue;
+    }
+    const inputs = JSON.stringify(json);
+    let hit = memo.subscriptions.get(name);
+    if (hit?.inputs !== inputs)
+      memo.subscriptions.set(name, (hit = { inputs, bytes: encodeSubscription(json) }));
+    g.put(SUBSCRIPTION_TYPE_URL, name, hit.bytes);
   }
   for (const route of config.eventRoutes) {
     const c = route.contract;
@@ -223,7 +288,9 @@ function bridgeGroup(config: MeshConfig): GroupBuilder {
       }),
     );
   }
-  return g;
+  if (memo)
+    for (const name of memo.subscriptions.keys()) if (!live.has(name)) memo.subscriptions.delete(name);
+  return g.types;
 }
 
 /**

@@ -80,6 +80,8 @@ export interface SubscriptionSpec {
     deadLetterTopic?: string;
     orderByKey?: boolean;
     concurrency?: number;
+    /** Batched delivery; durations already in proto form. */
+    batch?: { max_events: number; max_wait?: string };
   };
   /** CEL expression selecting the events delivered. */
   filter?: string;

@@ -3,8 +3,9 @@
 import { createHash } from 'node:crypto';
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { DocumentCache } from './documents.js';
 import { loadMesh } from './load.js';
-import { translate } from './translate.js';
+import { translate, TranslationMemo } from './translate.js';
 import type { FleetResources, MeshConfig } from './types.js';
 
 export interface MeshState {
@@ -33,14 +34,30 @@ export interface WatchOptions {
   maxWaitMs?: number;
 }
 
-/** Deterministic version of a FleetResources: sha256 over group, type, name and bytes in sorted order. */
-export function resourcesVersion(resources: FleetResources): string {
-  const h = createHash('sha256');
-  const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const [group, types] of sorted(resources))
+type GroupTypes = FleetResources extends Map<string, infer T> ? T : never;
+const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/** Digest per group object: translate() with a memo hands back the same object for an unchanged group. */
+const groupDigests = new WeakMap<GroupTypes, string>();
+
+function groupDigest(types: GroupTypes): string {
+  let d = groupDigests.get(types);
+  if (d === undefined) {
+    const h = createHash('sha256');
     for (const [type, names] of sorted(types))
       for (const [name, bytes] of sorted(names))
-        h.update(`${group}\0${type}\0${name}\0${bytes.length}\0`).update(bytes);
+        h.update(`${type}\0${name}\0${bytes.length}\0`).update(bytes);
+    groupDigests.set(types, (d = h.digest('hex')));
+  }
+  return d;
+}
+
+/**
+ * Deterministic version of a FleetResources: sha256 over each group's name and the sha256 of its
+ * types, names and bytes in sorted order. FleetResources are never changed once built.
+ */
+export function resourcesVersion(resources: FleetResources): string {
+  const h = createHash('sha256');
+  for (const [group, types] of sorted(resources)) h.update(`${group}\0${groupDigest(types)}\0`);
   return h.digest('hex').slice(0, 16);
 }
 
@@ -60,6 +77,8 @@ export function watchMesh(
   const maxWaitMs = options.maxWaitMs ?? 2000;
   let timer: NodeJS.Timeout | undefined;
   let firstEventAt: number | undefined;
+  const documents = new DocumentCache();
+  const memo = new TranslationMemo();
 
   const reload = () => {
     clearTimeout(timer);
@@ -67,8 +86,11 @@ export function watchMesh(
     let config: MeshConfig;
     let resources: FleetResources;
     try {
-      config = loadMesh(target);
-      resources = translate(config);
+      // Incremental: only documents whose text changed are parsed again, only groups whose inputs
+      // changed are translated again (docs/mesh-config.md); the result equals a full rebuild.
+      config = loadMesh(target, documents);
+      documents.sweep();
+      resources = translate(config, memo);
     } catch (e) {
       state.error = e instanceof Error ? e : new Error(String(e));
       state.errorAt = new Date();
