@@ -1,5 +1,5 @@
 // Bridge configuration: a YAML/JSON file (all fields optional, unknown fields refused), environment
-// overrides for the common knobs, and defaults that run the embedded broker under ./data.
+// overrides for the common knobs, and defaults that run the embedded broker under ./.sidecast-data (git-ignored).
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -38,7 +38,7 @@ export interface BridgeConfig {
   shutdownTimeoutMs: number;
 }
 
-export function defaultConfig(dataDir = './data'): BridgeConfig {
+export function defaultConfig(dataDir = '.sidecast-data'): BridgeConfig {
   return {
     broker: { url: `embedded://${path.resolve(dataDir, 'broker')}`, options: {} },
     spool: {
@@ -182,7 +182,7 @@ export function configFromObject(obj: unknown, source: string, base = process.cw
   if (!validateFile(obj))
     throw new Error(`invalid bridge config:\n${explain(validateFile.errors ?? [], source)}`);
   const f = obj as Record<string, Record<string, unknown> | null | undefined>;
-  const cfg = defaultConfig(path.resolve(base, 'data'));
+  const cfg = defaultConfig(path.resolve(base, '.sidecast-data'));
   if (f.broker?.url) cfg.broker.url = f.broker.url as string;
   if (f.broker?.options) cfg.broker.options = f.broker.options as BrokerOptions;
   if (f.spool)

@@ -1,5 +1,5 @@
 // The xds-server assembled: mesh config source → translation → snapshot cache → ADS servers,
-// plus the admin API. `startXdsServer` is what main.ts (the CLI) and the end-to-end tests run.
+// plus the admin API. `startXdsServer` is what `sidecast xds-server` (cli/) and the end-to-end tests run.
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
@@ -52,7 +52,13 @@ export interface XdsServerConfig {
   /** How long streams of a GOAWAY'd connection may go on before it is closed (default 10 s). */
   maxConnectionAgeGraceMs?: number;
   logger?: Logger;
+  /** Told of every load of the mesh config: published (with the version) or refused (with why). */
+  onMeshChange?: (change: MeshChange) => void;
 }
+
+export type MeshChange =
+  | { result: 'applied'; version: string; groupsChanged: number }
+  | { result: 'refused'; error: Error; serving: string | undefined };
 
 export interface RunningXdsServer {
   server: XdsServer;
@@ -111,6 +117,7 @@ export async function startXdsServer(cfg: XdsServerConfig): Promise<RunningXdsSe
     reloads.inc({ result: 'ok' });
     configError.set(0);
     log.info({ meshVersion: version, groupsChanged: changes.size }, 'mesh config published');
+    cfg.onMeshChange?.({ result: 'applied', version, groupsChanged: changes.size });
   };
   const reject = (err: Error) => {
     reloads.inc({ result: 'error' });
@@ -121,6 +128,7 @@ export async function startXdsServer(cfg: XdsServerConfig): Promise<RunningXdsSe
         ? 'mesh config rejected; still serving the last good version'
         : 'mesh config rejected; nothing to serve yet',
     );
+    cfg.onMeshChange?.({ result: 'refused', error: err, serving: meshVersion });
   };
   // The Kubernetes client loads only when that source is used.
   const watcher = cfg.kubernetes

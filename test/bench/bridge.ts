@@ -148,7 +148,8 @@ async function startBridgeProcess(config: object): Promise<BridgeProcess> {
     [
       '--import',
       join(root, 'node_modules/tsx/dist/esm/index.mjs'),
-      join(root, 'broker-bridge/main.ts'),
+      join(root, 'cli/main.ts'),
+      'bridge',
       '--config',
       file,
     ],

@@ -13,10 +13,10 @@ afterAll(async () => {
 });
 
 describe('bridge config', () => {
-  it('defaults to the embedded broker under ./data with authentication on', () => {
+  it('defaults to the embedded broker under the git-ignored .sidecast-data/ with authentication on', () => {
     const c = configFromObject({}, 'bridge.yaml', '/srv/sidecast');
-    expect(c.broker.url).toBe('embedded:///srv/sidecast/data/broker');
-    expect(c.spool.dir).toBe('/srv/sidecast/data/spool');
+    expect(c.broker.url).toBe('embedded:///srv/sidecast/.sidecast-data/broker');
+    expect(c.spool.dir).toBe('/srv/sidecast/.sidecast-data/spool');
     expect(c.auth.allowUnauthenticated).toBe(false);
   });
 

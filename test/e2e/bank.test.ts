@@ -17,7 +17,7 @@ import { attachDelivery, type Delivery } from '../../broker-bridge/delivery/inde
 import { startAccounts } from '../../examples/bank/services/accounts.js';
 import type { RunningService } from '../../examples/bank/services/http-service.js';
 import { envoyChecker, TYPE } from '../../proto/envoy.js';
-import { startDemoSidecar, type DemoSidecar, type EmitterFilterConfig } from '../../scripts/demo-sidecar.js';
+import { startDemoSidecar, type DemoSidecar, type EmitterFilterConfig } from '../../cli/start/demo-sidecar.js';
 import { startXdsServer, type RunningXdsServer } from '../../xds-server/index.js';
 import { brokerReachable } from '../broker-bridge/broker-env.js';
 import { HttpSubscriber, type Received } from '../broker-bridge/http-subscriber.js';

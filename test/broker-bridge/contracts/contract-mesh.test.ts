@@ -12,7 +12,7 @@ import { attachDelivery, type Delivery } from '../../../broker-bridge/delivery/i
 import { createBridge, defaultConfig, type Bridge } from '../../../broker-bridge/index.js';
 import { startAccounts } from '../../../examples/bank/services/accounts.js';
 import type { RunningService } from '../../../examples/bank/services/http-service.js';
-import { startDemoSidecar, type DemoSidecar } from '../../../scripts/demo-sidecar.js';
+import { startDemoSidecar, type DemoSidecar } from '../../../cli/start/demo-sidecar.js';
 import { loadMesh } from '../../../xds-server/mesh/index.js';
 import { startXdsServer, type RunningXdsServer } from '../../../xds-server/index.js';
 import { eventually } from '../../e2e/stack.js';

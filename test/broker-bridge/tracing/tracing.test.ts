@@ -19,7 +19,7 @@ import { createBridge, defaultConfig, type Bridge } from '../../../broker-bridge
 import { tracingFromEnv } from '../../../broker-bridge/tracing/setup.js';
 import { startAccounts } from '../../../examples/bank/services/accounts.js';
 import type { RunningService } from '../../../examples/bank/services/http-service.js';
-import { startDemoSidecar, type DemoSidecar } from '../../../scripts/demo-sidecar.js';
+import { startDemoSidecar, type DemoSidecar } from '../../../cli/start/demo-sidecar.js';
 import { parseMesh } from '../../../xds-server/mesh/index.js';
 import { eventually } from '../../e2e/stack.js';
 import { brokerReachable } from '../broker-env.js';

@@ -7,9 +7,14 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { envoyChecker, TYPE } from '../proto/envoy.js';
-import { BRIDGE_CLUSTER, emitterResourceName, translate, type MeshConfig } from '../xds-server/mesh/index.js';
-import { ProxyWasmHost } from '../test/host/index.js';
+import { envoyChecker, TYPE } from '../../proto/envoy.js';
+import {
+  BRIDGE_CLUSTER,
+  emitterResourceName,
+  translate,
+  type MeshConfig,
+} from '../../xds-server/mesh/index.js';
+import { ProxyWasmHost } from '../../test/host/index.js';
 
 export interface DemoSidecar {
   url: string;
