@@ -47,6 +47,8 @@ export interface Bridge {
   stop(): Promise<void>;
   /** A step run by stop() after ingest has drained and before the broker closes (e.g. delivery). */
   onStop(step: () => Promise<void>): void;
+  /** Adds a section to the /readyz body (its reasons are listed, never make the bridge unready). */
+  addReadinessDetail(name: string, detail: () => { value: unknown; reasons: string[] }): void;
   spoolDepth(): number;
 }
 
@@ -124,6 +126,7 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
     })();
   };
 
+  const readinessDetails = new Map<string, () => { value: unknown; reasons: string[] }>();
   const bridge: Bridge = {
     config,
     broker,
@@ -133,6 +136,7 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
     contracts,
     ports,
     onStop: (step) => void stopSteps.push(step),
+    addReadinessDetail: (name, detail) => void readinessDetails.set(name, detail),
     spoolDepth: () => spool?.depth ?? 0,
 
     async start() {
@@ -179,6 +183,7 @@ export async function createBridge(config: BridgeConfig, deps: BridgeDeps = {}):
           brokerConnected: () => broker.isConnected(),
           spool: () => ({ depth: s.depth, bytes: s.bytes, maxBytes: s.maxBytes, full: s.full }),
           stopping: () => stopping,
+          details: () => [...readinessDetails].map(([name, d]) => ({ name, ...d() })),
         });
         ports.admin = await listen(adminServer, config.admin.host, config.admin.port);
       }

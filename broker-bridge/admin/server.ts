@@ -10,6 +10,8 @@ export interface ReadinessSource {
   brokerConnected(): boolean;
   spool(): { depth: number; bytes: number; maxBytes: number; full: boolean };
   stopping(): boolean;
+  /** Further sections of the /readyz body (e.g. delivery's refused subscriptions); they never make it unready. */
+  details?(): Array<{ name: string; value: unknown; reasons: string[] }>;
 }
 
 export function readiness(src: ReadinessSource): { ready: boolean; body: Record<string, unknown> } {
@@ -21,7 +23,17 @@ export function readiness(src: ReadinessSource): { ready: boolean; body: Record<
   if (src.stopping()) reasons.push('shutting down');
   if (!connected) reasons.push(`broker ${src.brokerKind} unreachable; events go to the spool`);
   if (spoolFull) reasons.push('spool full: new events get 503 until replay frees space');
-  return { ready, body: { ready, broker: { kind: src.brokerKind, connected }, spool, reasons } };
+  const body: Record<string, unknown> = {
+    ready,
+    broker: { kind: src.brokerKind, connected },
+    spool,
+    reasons,
+  };
+  for (const d of src.details?.() ?? []) {
+    body[d.name] = d.value;
+    reasons.push(...d.reasons);
+  }
+  return { ready, body };
 }
 
 export function createAdminServer(metrics: BridgeMetrics, src: ReadinessSource): http.Server {

@@ -46,6 +46,11 @@ export interface BrokerAdapter {
   subscribe(spec: ConsumerSpec, handler: MessageHandler): Promise<Consumer>;
   isConnected(): boolean;
   /**
+   * Throws UnrepresentableTopicError when this broker cannot carry subscription `pattern` (no I/O),
+   * so a Subscription can be refused (xDS NACK) before any consumer is made for it.
+   */
+  checkPattern(pattern: string): void;
+  /**
    * Calls `listener` each time the adapter has its broker connection back after losing it (not on
    * the first connect). The publisher starts replaying its spool on it instead of on its next
    * backoff timer. Optional: adapters whose client does not report reconnects leave it out.

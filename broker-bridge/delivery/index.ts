@@ -1,8 +1,8 @@
 // Subscription delivery for a bridge: where the subscriptions come from (the xds-server over delta
 // ADS, or a fixed list) and the manager that keeps one durable consumer per subscription.
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Bridge } from '../index.js';
-import type { BrokerAdapter } from '../brokers/types.js';
+import { UnrepresentableTopicError, type BrokerAdapter } from '../brokers/types.js';
 import { DeltaXdsClient, type DeltaClientStatus } from '../xds/delta-client.js';
 import { decodeSubscription, SUBSCRIPTION_TYPE_URL } from '../xds/subscription-resource.js';
 import { SubscriptionManager, type SubscriptionStatus } from './manager.js';
@@ -46,6 +46,44 @@ export interface Delivery {
   close(): Promise<void>;
 }
 
+/**
+ * decodeSubscription plus what only the bridge knows: whether its broker can carry every pattern.
+ * A Subscription it cannot carry is NACKed (its last good version, if any, keeps running), so the
+ * xds-server shows why, and no consumer is retried forever for it.
+ */
+export function subscriptionDecoder(
+  adapter: BrokerAdapter,
+): (name: string, bytes: Uint8Array) => SubscriptionSpec {
+  return (name, bytes) => {
+    const spec = decodeSubscription(name, bytes);
+    spec.topics.forEach((pattern, i) => {
+      try {
+        adapter.checkPattern(pattern);
+      } catch (e) {
+        if (!(e instanceof UnrepresentableTopicError)) throw e;
+        throw new Error(
+          `subscription ${JSON.stringify(name)}: topics[${i}] ${JSON.stringify(pattern)}: ${e.message}; change the pattern (its other topics are not consumed either until then)`,
+        );
+      }
+    });
+    return spec;
+  };
+}
+
+/** Subscriptions NACKed for this bridge, as a gauge per name (1 while refused). */
+function rejectedGauge(registry: Registry, rejected: () => Record<string, string>): void {
+  new Gauge({
+    name: 'sidecast_delivery_subscription_rejected',
+    help: 'Subscription resources this bridge NACKed (1 while refused; the reason is in /readyz and the xds-server /debug/syncz)',
+    labelNames: ['subscription'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const name of Object.keys(rejected())) this.set({ subscription: name }, 1);
+    },
+  });
+}
+
 export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
   const manager = new SubscriptionManager({
     adapter: opts.adapter,
@@ -66,12 +104,14 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
         metadata: { 'sidecast.role': 'bridge' },
       },
       typeUrl: SUBSCRIPTION_TYPE_URL,
-      decode: decodeSubscription,
+      decode: subscriptionDecoder(opts.adapter),
       onChange: (fromXds) => {
         applied = manager.apply(new Map([...fixed, ...fromXds]));
       },
       logger: opts.logger,
     });
+    const client = xds;
+    if (opts.registry) rejectedGauge(opts.registry, () => client.status().rejected);
     xds.start();
     await xds
       .ready(src.initialWaitMs ?? 5000)
@@ -108,6 +148,13 @@ export async function attachDelivery(
     ...source,
   });
   bridge.onStop(() => delivery.close());
+  bridge.addReadinessDetail('subscriptions', () => {
+    const rejected = delivery.status().xds?.rejected ?? {};
+    return {
+      value: { rejected },
+      reasons: Object.entries(rejected).map(([name, why]) => `subscription ${name} refused (NACK): ${why}`),
+    };
+  });
   // The same control plane serves the data contracts ingest checks (broker-bridge/contracts/).
   if (source.xds) attachContracts(bridge, source.xds);
   return delivery;

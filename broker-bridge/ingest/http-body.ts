@@ -5,12 +5,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { CONSTANTS } from 'cloudevents';
 import { IngestRequestError, malformed } from '../validate/request-errors.js';
+import { decodeHeaderValue, decodeUtf8 } from './text.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/;
 
 function parseJson(body: Buffer, what: string): unknown {
   try {
-    return JSON.parse(body.toString('utf8'));
+    // Invalid UTF-8 survives as lone surrogates, refused by validation with the attribute named.
+    return JSON.parse(decodeUtf8(body));
   } catch (e) {
     throw malformed(`${what} is not valid JSON: ${(e as Error).message}`);
   }
@@ -20,8 +22,15 @@ function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** Returns the events of the request as plain objects (not yet validated). */
-export function eventsFromHttp(headers: IncomingHttpHeaders, body: Buffer): unknown[] {
+export interface HttpEvents {
+  /** Plain objects, not yet validated. */
+  events: unknown[];
+  /** Batched mode; false for a single structured or binary-mode event (the answer's status differs). */
+  batch: boolean;
+}
+
+/** Returns the events of the request. */
+export function eventsFromHttp(headers: IncomingHttpHeaders, body: Buffer): HttpEvents {
   const type = mediaType(headers['content-type']);
   if (type === CONSTANTS.MIME_CE_BATCH) {
     const parsed = parseJson(body, 'batch body');
@@ -29,38 +38,33 @@ export function eventsFromHttp(headers: IncomingHttpHeaders, body: Buffer): unkn
       throw malformed(
         `batch body must be a JSON array of CloudEvents, got ${typeof parsed === 'object' ? (parsed === null ? 'null' : 'an object') : typeof parsed}`,
       );
-    return parsed;
+    return { events: parsed, batch: true };
   }
-  if (type === CONSTANTS.MIME_CE_JSON) return [parseJson(body, 'structured-mode body')];
+  if (type === CONSTANTS.MIME_CE_JSON)
+    return { events: [parseJson(body, 'structured-mode body')], batch: false };
   if (headers['ce-specversion'] !== undefined || headers['ce-id'] !== undefined)
-    return [binaryModeEvent(headers, type, body)];
+    return { events: [binaryModeEvent(headers, type, body)], batch: false };
   throw new IngestRequestError(
     415,
     `content-type ${JSON.stringify(headers['content-type'] ?? '')} is not supported: send ${CONSTANTS.MIME_CE_BATCH}, ${CONSTANTS.MIME_CE_JSON}, or binary mode (ce-* headers)`,
   );
 }
 
-function headerValue(name: string, v: string | string[] | undefined): string {
-  const s = Array.isArray(v) ? v.join(',') : (v ?? '');
-  // The HTTP binding percent-encodes characters headers cannot carry.
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    throw malformed(`header ${name} has a malformed percent-encoding: ${JSON.stringify(s)}`);
-  }
+function headerValue(v: string | string[] | undefined): string {
+  return decodeHeaderValue(Array.isArray(v) ? v.join(',') : (v ?? ''));
 }
 
 function binaryModeEvent(headers: IncomingHttpHeaders, type: string, body: Buffer): Record<string, unknown> {
   const ev: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(headers)) {
     if (name.startsWith(CONSTANTS.EXTENSIONS_PREFIX))
-      ev[name.slice(CONSTANTS.EXTENSIONS_PREFIX.length)] = headerValue(name, v);
+      ev[name.slice(CONSTANTS.EXTENSIONS_PREFIX.length)] = headerValue(v);
   }
   const contentType = headers['content-type'];
   if (contentType) ev.datacontenttype = contentType;
   if (body.length === 0) return ev;
   if (JSON_TYPE.test(type)) ev.data = parseJson(body, `binary-mode body (content-type ${type})`);
-  else if (type.startsWith('text/') || type === 'application/xml') ev.data = body.toString('utf8');
+  else if (type.startsWith('text/') || type === 'application/xml') ev.data = decodeUtf8(body);
   else ev.data_base64 = body.toString('base64');
   return ev;
 }

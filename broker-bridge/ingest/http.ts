@@ -6,6 +6,7 @@ import https from 'node:https';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Authenticator } from '../auth/producers.js';
 import { IngestRequestError, tooLarge } from '../validate/request-errors.js';
+import { answerBody, answerStatus } from './answer.js';
 import { eventsFromHttp } from './http-body.js';
 import type { IngestService } from './service.js';
 
@@ -93,9 +94,9 @@ export function createHttpIngest(service: IngestService, auth: Authenticator, tl
         forwardedClientCert: req.headers['x-forwarded-client-cert'],
       });
       const body = await readBody(req, service.limits.maxBatchBytes);
-      const events = eventsFromHttp(req.headers, body);
+      const { events, batch } = eventsFromHttp(req.headers, body);
       const results = await service.ingest(producer, events, 'http');
-      send(res, 200, { results });
+      send(res, answerStatus(results, batch), answerBody(results, batch));
     } catch (e) {
       if (e instanceof IngestRequestError) {
         const headers: Record<string, string> =

@@ -15,7 +15,7 @@ import { schemaDeadLetter } from '../contracts/dead-letter.js';
 import type { ContractRegistry } from '../contracts/registry.js';
 
 export type EventResult =
-  { id: string; status: 'accepted' } | { id: string; status: 'rejected'; reason: string };
+  { id: string; status: 'accepted' } | { id: string; status: 'rejected'; reason: string; code: RejectCode };
 
 export type Transport = 'http' | 'grpc';
 
@@ -45,16 +45,16 @@ export class IngestService {
     const results: EventResult[] = new Array(events.length);
     const toPublish: BrokerMessage[] = [];
     const slots: number[] = [];
+    const where = (i: number): string => (events.length === 1 ? 'event' : `event #${i}`);
     const { tracing, contracts } = this.extras;
     const checked = contracts !== undefined && contracts.size > 0;
     const sends: Span[] = [];
     events.forEach((raw, i) => {
-      const where = events.length === 1 ? 'event' : `event #${i}`;
-      const v = validateEvent(raw, where, this.limits);
+      const v = validateEvent(raw, where(i), this.limits);
       if (!v.ok) {
         results[i] = this.reject(v.id, v.code, v.reason);
       } else if (!producer.canPublish(v.message.topic)) {
-        const reason = `${where}: producer "${producer.name}" may not publish to topic "${v.message.topic}" (allowed: ${producer.topics.join(', ')})`;
+        const reason = `${where(i)}: producer "${producer.name}" may not publish to topic "${v.message.topic}" (allowed: ${producer.topics.join(', ')})`;
         results[i] = this.reject(v.message.id, 'forbidden', reason);
         if (tracing) {
           const span = tracing.receive(raw as Record<string, unknown>, v.message.topic, transport);
@@ -65,7 +65,7 @@ export class IngestService {
         let message = v.message;
         const contract = checked ? contracts.forType((raw as { type: string }).type) : undefined;
         if (contract) {
-          const why = violation(contract, where, message.id, (raw as { data?: unknown }).data);
+          const why = violation(contract, where(i), message.id, (raw as { data?: unknown }).data);
           if (why !== null) {
             this.metrics.schemaViolations.inc({ route: contract.name, policy: contract.policy });
             if (contract.policy === 'reject') {
@@ -99,8 +99,11 @@ export class IngestService {
     outcomes.forEach((reason, k) => {
       const i = slots[k]!;
       const id = toPublish[k]!.id;
-      // Reasons from the publisher were already counted there.
-      results[i] = reason === null ? { id, status: 'accepted' } : { id, status: 'rejected', reason };
+      // Reasons from the publisher (the broker cannot carry the topic) were already counted there.
+      results[i] =
+        reason === null
+          ? { id, status: 'accepted' }
+          : { id, status: 'rejected', reason: `${where(i)}: ${reason}`, code: 'unrepresentable' };
       if (tracing) {
         if (reason !== null) failSpan(sends[k]!, 'unrepresentable', reason);
         sends[k]!.end();
@@ -113,6 +116,6 @@ export class IngestService {
 
   private reject(id: string, code: RejectCode, reason: string): EventResult {
     this.metrics.rejected.inc({ reason: code });
-    return { id, status: 'rejected', reason };
+    return { id, status: 'rejected', reason, code };
   }
 }

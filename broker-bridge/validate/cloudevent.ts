@@ -26,6 +26,7 @@ export type RejectCode =
   | 'bad_specversion'
   | 'bad_topic'
   | 'oversize'
+  | 'invalid_utf8'
   | 'forbidden'
   | 'unrepresentable'
   /** `data` breaks the event route's data contract (policy reject). */
@@ -53,6 +54,35 @@ const REQUIRED = ['id', 'source', 'specversion', 'type'] as const;
 const ATTRIBUTE_NAME = /^[a-z0-9]{1,64}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
+// A lone surrogate: what an invalid UTF-8 byte decodes to (ingest/text.ts), or an unpaired
+// \uD800-\uDFFF escape in JSON. Neither can be carried as UTF-8, so neither is rewritten to U+FFFD.
+const LONE_SURROGATE = /\p{Cs}/u;
+// JSON.stringify writes a lone surrogate as a \udXXX escape (and pairs as the characters themselves);
+// the look-behind skips an escaped backslash followed by the letters "ud".
+const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/i;
+
+const notUtf8 = (where: string, what: string, v: string): string =>
+  `${where}: ${what} is not valid UTF-8 (${JSON.stringify(v).slice(0, 80)}, invalid byte XX shown as \\udcXX); send UTF-8, the bridge does not replace bad bytes`;
+
+/** Path (`data.a[2]`) of the first string or key in `v` that is not valid UTF-8, or null. */
+function invalidTextPath(v: unknown, path: string): { path: string; text: string } | null {
+  if (typeof v === 'string') return LONE_SURROGATE.test(v) ? { path, text: v } : null;
+  if (typeof v !== 'object' || v === null) return null;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const bad = invalidTextPath(v[i], `${path}[${i}]`);
+      if (bad) return bad;
+    }
+    return null;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    if (LONE_SURROGATE.test(k)) return { path: `${path} key`, text: k };
+    const bad = invalidTextPath(x, `${path}.${k}`);
+    if (bad) return bad;
+  }
+  return null;
+}
+
 const reject = (id: string, code: RejectCode, reason: string): Rejection => ({ ok: false, id, code, reason });
 
 /**
@@ -66,6 +96,12 @@ export function validateEvent(raw: unknown, where: string, limits: IngestLimits)
   }
   const ev = raw as Record<string, unknown>;
   const id = typeof ev.id === 'string' ? ev.id : '';
+  for (const [name, v] of Object.entries(ev)) {
+    if (LONE_SURROGATE.test(name))
+      return reject(id, 'invalid_utf8', notUtf8(where, 'an attribute name', name));
+    if (typeof v === 'string' && LONE_SURROGATE.test(v))
+      return reject(id, 'invalid_utf8', notUtf8(where, name === 'data' ? 'data' : `attribute "${name}"`, v));
+  }
   for (const name of REQUIRED) {
     const v = ev[name];
     if (v === undefined || v === null)
@@ -140,7 +176,13 @@ export function validateEvent(raw: unknown, where: string, limits: IngestLimits)
     if (e instanceof TopicError) return reject(id, 'bad_topic', `${where}: ${e.message}`);
     throw e;
   }
-  const body = Buffer.from(JSON.stringify(ev));
+  const json = JSON.stringify(ev);
+  // Cheap native scan of the serialized event; the walk that names the field runs only on a hit.
+  if (LONE_SURROGATE_ESCAPE.test(json)) {
+    const bad = invalidTextPath(ev.data, 'data');
+    if (bad) return reject(id, 'invalid_utf8', notUtf8(where, bad.path, bad.text));
+  }
+  const body = Buffer.from(json);
   if (body.length > limits.maxEventBytes) {
     return reject(
       id,

@@ -46,6 +46,8 @@ export interface DeltaClientStatus {
   lastStreamError?: string;
   /** Accepted resource name → version. */
   versions: Record<string, string>;
+  /** Resources NACKed and not accepted (or removed) since: name → why. */
+  rejected: Record<string, string>;
 }
 
 interface Accepted<T> {
@@ -60,6 +62,8 @@ export class DeltaXdsClient<T> {
     DeltaAggregatedResources(): grpc.ClientDuplexStream<DeltaRequest, DeltaResponse>;
   };
   private readonly accepted = new Map<string, Accepted<T>>();
+  /** NACKed resources (last good, if any, still applies): name → the NACK detail for it. */
+  private readonly rejected = new Map<string, string>();
   private stream: grpc.ClientDuplexStream<DeltaRequest, DeltaResponse> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -67,7 +71,7 @@ export class DeltaXdsClient<T> {
   private readonly log: Logger;
   private readonly firstUpdate: Promise<void>;
   private resolveFirst!: () => void;
-  private readonly stats: Omit<DeltaClientStatus, 'server' | 'versions' | 'connected'> = {
+  private readonly stats: Omit<DeltaClientStatus, 'server' | 'versions' | 'connected' | 'rejected'> = {
     responses: 0,
     acks: 0,
     nacks: 0,
@@ -116,6 +120,7 @@ export class DeltaXdsClient<T> {
       connected: this.connected,
       ...this.stats,
       versions: Object.fromEntries([...this.accepted].map(([k, v]) => [k, v.version])),
+      rejected: Object.fromEntries(this.rejected),
     };
   }
 
@@ -196,6 +201,7 @@ export class DeltaXdsClient<T> {
         else if (problem) errors.push(problem);
       }
       for (const name of res.removed_resources ?? []) {
+        this.rejected.delete(name);
         if (this.accepted.delete(name)) changed = true;
       }
     }
@@ -231,9 +237,12 @@ export class DeltaXdsClient<T> {
     try {
       const value = this.opts.decode(name, r.resource.value ?? new Uint8Array());
       this.accepted.set(name, { version: r.version, value });
+      this.rejected.delete(name);
       return true;
     } catch (e) {
-      return (e as Error).message;
+      const why = (e as Error).message;
+      this.rejected.set(name, why);
+      return why;
     }
   }
 }

@@ -162,18 +162,22 @@ export class Delivery {
     this.inflight = false;
     const now = nowMs();
     const status = numHeaders == 0 ? 0 : callStatus();
-    if (status >= 200 && status < 300) this.accepted(bodySize);
+    if (status >= 200 && status < 300) this.accepted(bodySize, false); // 200, or 207 with some rejected
     else if (status == 0 || status == 429 || status >= 500) this.failed(now, true, status == 0 ? -1 : retryAfterSeconds());
-    else this.failed(now, false);
+    // Other 4xx: every event rejected (per-event results) or the whole request refused (none).
+    else if (!this.accepted(bodySize, true)) this.failed(now, false);
     this.pump(now, true); // a partial batch waits for the tick
     if (this.draining && this.depth == 0) done();
     return true;
   }
 
-  private accepted(bodySize: u32): void {
+  /** Settles the batch by its per-event results; false (nothing done) when `needResults` and there are none. */
+  private accepted(bodySize: u32, needResults: bool): bool {
     const rules = this.batchRules;
     const cursor = new ReplyCursor();
-    if (cursor.open(bodySize)) {
+    const hasResults = cursor.open(bodySize);
+    if (!hasResults && needResults) return false;
+    if (hasResults) {
       // Rejected events are few: count them one by one, the accepted ones per rule.
       for (let i = 0; i < rules.length; i++) {
         if (cursor.next() == Result.Rejected) {
@@ -185,6 +189,7 @@ export class Delivery {
     const per = this.tallyAccepted(rules);
     for (let r = 0; r < per.length; r++) if (unchecked(per[r]) > 0) unchecked(this.metrics.rules[r]).emitted.increment(<u64>unchecked(per[r]));
     this.finishBatch();
+    return true;
   }
 
   /** Events of the batch per rule (entries set to -1 are skipped). */

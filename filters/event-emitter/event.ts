@@ -58,6 +58,8 @@ export class EventWriter {
   /** A rendered template value. */
   private val: ByteBuf = new ByteBuf(256);
   ids: IdSource = new IdSource();
+  /** Set by build() when the topic failed because a body it reads was over max_body_bytes. */
+  bodyOverLimit: bool = false;
 
   /** Appends the value of `part` to `val`; false when the exchange does not have it. */
   private resolve(src: Src, part: ArrayBuffer, index: i32, field: JsonPath | null, rule: Rule, ex: Exchange): bool {
@@ -79,7 +81,9 @@ export class EventWriter {
         return true;
       case Src.RequestBody:
       case Src.ResponseBody: {
-        const body = (src == Src.RequestBody ? ex.requestBody : ex.responseBody).complete();
+        const copy = src == Src.RequestBody ? ex.requestBody : ex.responseBody;
+        if (copy.state == BodyState.TooLarge) this.bodyOverLimit = true;
+        const body = copy.complete();
         if (body === null || field === null || !findPath(body.ptr, 0, body.len, field)) return false;
         return scalarText(body.ptr, valueStart, valueEnd, v);
       }
@@ -197,7 +201,9 @@ export class EventWriter {
   /** Builds the event of `rule` into `out`; false (nothing written) when the topic is invalid. */
   build(cfg: EmitterConfig, rule: Rule, ex: Exchange, m: RuleMetrics, nowNs: u64): bool {
     const literalTopic = rule.topicJson;
+    this.bodyOverLimit = false;
     if (literalTopic === null && (!this.render(rule.topic, rule, ex, true) || topicProblem(this.val.ptr, this.val.len) !== null)) return false;
+    this.bodyOverLimit = false; // only the topic drops the event; other templates are just left out
     const out = this.out;
     out.reset();
     out.bytes(EVENT_START);

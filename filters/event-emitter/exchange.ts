@@ -26,6 +26,18 @@ export class BodyCopy {
     this.cap = cap;
   }
 
+  /** Bytes that may still be added before the copy is over the cap. */
+  room(): i32 {
+    const b = this.buf;
+    return this.cap - (b === null ? 0 : b.len);
+  }
+
+  /** Over the cap: the copy is dropped (memory back to the GC). */
+  overflow(): void {
+    this.state = BodyState.TooLarge;
+    this.buf = null;
+  }
+
   /** Appends a chunk; past the cap the copy is dropped (memory back to the GC). */
   add(p: usize, n: i32, end: bool): void {
     if (this.state != BodyState.Open) return;
@@ -35,8 +47,7 @@ export class BodyCopy {
       this.buf = b;
     }
     if (b.len + n > this.cap) {
-      this.state = BodyState.TooLarge;
-      this.buf = null;
+      this.overflow();
       return;
     }
     b.rawCapped(p, n, this.cap);

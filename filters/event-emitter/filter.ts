@@ -85,12 +85,12 @@ export class EmitterRoot extends RootContext {
     return cfg === null ? null : new EmitterStream(contextId, this, cfg);
   }
 
-  /** Builds the event of `rule` (plugin or annotation); null when its topic came out invalid (counted). */
+  /** Builds the event of `rule` (plugin or annotation); null when its topic came out invalid or unreadable (counted). */
   build(rule: Rule, ex: Exchange): ArrayBuffer | null {
     const cfg = this.cfg;
     const m = unchecked(this.metrics.rules[rule.index]);
     if (cfg === null || !this.writer.build(cfg, rule, ex, m, getCurrentTimeNanoseconds())) {
-      m.drop(Drop.BadTopic);
+      m.drop(this.writer.bodyOverLimit ? Drop.BodyOverLimitForTemplate : Drop.BadTopic);
       return null;
     }
     return this.writer.out.toBytes();
@@ -465,6 +465,11 @@ export class EmitterStream extends HttpContext {
 /** Copies body bytes [start, start+len) of the current callback into `copy` (if it wants them). */
 function copyChunk(copy: BodyCopy, type: BufferType, start: u32, len: u32, end: bool): void {
   if (copy.state != BodyState.Open) return;
+  // A chunk past the cap would be dropped anyway: never pull it into linear memory, which never shrinks.
+  if (<i64>len > <i64>copy.room()) {
+    copy.overflow();
+    return;
+  }
   if (len == 0 || !peekBuffer(type, start, len)) copy.add(0, 0, end);
   else copy.add(peekPtr, peekLen, end);
 }

@@ -19,8 +19,10 @@ export const enum Drop {
   BatchRefused = 4,
   /** The configuration was replaced while events were still waiting. */
   Shutdown = 5,
+  /** The topic template reads a body field, and the body was over max_body_bytes (not kept). */
+  BodyOverLimitForTemplate = 6,
 }
-const DROP_REASONS = ["bad_topic", "buffer_full", "retries_exhausted", "rejected", "batch_refused", "shutdown"];
+const DROP_REASONS = ["bad_topic", "buffer_full", "retries_exhausted", "rejected", "batch_refused", "shutdown", "body_over_limit_for_template"];
 
 export const enum Omit {
   /** The body exceeded max_body_bytes (a body truncation). */

@@ -146,7 +146,7 @@ describe('bearer tokens and topic ACLs', () => {
     const ok = orderEvent();
     const denied = event({ topic: 'acme/payments/settled/v1' });
     const r = await b.post([ok, denied], { ...json, authorization: `Bearer ${TOKEN}` });
-    expect(r.status).toBe(200);
+    expect(r.status).toBe(207);
     expect(r.json.results).toEqual([
       { id: ok.id, status: 'accepted' },
       {
@@ -240,7 +240,7 @@ const pkiAvailable = haveOpenssl();
     const ok = event({ topic: 'acme/payments/settled/v1' });
     const denied = event({ topic: 'acme/orders/created/v1' });
     const r = await post([ok, denied], pki.payments);
-    expect(r.status).toBe(200);
+    expect(r.status).toBe(207);
     expect(r.json.results[0]).toEqual({ id: ok.id, status: 'accepted' });
     expect(r.json.results[1]!.reason).toBe(
       'event #1: producer "payments-mtls" may not publish to topic "acme/orders/created/v1" (allowed: acme/payments/*/v1)',

@@ -13,7 +13,7 @@ afterAll(async () => {
 
 if (await brokerReachable('NATS JetStream', NATS_PORT)) {
   describe('HTTP ingest into NATS JetStream', () => {
-    it('publishes the representable events of a batch and rejects the others by name', async () => {
+    it('publishes the representable events of a batch and rejects the others as event #N (207; 422 alone)', async () => {
       const run = { id: `in${Date.now().toString(36)}`, replica: 0 };
       closers.push(() => natsTarget.cleanup!(run, []));
       const nats = { stream: `SC_${run.id}`, subjectPrefix: `sc${run.id}`, publishTimeoutMs: 2000 };
@@ -29,10 +29,12 @@ if (await brokerReachable('NATS JetStream', NATS_PORT)) {
       const good = [event(), event({ topic: 'acme/bank/account/closed/v1', partitionkey: 'acct-1' })];
       const dotted = event({ topic: 'acme/bank/v1.2/opened' });
       const r = await b.post([good[0], dotted, good[1]]);
-      expect(r.status).toBe(200);
+      expect(r.status).toBe(207);
       expect(r.json.results[0]).toEqual({ id: good[0]!.id, status: 'accepted' });
       expect(r.json.results[1]!.status).toBe('rejected');
-      expect(r.json.results[1]!.reason).toContain('nats cannot carry topic "acme/bank/v1.2/opened"');
+      expect(r.json.results[1]!.reason).toMatch(
+        /^event #1: nats cannot carry topic "acme\/bank\/v1.2\/opened"/,
+      );
       expect(r.json.results[2]).toEqual({ id: good[1]!.id, status: 'accepted' });
 
       const t = await tap(reader, `read-${run.id}`, 'acme/>');
@@ -41,8 +43,13 @@ if (await brokerReachable('NATS JetStream', NATS_PORT)) {
       expect(t.got.map((m) => [m.id, m.topic, m.key])).toEqual(
         good.map((e) => [e.id, e.topic, e.partitionkey]),
       );
+      const single = await b.post(event({ topic: 'acme/bank/v1.3/opened' }), {
+        'content-type': 'application/cloudevents+json',
+      });
+      expect(single.status).toBe(422);
+      expect(single.json.error).toMatch(/^event: nats cannot carry topic "acme\/bank\/v1.3\/opened"/);
       const metrics = await (await fetch(`http://127.0.0.1:${b.bridge.ports.admin}/metrics`)).text();
-      expect(metrics).toMatch(/sidecast_bridge_events_rejected_total\{reason="unrepresentable"\} 1/);
+      expect(metrics).toMatch(/sidecast_bridge_events_rejected_total\{reason="unrepresentable"\} 2/);
     });
   });
 } else {

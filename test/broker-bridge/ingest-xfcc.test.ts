@@ -51,7 +51,7 @@ describe('ingest with producer identity from the Istio sidecar', () => {
       ...json,
       'x-forwarded-client-cert': xfcc('spiffe://cluster.local/ns/bank/sa/accounts'),
     });
-    expect(r.status).toBe(200);
+    expect(r.status).toBe(207); // one accepted, one rejected
     expect(r.json.results).toEqual([
       { id: ok.id, status: 'accepted' },
       {

@@ -1,5 +1,5 @@
 // Every YAML file under envoy-configs/ is checked here, and so is what the xds-server generates for
-// examples/bank/mesh.yaml: Envoy bootstraps and resources against Envoy's protos (unknown or
+// the bank mesh (test/fixtures/bank-mesh.yaml): Envoy bootstraps and resources against Envoy's protos (unknown or
 // mistyped fields fail, Any contents decoded and checked by type URL), Istio resources against
 // their CRD shapes, the compose demo against the files and configs it refers to.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -28,6 +28,7 @@ import {
   type ResponseSpec,
 } from '../event-emitter/harness.js';
 import { ISTIO_SCHEMAS } from './istio-shapes.js';
+import { BANK_FILE } from '../xds-mesh/bank.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const REPO = resolve(new URL('../..', import.meta.url).pathname);
@@ -53,7 +54,7 @@ const checkEnvoy = (type: string, json: unknown, where: string): Json =>
 const emitterSchema = new Ajv2020({ allErrors: true, strict: false }).compile(
   JSON.parse(readFileSync(join(REPO, 'common/emitter-config.schema.json'), 'utf8')),
 );
-const bank = loadMesh(join(REPO, 'examples/bank/mesh.yaml'));
+const bank = loadMesh(BANK_FILE);
 const bankEmitter = (service: string) =>
   emitterConfig(
     bank,
@@ -321,7 +322,7 @@ function references(fleet: FleetResources, group: string): string[] {
   return missing;
 }
 
-describe('xds-server output for examples/bank/mesh.yaml', () => {
+describe('xds-server output for the bank mesh (test/fixtures/bank-mesh.yaml)', () => {
   const fleet = translate(bank);
 
   it('every Envoy resource passes the strict checker after a round trip through its bytes', () => {

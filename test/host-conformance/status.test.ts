@@ -200,7 +200,7 @@ describe('local replies and stream control', () => {
     expect(s.downstream.body.toString()).toBe('no');
   });
 
-  test('§2.7 grpc_status outside 0..16 (-1) sends no grpc-status; 0..16 is kept for gRPC requests', async () => {
+  test('§2.7 grpc_status 0..16 is kept for gRPC requests; outside it (-1) the grpc-status is mapped from the HTTP status', async () => {
     const { plugin } = await opsPlugin({ request_headers: ['local_reply 200 x d  7'] });
     const s = plugin.stream();
     s.requestHeaders({ ...REQ, 'content-type': 'application/grpc' });
@@ -210,6 +210,7 @@ describe('local replies and stream control', () => {
     const s2 = p2.plugin.stream();
     s2.requestHeaders({ ...REQ, 'content-type': 'application/grpc' });
     expect(s2.localReply?.grpcStatus).toBeUndefined();
+    expect(s2.localReply?.headers['grpc-status']).toBe('2'); // httpToGrpcStatus(200) = UNKNOWN
   });
 
   test('§2.6 send_local_response from a body callback overrides the data status to StopIterationNoBuffer', async () => {

@@ -12,6 +12,7 @@ import {
   type HeadersStatus,
   type TrailersStatus,
 } from './abi.js';
+import { isGrpcRequest, prepareLocalReply } from './local-reply.js';
 import { HeaderMap, type HeadersInit, type Pair } from './pairs.js';
 import { toValue, type PropertyInit, type Value } from './properties.js';
 import type { BufferRef } from './hostcalls.js';
@@ -43,7 +44,7 @@ export interface LocalReply {
   body: string;
   headers: Record<string, string>;
   details: string;
-  /** gRPC status sent (undefined when the module passed -1 / out of range). */
+  /** gRPC status given with the reply (undefined when the module passed -1 / out of range; a gRPC request then gets one mapped from the HTTP status). */
   grpcStatus?: number;
   /** true when Envoy itself replied (buffer limit, wasm failure), not the filter. */
   byEnvoy: boolean;
@@ -295,7 +296,7 @@ export class Stream {
     this.vm.defer(() =>
       this.localResponse({
         status: r.status,
-        body: r.body.toString('utf8'),
+        body: r.body,
         headers,
         details: r.details.replace(/\s/g, '_'),
         grpcStatus: r.grpcStatus >= 0 && r.grpcStatus <= 16 ? r.grpcStatus : undefined,
@@ -610,25 +611,27 @@ export class Stream {
    * reply replaces the upstream response and (unless it is the wasm-failure reply or the reply is
    * sent while encoding) travels through this filter's response callbacks.
    */
-  private localResponse(r: Omit<LocalReply, 'headers'> & { headers: [string, string][] }): void {
+  private localResponse(
+    r: Omit<LocalReply, 'headers' | 'body'> & { headers: [string, string][]; body: string | Buffer },
+  ): void {
     if (this.resetReason) return;
     if (this.response.passed.headers) {
       this.reset(r.details);
       return;
     }
     const encoding = this.response.headers !== null;
-    const headers = new HeaderMap();
-    headers.add(':status', Buffer.from(String(r.status)));
-    if (r.body) {
-      headers.add('content-length', Buffer.from(String(Buffer.byteLength(r.body))));
-      headers.add('content-type', Buffer.from('text/plain'));
-    }
-    for (const [k, v] of r.headers) headers.add(k, Buffer.from(v));
-    const grpc = this.request.headers?.get('content-type')?.toString().startsWith('application/grpc');
-    if (grpc && r.grpcStatus !== undefined) headers.add('grpc-status', Buffer.from(String(r.grpcStatus)));
+    const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
+    const prepared = prepareLocalReply(
+      { status: r.status, body, headers: r.headers, grpcStatus: r.grpcStatus },
+      {
+        grpc: isGrpcRequest(this.request.headers),
+        head: this.request.headers?.get(':method')?.toString() === 'HEAD',
+      },
+    );
+    const headers = prepared.headers;
     this.localReply = {
       status: r.status,
-      body: r.body,
+      body: body.toString('utf8'),
       headers: headers.toObject(),
       details: r.details,
       grpcStatus: r.grpcStatus,
@@ -642,16 +645,16 @@ export class Stream {
     const d = this.response;
     d.headers = headers;
     d.buffered = Buffer.alloc(0);
-    d.ended = !r.body;
+    d.ended = prepared.body.length === 0;
     if (encoding || r.details === 'wasm_fail_stream' || !this.ctx || this.vm.failed) {
       d.passed.headers = headers;
-      d.passed.body = Buffer.from(r.body);
+      d.passed.body = prepared.body;
       d.passed.ended = true;
       return;
     }
     this.sendingLocalReply = true;
     this.headersPhase(d);
-    if (r.body) this.bodyPhase(d, Buffer.from(r.body), true);
+    if (prepared.body.length > 0) this.bodyPhase(d, prepared.body, true);
     this.sendingLocalReply = false;
   }
 }

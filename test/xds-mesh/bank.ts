@@ -1,7 +1,8 @@
-// The bank example's text and a strict way to derive variants of it in tests.
+// The bank mesh fixture (a copy of the example that the suites own, so a user's edit of
+// examples/bank/mesh.yaml never fails npm test) and a strict way to derive variants of it.
 import { readFileSync } from 'node:fs';
 
-export const BANK_FILE = new URL('../../examples/bank/mesh.yaml', import.meta.url).pathname;
+export const BANK_FILE = new URL('../fixtures/bank-mesh.yaml', import.meta.url).pathname;
 export const BANK = readFileSync(BANK_FILE, 'utf8');
 
 /** Applies exact text replacements; throws when one finds nothing, so no test passes on an unedited file. */

@@ -17,7 +17,7 @@ import {
   type MessageHandler,
 } from '../types.js';
 import type { Registry } from 'prom-client';
-import { EmbeddedStore, type EmbeddedStoreOptions } from './store.js';
+import { checkPattern, EmbeddedStore, type EmbeddedStoreOptions } from './store.js';
 
 export type EmbeddedBrokerOptions = EmbeddedStoreOptions;
 
@@ -50,6 +50,10 @@ export class EmbeddedBroker implements BrokerAdapter {
   /** Metrics of the broker's store (retention skips per consumer); undefined until connected. */
   get metrics(): Registry | undefined {
     return this.store?.registry;
+  }
+
+  checkPattern(pattern: string): void {
+    checkPattern(pattern);
   }
 
   isConnected(): boolean {

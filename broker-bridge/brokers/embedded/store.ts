@@ -42,6 +42,11 @@ const CONSUMER_NAME = /^[A-Za-z0-9_.\-/]{1,200}$/;
 const open = new Map<string, { store: Promise<EmbeddedStore>; refs: number }>();
 const closing = new Map<string, Promise<void>>();
 
+/** Throws UnrepresentableTopicError when `pattern` breaks the sidecast pattern grammar. */
+export function checkPattern(pattern: string): void {
+  checked(pattern, parsePattern);
+}
+
 function checked<T>(what: string, parse: (s: string) => T): T {
   try {
     return parse(what);

@@ -13,7 +13,7 @@ import {
   type ConsumerSpec,
   type MessageHandler,
 } from '../types.js';
-import { checkLevelsSetting, kafkaTopicName } from '../translate/kafka.js';
+import { checkLevelsSetting, kafkaSubscription, kafkaTopicName } from '../translate/kafka.js';
 import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
 import { LiveConsumers } from '../shared/live-consumers.js';
 import { within } from '../shared/within.js';
@@ -64,6 +64,10 @@ export class KafkaAdapter implements BrokerAdapter {
       );
     }
     [this.producer, this.admin, this.healthy] = [producer, admin, true];
+  }
+
+  checkPattern(pattern: string): void {
+    kafkaSubscription(pattern, this.levels);
   }
 
   isConnected(): boolean {

@@ -12,7 +12,7 @@ import {
   type ConsumerSpec,
   type MessageHandler,
 } from '../types.js';
-import { checkMqttPrefix, mqttTopic } from '../translate/mqtt.js';
+import { checkMqttPrefix, mqttFilter, mqttTopic } from '../translate/mqtt.js';
 import { DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
 import { LiveConsumers } from '../shared/live-consumers.js';
 import { ReconnectListeners } from '../shared/reconnect-listeners.js';
@@ -55,6 +55,10 @@ export class MqttAdapter implements BrokerAdapter {
     );
     // Registered after the first CONNACK, so every 'connect' from here on is a reconnect.
     this.link.client.on('connect', () => this.reconnects.notify());
+  }
+
+  checkPattern(pattern: string): void {
+    mqttFilter(this.prefix, pattern);
   }
 
   isConnected(): boolean {

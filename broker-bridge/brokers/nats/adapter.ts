@@ -26,7 +26,13 @@ import {
   type ConsumerSpec,
   type MessageHandler,
 } from '../types.js';
-import { checkSubjectPrefix, coveringFilter, natsSubject, topicOfSubject } from '../translate/nats.js';
+import {
+  checkSubjectPrefix,
+  coveringFilter,
+  natsFilter,
+  natsSubject,
+  topicOfSubject,
+} from '../translate/nats.js';
 import { PatternSet } from '../translate/filter.js';
 import { backoffDelay, reason } from '../shared/backoff.js';
 import { brokerSafeName } from '../shared/names.js';
@@ -141,6 +147,10 @@ export class NatsAdapter implements BrokerAdapter {
         max_age: nanos(this.opts.maxAgeMs ?? 7 * 24 * 3600_000),
       });
     }
+  }
+
+  checkPattern(pattern: string): void {
+    natsFilter(this.prefix, pattern);
   }
 
   isConnected(): boolean {

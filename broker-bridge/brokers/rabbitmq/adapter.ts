@@ -12,7 +12,7 @@ import {
   type ConsumerSpec,
   type MessageHandler,
 } from '../types.js';
-import { amqpRoutingKey } from '../translate/amqp.js';
+import { amqpBindingKey, amqpRoutingKey } from '../translate/amqp.js';
 import { backoffDelay, DEFAULT_RECONNECT, reason } from '../shared/backoff.js';
 import { brokerSafeName } from '../shared/names.js';
 import { LiveConsumers } from '../shared/live-consumers.js';
@@ -81,6 +81,10 @@ export class RabbitMqAdapter implements BrokerAdapter {
     await ch.assertExchange(this.exchange, 'topic', { durable: true });
     for (const c of this.consumers) await c.attach(model);
     this.publishChannel = ch;
+  }
+
+  checkPattern(pattern: string): void {
+    amqpBindingKey(pattern);
   }
 
   isConnected(): boolean {
