@@ -243,11 +243,12 @@ export class Publisher {
         if (failedSince !== null) {
           // `trigger` says what started this drain: 'reconnect' (the adapter reported the broker
           // back) or 'timer' (the backoff ran out, e.g. an adapter without onReconnect);
-          // `firstBatchMs` is how long the first replayed batch took (read, publish, commit).
+          // `firstBatchMs` is how long the first replayed batch took (read, publish, commit), to the µs
+          // (rounding to ms could place the drain's start before the reconnect that caused it).
           this.log.info?.(
             {
               trigger: wake === 'kick' ? 'reconnect' : 'timer',
-              firstBatchMs: Math.round(performance.now() - attemptStart),
+              firstBatchMs: Math.round((performance.now() - attemptStart) * 1000) / 1000,
               failingForMs: Date.now() - failedSince,
               spoolDepth: this.spool.depth,
             },
